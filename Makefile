@@ -1,0 +1,33 @@
+# Two commands set up a fresh machine (python3, pip and make are all it needs):
+#   make demo   the main job on the built-in sandbox HubSpot (no token, no network)
+#   make test   the whole suite, SQLite and a real PostgreSQL
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+PYTEST_ARGS ?=
+
+.PHONY: install demo test bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/renewal-worker --demo --sync-now
+	$(BIN)/renewal-worker --demo status
+
+test: $(STAMP)
+	bash scripts/ensure-postgres.sh
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.sync_bench
+
+clean:
+	rm -rf $(VENV) renewal-worker-demo.db* .pytest_cache

@@ -1,0 +1,469 @@
+"""The HubSpot gateway: the only module that imports the SDK.
+
+It builds the SDK's API clients once (each attribute access on the SDK's discovery objects would
+build a new client and connection pool), throttles with the client-side limiter, retries with one
+tenacity policy, translates every SDK and urllib3 error into ``integrations.hubspot.errors`` and
+returns our own frozen types.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import hubspot.crm.associations.v4 as sdk_associations
+import hubspot.crm.objects as sdk_objects
+import hubspot.crm.owners as sdk_owners
+import structlog
+import tenacity
+import urllib3
+
+from integrations.hubspot import endpoints as ep
+from integrations.hubspot.errors import (
+    AuthFailed,
+    BadRequest,
+    DailyLimitReached,
+    Forbidden,
+    HubSpotError,
+    NotFound,
+    RateLimited,
+    Unavailable,
+)
+from integrations.hubspot.limiter import RequestLimiter
+from integrations.hubspot.types import (
+    Associated,
+    AssociationLabel,
+    CrmRecord,
+    Owner,
+    OwnerPage,
+    RecordPage,
+)
+
+log = structlog.get_logger(__name__)
+
+# The SDK packages we call, by the name endpoints.py uses. Each has its own exception classes.
+SDK_PACKAGES = {"objects": sdk_objects, "associations": sdk_associations, "owners": sdk_owners}
+_SDK_API_EXCEPTIONS = tuple(pkg.ApiException for pkg in SDK_PACKAGES.values())
+_SDK_OPENAPI_EXCEPTIONS = tuple(pkg.exceptions.OpenApiException for pkg in SDK_PACKAGES.values())
+
+MAX_BATCH = 100  # HubSpot's documented maximum for batch reads (objects and associations v4)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 30.0
+    max_retry_after_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect_s: float = 5.0
+    read_s: float = 30.0
+
+
+@dataclass
+class CallStats:
+    """What the gateway did: calls per endpoint (attempts, retries included), 429s, retries."""
+
+    calls: Counter = field(default_factory=Counter)
+    rate_limited: int = 0
+    retries: int = 0
+    throttle_wait_s: float = 0.0
+    last_daily_remaining: int | None = None
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "calls": dict(self.calls),
+            "total_calls": self.total_calls,
+            "rate_limited": self.rate_limited,
+            "retries": self.retries,
+            "throttle_wait_s": round(self.throttle_wait_s, 3),
+        }
+
+
+# --------------------------------------------------------------------------- error translation
+
+
+def translate_error(exc: BaseException, endpoint: str) -> HubSpotError:
+    """Map anything the SDK or urllib3 raises into our tree. The one place that knows SDK errors."""
+    if isinstance(exc, HubSpotError):
+        return exc
+    if isinstance(exc, _SDK_API_EXCEPTIONS):
+        return _from_status(exc, endpoint)
+    if isinstance(exc, _SDK_OPENAPI_EXCEPTIONS):
+        # ApiTypeError/ApiValueError: the SDK refused our arguments before sending anything.
+        return BadRequest(f"{endpoint}: the SDK rejected the request: {type(exc).__name__}")
+    if isinstance(exc, (urllib3.exceptions.HTTPError, OSError)):
+        # Connection refused or reset, timeouts, a body cut short (ProtocolError/IncompleteRead).
+        return Unavailable(f"{endpoint}: connection problem: {type(exc).__name__}")
+    if isinstance(exc, (ValueError, KeyError, TypeError, AttributeError)):
+        # A 2xx whose body was cut short or isn't the documented shape: the SDK's deserializer
+        # falls back to the raw string and its models then refuse the missing required fields.
+        return Unavailable(f"{endpoint}: unreadable response from HubSpot ({type(exc).__name__})")
+    return Unavailable(f"{endpoint}: unexpected error {type(exc).__name__}")
+
+
+def _from_status(exc: Any, endpoint: str) -> HubSpotError:
+    status = int(getattr(exc, "status", 0) or 0)
+    body = _json_body(getattr(exc, "body", None))
+    headers = getattr(exc, "headers", None) or {}
+    message = str(body.get("message") or getattr(exc, "reason", "") or "no message")[:300]
+    correlation_id = body.get("correlationId")
+    where = f"{endpoint}: HTTP {status}: {message}"
+    if correlation_id:
+        where += f" (correlationId {correlation_id})"
+    kw = {"status": status, "correlation_id": correlation_id}
+    if status == 0:
+        return Unavailable(f"{endpoint}: request failed before a response: {message}", **kw)
+    if status == 401:
+        return AuthFailed(where, **kw)
+    if status == 403:
+        return Forbidden(where, missing_scopes=_missing_scopes(body), **kw)
+    if status == 404:
+        return NotFound(where, **kw)
+    if status == 429:
+        policy = str(body.get("policyName") or "").upper() or None
+        if policy == "DAILY":
+            return DailyLimitReached(where, **kw)
+        return RateLimited(where, retry_after_s=_retry_after_s(headers), policy=policy, **kw)
+    if status >= 500:
+        return Unavailable(where, **kw)
+    return BadRequest(where, **kw)
+
+
+def _json_body(body: Any) -> dict[str, Any]:
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if not isinstance(body, str):
+        return {}
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _missing_scopes(body: Mapping[str, Any]) -> tuple[str, ...]:
+    scopes: list[str] = []
+    for error in body.get("errors") or []:
+        context = (error or {}).get("context") or {}
+        for key in ("requiredGranularScopes", "requiredScopes", "missingScopes"):
+            value = context.get(key) or []
+            scopes.extend(str(s) for s in (value if isinstance(value, list) else [value]))
+    return tuple(dict.fromkeys(scopes))
+
+
+def _retry_after_s(headers: Mapping[str, str]) -> float | None:
+    value = None
+    for key, item in dict(headers).items():
+        if key.lower() == "retry-after":
+            value = str(item).strip()
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max((when - datetime.now(timezone.utc)).total_seconds(), 0.0)
+
+
+# --------------------------------------------------------------------------- the gateway
+
+
+class HubSpotGateway:
+    """Reads from a HubSpot portal. Returns our frozen types; raises our errors."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        access_token: str,
+        limiter: RequestLimiter,
+        retry: RetryPolicy = RetryPolicy(),
+        timeouts: Timeouts = Timeouts(),
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self._limiter = limiter
+        self._retry = retry
+        self._timeout = (timeouts.connect_s, timeouts.read_s)
+        self._sleep = sleep
+        self.stats = CallStats()
+        self._clients = {name: self._build_client(pkg, base_url, access_token) for name, pkg in SDK_PACKAGES.items()}
+
+    @staticmethod
+    def _build_client(package: Any, base_url: str, access_token: str) -> Any:
+        configuration = package.Configuration(host=base_url)
+        configuration.access_token = access_token
+        # One retry layer only (ours): urllib3 would otherwise retry connection errors 3 times
+        # underneath every tenacity attempt.
+        configuration.retries = False
+        client = package.ApiClient(configuration=configuration)
+        client.user_agent = "renewal-worker (hubspot-api-client)"
+        return client
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.rest_client.pool_manager.clear()
+
+    # -- the one call path
+
+    def _call(
+        self,
+        endpoint: ep.Endpoint,
+        path_params: Mapping[str, str],
+        *,
+        query: Sequence[tuple[str, Any]] = (),
+        body: Any = None,
+        multi: Iterable[str] = (),
+    ) -> Any:
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(self._should_retry),
+            stop=tenacity.stop_after_attempt(self._retry.max_attempts),
+            wait=self._wait,
+            sleep=self._sleep,
+            before_sleep=self._log_retry(endpoint),
+            reraise=True,
+        )
+        return retrying(self._attempt, endpoint, path_params, query, body, tuple(multi))
+
+    def _attempt(self, endpoint, path_params, query, body, multi):
+        client = self._clients[endpoint.package]
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        self.stats.calls[endpoint.name] += 1
+        waited_before = self._limiter.waited_s
+        try:
+            with self._limiter.slot(is_search=endpoint.is_search):
+                data, _status, response_headers = client.call_api(
+                    endpoint.path,
+                    endpoint.method,
+                    path_params=dict(path_params),
+                    query_params=list(query),
+                    header_params=headers,
+                    body=body,
+                    response_types_map=dict(endpoint.response_types),
+                    auth_settings=["oauth2"],
+                    _return_http_data_only=False,
+                    collection_formats={name: "multi" for name in multi},
+                    _request_timeout=self._timeout,
+                )
+        except BaseException as exc:  # noqa: BLE001 - translated, never swallowed
+            if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+                raise
+            error = translate_error(exc, endpoint.name)
+            if isinstance(error, (RateLimited, DailyLimitReached)):
+                self.stats.rate_limited += 1
+            raise error from None
+        finally:
+            self.stats.throttle_wait_s += self._limiter.waited_s - waited_before
+        self._note_headers(response_headers)
+        return data
+
+    def _note_headers(self, headers: Mapping[str, str] | None) -> None:
+        if not headers:
+            return
+        remaining = headers.get("X-HubSpot-RateLimit-Daily-Remaining")
+        if remaining is not None and str(remaining).isdigit():
+            self.stats.last_daily_remaining = int(remaining)
+
+    def _should_retry(self, exc: BaseException) -> bool:
+        if not isinstance(exc, HubSpotError) or not exc.retryable:
+            return False
+        if isinstance(exc, RateLimited) and (exc.retry_after_s or 0) > self._retry.max_retry_after_s:
+            return False
+        return True
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimited) and exc.retry_after_s is not None:
+            return exc.retry_after_s
+        # Exponential backoff with full jitter: spreads retries of parallel workers apart.
+        ceiling = min(self._retry.backoff_max_s, self._retry.backoff_initial_s * 2 ** (state.attempt_number - 1))
+        if isinstance(exc, RateLimited):
+            # No Retry-After on a ten-secondly 429: the window frees up within its interval.
+            ceiling = max(ceiling, 1.0)
+        return random.uniform(ceiling / 2, ceiling)
+
+    def _log_retry(self, endpoint: ep.Endpoint) -> Callable[[tenacity.RetryCallState], None]:
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            self.stats.retries += 1
+            exc = state.outcome.exception() if state.outcome else None
+            log.warning(
+                "hubspot.retry",
+                endpoint=endpoint.name,
+                attempt=state.attempt_number,
+                wait_s=round(state.upcoming_sleep, 2),
+                error=str(exc),
+                error_type=type(exc).__name__,
+            )
+
+        return before_sleep
+
+    # -- reads
+
+    def list_objects(
+        self,
+        object_type: str,
+        properties: Sequence[str],
+        *,
+        after: str | None = None,
+        archived: bool = False,
+        limit: int = 100,
+    ) -> RecordPage:
+        """One page of a list endpoint. Only ``properties`` are asked for: HubSpot returns 414
+        URI Too Long when a client asks for every property of a portal by name."""
+        query: list[tuple[str, Any]] = [("limit", limit), ("archived", str(archived).lower())]
+        if after:
+            query.append(("after", after))
+        if properties:
+            query.append(("properties", list(properties)))
+        data = self._call(ep.LIST_OBJECTS, {"objectType": object_type}, query=query, multi=["properties"])
+        return RecordPage(tuple(_record(item) for item in data.results or []), _next_after(data.paging))
+
+    def search_modified_since(
+        self,
+        object_type: str,
+        *,
+        modified_property: str,
+        since: datetime,
+        after_id: int,
+        properties: Sequence[str],
+        limit: int = 200,
+    ) -> RecordPage:
+        """Records modified at or after ``since`` with an id above ``after_id``, in id order.
+
+        HubSpot's search stops at 10,000 results per query (a 400 past it), and thousands of
+        records can share one modified time (an import, a workflow), so paging with ``after`` or
+        by modified date can loop or lose records. Each call here is a fresh query that starts
+        above the last id seen: an object-id window that never reaches the cap.
+        ``next_after`` is the id to continue from, or None when this was the last page.
+        """
+        body = {
+            "filterGroups": [
+                {
+                    "filters": [
+                        # Datetime filters take epoch milliseconds as a string.
+                        {"propertyName": modified_property, "operator": "GTE", "value": str(_epoch_ms(since))},
+                        {"propertyName": "hs_object_id", "operator": "GT", "value": str(after_id)},
+                    ]
+                }
+            ],
+            "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+            "properties": list(properties),
+            "limit": limit,
+        }
+        data = self._call(ep.SEARCH_OBJECTS, {"objectType": object_type}, body=body)
+        records = tuple(_record(item) for item in data.results or [])
+        more = len(records) == limit and (data.total or 0) > len(records)
+        return RecordPage(records, records[-1].id if more and records else None)
+
+    def batch_read(self, object_type: str, ids: Sequence[str], properties: Sequence[str]) -> list[CrmRecord]:
+        """Read up to 100 records by id. Ids HubSpot doesn't know are left out of the answer."""
+        if not ids:
+            return []
+        if len(ids) > MAX_BATCH:
+            raise ValueError(f"batch_read takes at most {MAX_BATCH} ids")
+        body = {"inputs": [{"id": str(i)} for i in ids], "properties": list(properties), "propertiesWithHistory": []}
+        data = self._call(ep.BATCH_READ_OBJECTS, {"objectType": object_type}, body=body)
+        return [_record(item) for item in data.results or []]
+
+    def batch_associations(
+        self, from_type: str, to_type: str, ids: Sequence[str]
+    ) -> dict[str, tuple[Associated, ...]]:
+        """Associations (with their labels) of up to 100 records; follows per-record paging.
+
+        Association labels live only in the v4 API. Changing an association does not move either
+        record's last-modified date, which is why the sync re-reads them instead of trusting an
+        incremental search to notice.
+        """
+        if len(ids) > MAX_BATCH:
+            raise ValueError(f"batch_associations takes at most {MAX_BATCH} ids")
+        found: dict[str, list[Associated]] = {str(i): [] for i in ids}
+        pending: list[dict[str, str]] = [{"id": str(i)} for i in ids]
+        while pending:
+            data = self._call(
+                ep.BATCH_READ_ASSOCIATIONS,
+                {"fromObjectType": from_type, "toObjectType": to_type},
+                body={"inputs": pending},
+            )
+            pending = []
+            for result in data.results or []:
+                from_id = str(result._from.id)
+                for item in result.to or []:
+                    labels = tuple(
+                        AssociationLabel(category=t.category, type_id=int(t.type_id), label=t.label)
+                        for t in item.association_types or []
+                    )
+                    found.setdefault(from_id, []).append(Associated(to_id=str(item.to_object_id), labels=labels))
+                next_after = _next_after(result.paging)
+                if next_after:
+                    pending.append({"id": from_id, "after": next_after})
+        return {key: tuple(value) for key, value in found.items()}
+
+    def list_owners(self, *, after: str | None = None, archived: bool = False, limit: int = 100) -> OwnerPage:
+        query: list[tuple[str, Any]] = [("limit", limit), ("archived", str(archived).lower())]
+        if after:
+            query.append(("after", after))
+        data = self._call(ep.LIST_OWNERS, {}, query=query)
+        owners = tuple(
+            Owner(
+                id=str(item.id),
+                email=item.email,
+                first_name=item.first_name,
+                last_name=item.last_name,
+                user_id=item.user_id,
+                archived=bool(item.archived),
+                updated_at=_utc(item.updated_at),
+            )
+            for item in data.results or []
+        )
+        return OwnerPage(owners, _next_after(data.paging))
+
+
+def _record(item: Any) -> CrmRecord:
+    return CrmRecord(
+        id=str(item.id),
+        properties=dict(item.properties or {}),
+        created_at=_utc(item.created_at),
+        updated_at=_utc(item.updated_at),
+        archived=bool(item.archived),
+        archived_at=_utc(item.archived_at),
+    )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """The SDK parses timestamps with dateutil into local-zone datetimes; we keep UTC."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _next_after(paging: Any) -> str | None:
+    if paging is None or getattr(paging, "next", None) is None:
+        return None
+    return paging.next.after or None
+
+
+def _epoch_ms(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp() * 1000)

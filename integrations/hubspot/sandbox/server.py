@@ -1,0 +1,626 @@
+"""A HubSpot-compatible HTTP server on 127.0.0.1, for tests, the demo and the benchmark.
+
+Shapes follow HubSpot's API reference (developers.hubspot.com/docs/api-reference, CRM objects v3,
+search, batch read, associations v4 batch read, owners v3) and the SDK's generated models
+(hubspot-api-client 12.0.0: ``CollectionResponseSimplePublicObjectWithAssociationsForwardPaging``,
+``CollectionResponseWithTotalSimplePublicObjectForwardPaging``, ``BatchResponseSimplePublicObject``,
+``BatchResponsePublicAssociationMultiWithLabel``, ``CollectionResponsePublicOwnerForwardPaging``).
+
+It also behaves like HubSpot where clients get hurt: the rolling ten-second limit and the search
+API's per-second limit with HubSpot's 429 body (``policyName``) and ``X-HubSpot-RateLimit-*``
+headers, a daily limit, the search API's 10,000-result cap, 401 and 403 with missing scopes; and
+it injects faults on demand (429 with and without Retry-After, 5xx, connection reset, slow and
+truncated responses).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import socket
+import struct
+import threading
+import time
+import uuid
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+from integrations.hubspot.sandbox.portal import (
+    SandboxObject,
+    SandboxPortal,
+    canonical_type,
+    iso_ms,
+)
+
+SEARCH_RESULT_CAP = 10_000  # HubSpot: a search query pages through at most 10,000 results
+SEARCH_MAX_LIMIT = 200
+LIST_MAX_LIMIT = 100
+BATCH_MAX_INPUTS = 100
+DEMO_TOKEN = "sandbox-demo-token"
+
+_READ_SCOPES = {
+    "companies": "crm.objects.companies.read",
+    "contacts": "crm.objects.contacts.read",
+    "deals": "crm.objects.deals.read",
+    "subscriptions": "crm.objects.subscriptions.read",
+    "owners": "crm.objects.owners.read",
+}
+
+
+def read_scope(object_type: str) -> str:
+    return _READ_SCOPES.get(canonical_type(object_type), "crm.objects.custom.read")
+
+
+ALL_SCOPES = frozenset(_READ_SCOPES.values()) | {"crm.objects.custom.read"}
+
+
+@dataclass
+class Fault:
+    """One injected fault. ``kind``: status | reset | truncate | slow.
+
+    It applies to requests whose "METHOD path" matches ``match`` (a regex), after ``skip``
+    matching requests have gone through, ``times`` times.
+    """
+
+    kind: str
+    match: str = ".*"
+    times: int = 1
+    skip: int = 0
+    status: int = 503
+    retry_after: str | None = None
+    policy: str = "TEN_SECONDLY_ROLLING"
+    delay_s: float = 0.0
+
+
+@dataclass
+class SandboxStats:
+    calls: Counter = field(default_factory=Counter)  # "endpoint:object_type" -> requests
+    statuses: Counter = field(default_factory=Counter)
+    rate_limited: int = 0
+    faults_applied: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "calls": dict(self.calls),
+            "total_calls": sum(self.calls.values()),
+            "statuses": {str(k): v for k, v in self.statuses.items()},
+            "rate_limited": self.rate_limited,
+            "faults_applied": self.faults_applied,
+        }
+
+
+class SandboxHubSpot:
+    """The server: a portal, its tokens and limits, faults, and counters. Use as a context manager."""
+
+    def __init__(
+        self,
+        portal: SandboxPortal | None = None,
+        *,
+        tokens: dict[str, frozenset[str]] | None = None,
+        requests_per_10s: int = 100,
+        search_requests_per_s: int = 4,
+        daily_limit: int = 500_000,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ):
+        self.portal = portal or SandboxPortal()
+        self.tokens = tokens if tokens is not None else {DEMO_TOKEN: ALL_SCOPES}
+        self.requests_per_10s = requests_per_10s
+        self.search_requests_per_s = search_requests_per_s
+        self.daily_limit = daily_limit
+        self.daily_used = 0
+        self.stats = SandboxStats()
+        self.faults: list[Fault] = []
+        self.chaos: tuple[float, random.Random, tuple[str, ...]] | None = None
+        self._window: deque[float] = deque()
+        self._search_window: deque[float] = deque()
+        self._lock = threading.Lock()
+        self._httpd = _QuietServer((host, port), _make_handler(self))
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "SandboxHubSpot":
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="sandbox-hubspot", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> "SandboxHubSpot":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- test controls
+
+    def add_fault(self, fault: Fault) -> None:
+        with self._lock:
+            self.faults.append(fault)
+
+    def set_chaos(self, rate: float, seed: int, kinds: tuple[str, ...] = ("429", "503", "reset", "truncate")) -> None:
+        """Seeded random faults on a share of API requests (for soak tests and fault-equivalence)."""
+        with self._lock:
+            self.chaos = (rate, random.Random(seed), kinds) if rate > 0 else None
+
+    def reset_stats(self) -> None:
+        with self._lock:
+            self.stats = SandboxStats()
+
+    def _take_fault(self, request_line: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.times <= 0 or not re.search(fault.match, request_line):
+                    continue
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    continue
+                fault.times -= 1
+                self.stats.faults_applied += 1
+                return fault
+            if self.chaos:
+                rate, rng, kinds = self.chaos
+                if rng.random() < rate:
+                    kind = rng.choice(kinds)
+                    self.stats.faults_applied += 1
+                    if kind == "429":
+                        return Fault("status", status=429, retry_after=rng.choice([None, "1"]))
+                    if kind == "503":
+                        return Fault("status", status=503)
+                    return Fault(kind)
+        return None
+
+    # -- rate limits (HubSpot counts per portal in a rolling window)
+
+    def _rate_limit(self, is_search: bool) -> tuple[dict[str, str], dict[str, Any] | None]:
+        now = time.monotonic()
+        with self._lock:
+            self.daily_used += 1
+            while self._window and self._window[0] <= now - 10.0:
+                self._window.popleft()
+            while self._search_window and self._search_window[0] <= now - 1.0:
+                self._search_window.popleft()
+            self._window.append(now)
+            if is_search:
+                self._search_window.append(now)
+            headers = {
+                "X-HubSpot-RateLimit-Daily": str(self.daily_limit),
+                "X-HubSpot-RateLimit-Daily-Remaining": str(max(self.daily_limit - self.daily_used, 0)),
+                "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+                "X-HubSpot-RateLimit-Max": str(self.requests_per_10s),
+                "X-HubSpot-RateLimit-Remaining": str(max(self.requests_per_10s - len(self._window), 0)),
+            }
+            if is_search:
+                # HubSpot documents that search responses carry no X-HubSpot-RateLimit headers.
+                headers = {}
+            if self.daily_used > self.daily_limit:
+                return headers, _rate_limit_body("DAILY", "You have reached your daily limit.")
+            if len(self._window) > self.requests_per_10s:
+                return headers, _rate_limit_body("TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit.")
+            if is_search and len(self._search_window) > self.search_requests_per_s:
+                return headers, _rate_limit_body("SECONDLY", "You have reached your secondly limit.")
+        return headers, None
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Resets and truncations are injected on purpose; a client hanging up is not news.
+        return
+
+
+def _rate_limit_body(policy: str, message: str) -> dict[str, Any]:
+    return {
+        "status": "error",
+        "message": message,
+        "errorType": "RATE_LIMIT",
+        "correlationId": str(uuid.uuid4()),
+        "policyName": policy,
+        "groupName": "api-calls",
+    }
+
+
+def _error(message: str, category: str, **extra: Any) -> dict[str, Any]:
+    return {"status": "error", "message": message, "correlationId": str(uuid.uuid4()), "category": category, **extra}
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, body: dict[str, Any]):
+        self.status = status
+        self.body = body
+
+
+# --------------------------------------------------------------------------- routes
+
+
+def _serialize(obj: SandboxObject, properties: list[str] | None) -> dict[str, Any]:
+    if properties:
+        wanted = set(properties) | {"hs_object_id", "createdate"}
+        props = {name: obj.properties.get(name) for name in wanted}
+        for name in ("hs_lastmodifieddate", "lastmodifieddate"):
+            if name in obj.properties:
+                props[name] = obj.properties[name]
+    else:
+        props = dict(obj.properties)
+    item: dict[str, Any] = {
+        "id": str(obj.id),
+        "properties": props,
+        "createdAt": iso_ms(obj.created_at),
+        "updatedAt": iso_ms(obj.updated_at),
+        "archived": obj.archived,
+    }
+    if obj.archived_at:
+        item["archivedAt"] = iso_ms(obj.archived_at)
+    return item
+
+
+def _int_param(query: dict[str, list[str]], name: str, default: int, maximum: int) -> int:
+    raw = query.get(name, [str(default)])[0]
+    try:
+        return max(1, min(int(raw), maximum))
+    except ValueError:
+        raise _ApiError(400, _error(f"Invalid {name}: {raw}", "VALIDATION_ERROR")) from None
+
+
+def _properties_param(query: dict[str, list[str]]) -> list[str]:
+    names: list[str] = []
+    for value in query.get("properties", []):
+        names.extend(part for part in value.split(",") if part)
+    return names
+
+
+def route_list_objects(server: SandboxHubSpot, object_type: str, query: dict[str, list[str]], body: Any) -> dict[str, Any]:
+    limit = _int_param(query, "limit", 10, LIST_MAX_LIMIT)
+    archived = query.get("archived", ["false"])[0].lower() == "true"
+    after = int(query.get("after", ["0"])[0] or 0)
+    properties = _properties_param(query)
+    with server.portal.lock:
+        rows = sorted(
+            (obj for obj in server.portal.table(object_type).values() if obj.archived == archived and obj.id > after),
+            key=lambda obj: obj.id,
+        )
+        page = rows[: limit + 1]
+        result: dict[str, Any] = {"results": [_serialize(obj, properties) for obj in page[:limit]]}
+    if len(page) > limit:
+        next_after = str(page[limit - 1].id)
+        result["paging"] = {"next": {"after": next_after, "link": f"/crm/v3/objects/{object_type}?after={next_after}"}}
+    return result
+
+
+_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "EQ": lambda a, b: a == b,
+    "NEQ": lambda a, b: a != b,
+    "GT": lambda a, b: a is not None and a > b,
+    "GTE": lambda a, b: a is not None and a >= b,
+    "LT": lambda a, b: a is not None and a < b,
+    "LTE": lambda a, b: a is not None and a <= b,
+}
+
+
+def _comparable(value: str | None) -> Any:
+    """Compare numbers as numbers and HubSpot datetimes (ISO or epoch ms) as epoch ms."""
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000
+    except ValueError:
+        return value
+
+
+def _matches(obj: SandboxObject, flt: dict[str, Any]) -> bool:
+    name, operator = flt.get("propertyName"), str(flt.get("operator", "EQ")).upper()
+    actual = _comparable(str(obj.id) if name == "hs_object_id" else obj.properties.get(name))
+    if operator == "HAS_PROPERTY":
+        return actual is not None
+    if operator == "NOT_HAS_PROPERTY":
+        return actual is None
+    if operator == "IN":
+        return actual in {_comparable(v) for v in flt.get("values", [])}
+    if operator == "BETWEEN":
+        return actual is not None and _comparable(flt.get("value")) <= actual <= _comparable(flt.get("highValue"))
+    if operator not in _OPERATORS:
+        raise _ApiError(400, _error(f"Unsupported operator {operator}", "VALIDATION_ERROR"))
+    try:
+        return _OPERATORS[operator](actual, _comparable(flt.get("value")))
+    except TypeError:
+        return False
+
+
+def route_search(server: SandboxHubSpot, object_type: str, query: dict[str, list[str]], body: Any) -> dict[str, Any]:
+    body = body or {}
+    limit = int(body.get("limit", 10))
+    if limit > SEARCH_MAX_LIMIT:
+        raise _ApiError(400, _error(f"limit must be at most {SEARCH_MAX_LIMIT}", "VALIDATION_ERROR"))
+    offset = int(body.get("after") or 0)
+    if offset + limit > SEARCH_RESULT_CAP:
+        # What HubSpot answers when paging a search past its 10,000th result.
+        raise _ApiError(400, _error("There was a problem with the request.", "VALIDATION_ERROR", subCategory="PagingLimitExceeded"))
+    groups = body.get("filterGroups") or [{"filters": []}]
+    with server.portal.lock:
+        rows = [
+            obj
+            for obj in server.portal.table(object_type).values()
+            if not obj.archived and any(all(_matches(obj, f) for f in g.get("filters", [])) for g in groups)
+        ]
+        for sort in reversed(body.get("sorts") or [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]):
+            name = sort.get("propertyName")
+            rows.sort(
+                key=lambda o: (_comparable(str(o.id) if name == "hs_object_id" else o.properties.get(name)) or 0),
+                reverse=str(sort.get("direction", "ASCENDING")).upper() == "DESCENDING",
+            )
+        page = rows[offset : offset + limit]
+        result: dict[str, Any] = {"total": len(rows), "results": [_serialize(obj, body.get("properties")) for obj in page]}
+    if offset + limit < len(rows):
+        result["paging"] = {"next": {"after": str(offset + limit)}}
+    return result
+
+
+def route_batch_read(server: SandboxHubSpot, object_type: str, query: dict[str, list[str]], body: Any) -> tuple[int, dict[str, Any]]:
+    inputs = (body or {}).get("inputs") or []
+    if len(inputs) > BATCH_MAX_INPUTS:
+        raise _ApiError(400, _error(f"Batch input limit is {BATCH_MAX_INPUTS}", "VALIDATION_ERROR"))
+    started = iso_ms(server.portal.now())
+    results, missing = [], []
+    with server.portal.lock:
+        table = server.portal.table(object_type)
+        for item in inputs:
+            obj = table.get(int(item["id"])) if str(item.get("id", "")).isdigit() else None
+            if obj is None or obj.archived:
+                missing.append(str(item.get("id")))
+            else:
+                results.append(_serialize(obj, (body or {}).get("properties")))
+    answer: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": iso_ms(server.portal.now())}
+    if missing:
+        answer["numErrors"] = 1
+        answer["errors"] = [
+            {"status": "error", "category": "OBJECT_NOT_FOUND", "message": "Could not get some objects, they may be deleted or not exist.", "context": {"ids": missing}}
+        ]
+        return 207, answer
+    return 200, answer
+
+
+def route_associations(server: SandboxHubSpot, from_type: str, to_type: str, body: Any) -> tuple[int, dict[str, Any]]:
+    inputs = (body or {}).get("inputs") or []
+    if len(inputs) > BATCH_MAX_INPUTS:
+        raise _ApiError(400, _error(f"Batch input limit is {BATCH_MAX_INPUTS}", "VALIDATION_ERROR"))
+    page_size = 500  # HubSpot pages the associations of one record at 500
+    results, errors = [], []
+    with server.portal.lock:
+        for item in inputs:
+            from_id = int(item["id"])
+            linked = sorted(server.portal.associated(from_type, from_id, to_type).items())
+            start = int(item.get("after") or 0)
+            linked = [pair for pair in linked if pair[0] > start]
+            if not linked:
+                errors.append(
+                    {
+                        "status": "error",
+                        "category": "OBJECT_NOT_FOUND",
+                        "message": f"No {canonical_type(to_type)} is associated with {canonical_type(from_type)} {from_id}.",
+                        "context": {"fromObjectId": [str(from_id)]},
+                    }
+                )
+                continue
+            chunk = linked[:page_size]
+            entry: dict[str, Any] = {
+                "from": {"id": str(from_id)},
+                "to": [
+                    {
+                        "toObjectId": to_id,
+                        "associationTypes": [{"category": t.category, "typeId": t.type_id, "label": t.label} for t in types],
+                    }
+                    for to_id, types in chunk
+                ],
+            }
+            if len(linked) > page_size:
+                entry["paging"] = {"next": {"after": str(chunk[-1][0])}}
+            results.append(entry)
+    answer: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": iso_ms(server.portal.now()), "completedAt": iso_ms(server.portal.now())}
+    if errors:
+        answer["numErrors"] = len(errors)
+        answer["errors"] = errors
+        return 207, answer
+    return 200, answer
+
+
+def route_owners(server: SandboxHubSpot, query: dict[str, list[str]]) -> dict[str, Any]:
+    limit = _int_param(query, "limit", 100, 500)
+    archived = query.get("archived", ["false"])[0].lower() == "true"
+    after = int(query.get("after", ["0"])[0] or 0)
+    with server.portal.lock:
+        owners = sorted((o for o in server.portal.owners.values() if o.archived == archived and o.id > after), key=lambda o: o.id)
+    result: dict[str, Any] = {
+        "results": [
+            {
+                "id": str(o.id),
+                "email": o.email,
+                "type": "PERSON",
+                "firstName": o.first_name,
+                "lastName": o.last_name,
+                "userId": o.user_id,
+                "userIdIncludingInactive": o.user_id,
+                "createdAt": iso_ms(o.created_at),
+                "updatedAt": iso_ms(o.updated_at),
+                "archived": o.archived,
+                "teams": [],
+            }
+            for o in owners[:limit]
+        ]
+    }
+    if len(owners) > limit:
+        result["paging"] = {"next": {"after": str(owners[limit - 1].id)}}
+    return result
+
+
+_ROUTES = [
+    ("GET", re.compile(r"^/crm/v3/objects/(?P<type>[^/]+)/?$"), "list_objects"),
+    ("POST", re.compile(r"^/crm/v3/objects/(?P<type>[^/]+)/search/?$"), "search_objects"),
+    ("POST", re.compile(r"^/crm/v3/objects/(?P<type>[^/]+)/batch/read/?$"), "batch_read_objects"),
+    ("POST", re.compile(r"^/crm/v4/associations/(?P<from>[^/]+)/(?P<to>[^/]+)/batch/read/?$"), "batch_read_associations"),
+    ("GET", re.compile(r"^/crm/v3/owners/?$"), "list_owners"),
+]
+
+
+def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as HubSpot: the client reuses connections
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            return
+
+        def finish(self) -> None:
+            try:
+                super().finish()
+            except OSError:
+                pass  # the connection was reset on purpose
+
+        def do_GET(self) -> None:
+            self._handle("GET")
+
+        def do_POST(self) -> None:
+            self._handle("POST")
+
+        def _handle(self, method: str) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            if parts.path.startswith("/_sandbox/"):
+                self._control(method, parts.path, raw)
+                return
+            fault = server._take_fault(f"{method} {parts.path}")
+            if fault and fault.kind == "reset":
+                self._reset()
+                return
+            if fault and fault.kind == "slow":
+                time.sleep(fault.delay_s)
+            status, body, headers = self._dispatch(method, parts.path, parse_qs(parts.query), raw)
+            if fault and fault.kind == "status":
+                status, body = fault.status, (
+                    _rate_limit_body(fault.policy, "You have reached your ten_secondly_rolling limit.")
+                    if fault.status == 429
+                    else _error("Internal error" if fault.status >= 500 else "Injected error", "INJECTED")
+                )
+                if fault.retry_after is not None:
+                    headers["Retry-After"] = fault.retry_after
+            with server._lock:
+                server.stats.statuses[status] += 1
+                if status == 429:
+                    server.stats.rate_limited += 1
+            self._send(status, body, headers, truncate=bool(fault and fault.kind == "truncate"))
+
+        def _dispatch(self, method: str, path: str, query: dict[str, list[str]], raw: bytes):
+            for route_method, pattern, name in _ROUTES:
+                match = pattern.match(path)
+                if route_method != method or not match:
+                    continue
+                groups = match.groupdict()
+                object_type = groups.get("type") or groups.get("from") or "owners"
+                with server._lock:
+                    server.stats.calls[f"{name}:{canonical_type(object_type)}"] += 1
+                try:
+                    self._authorize([t for t in (groups.get("type"), groups.get("from"), groups.get("to")) if t] or ["owners"])
+                    headers, limited = server._rate_limit(is_search=name == "search_objects")
+                    if limited:
+                        return 429, limited, headers
+                    body = json.loads(raw) if raw else None
+                    if name == "list_objects":
+                        return 200, route_list_objects(server, groups["type"], query, body), headers
+                    if name == "search_objects":
+                        return 200, route_search(server, groups["type"], query, body), headers
+                    if name == "batch_read_objects":
+                        status, answer = route_batch_read(server, groups["type"], query, body)
+                        return status, answer, headers
+                    if name == "batch_read_associations":
+                        status, answer = route_associations(server, groups["from"], groups["to"], body)
+                        return status, answer, headers
+                    return 200, route_owners(server, query), headers
+                except _ApiError as exc:
+                    return exc.status, exc.body, {}
+                except (ValueError, KeyError, TypeError) as exc:
+                    return 400, _error(f"Invalid input: {type(exc).__name__}", "VALIDATION_ERROR"), {}
+            return 404, _error(f"Unable to infer object type from: {path}", "OBJECT_NOT_FOUND"), {}
+
+        def _authorize(self, object_types: list[str]) -> None:
+            header = self.headers.get("Authorization", "")
+            token = header[7:] if header.startswith("Bearer ") else None
+            if token is None or token not in server.tokens:
+                raise _ApiError(
+                    401,
+                    _error(
+                        "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+                        "INVALID_AUTHENTICATION",
+                    ),
+                )
+            granted = server.tokens[token]
+            missing = sorted({read_scope(t) for t in object_types} - set(granted))
+            if missing:
+                raise _ApiError(
+                    403,
+                    _error(
+                        "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.",
+                        "MISSING_SCOPES",
+                        errors=[{"message": "One or more of the following scopes are required.", "context": {"requiredGranularScopes": missing}}],
+                    ),
+                )
+
+        def _control(self, method: str, path: str, raw: bytes) -> None:
+            if path == "/_sandbox/stats":
+                self._send(200, {**server.stats.as_dict(), "daily_used": server.daily_used}, {})
+            elif path == "/_sandbox/faults" and method == "POST":
+                for item in json.loads(raw or b"[]"):
+                    server.add_fault(Fault(**item))
+                self._send(200, {"ok": True}, {})
+            elif path == "/_sandbox/chaos" and method == "POST":
+                spec = json.loads(raw or b"{}")
+                server.set_chaos(float(spec.get("rate", 0)), int(spec.get("seed", 0)))
+                self._send(200, {"ok": True}, {})
+            elif path == "/_sandbox/reset-stats" and method == "POST":
+                server.reset_stats()
+                self._send(200, {"ok": True}, {})
+            else:
+                self._send(404, {"status": "error", "message": "unknown sandbox control"}, {})
+
+        def _send(self, status: int, body: dict[str, Any], headers: dict[str, str], *, truncate: bool = False) -> None:
+            payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json;charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            for key, value in headers.items():
+                self.send_header(key, value)
+            if truncate:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if truncate:
+                # Promise the full length, deliver half, hang up: what a dropped proxy looks like.
+                self.wfile.write(payload[: len(payload) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                return
+            self.wfile.write(payload)
+
+        def _reset(self) -> None:
+            # SO_LINGER 0 turns close() into a TCP RST: the client sees "connection reset by peer".
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+
+    return Handler

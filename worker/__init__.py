@@ -1,0 +1,1 @@
+"""renewal-worker: HubSpot → cache → rules → tasks, for a HubSpot Solutions Partner."""

@@ -1,0 +1,192 @@
+"""The local cache: SQLModel tables. The same schema on SQLite and PostgreSQL.
+
+Rows keep HubSpot's raw property values (``properties``) beside the parsed columns, so a value the
+sync could not parse is never lost: the parsed column is empty and a finding says why.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint
+from sqlalchemy.types import DateTime, TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC in, timezone-aware UTC out, on both backends (SQLite drops tzinfo)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class DecimalText(TypeDecorator):
+    """Money as exact decimal text: no float rounding, no SQLite Decimal warnings."""
+
+    impl = String(48)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Any) -> str | None:
+        return None if value is None else format(value, "f")
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+
+def _utc_column(**kw: Any) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, **kw)
+
+
+class Company(SQLModel, table=True):
+    __tablename__ = "companies"
+
+    id: str = Field(primary_key=True, max_length=32)
+    name: str | None = Field(default=None, sa_type=Text)
+    domain: str | None = Field(default=None, sa_type=Text)
+    owner_id: str | None = Field(default=None, max_length=32)
+    properties: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    hs_created_at: datetime | None = _utc_column()
+    hs_updated_at: datetime | None = _utc_column()
+    archived: bool = False
+    archived_at: datetime | None = _utc_column()
+    deleted_at: datetime | None = _utc_column()  # gone from HubSpot's active and archived lists
+    seen_generation: int = 0
+    synced_at: datetime | None = _utc_column()
+
+
+class Contact(SQLModel, table=True):
+    __tablename__ = "contacts"
+
+    id: str = Field(primary_key=True, max_length=32)
+    email: str | None = Field(default=None, sa_type=Text)
+    first_name: str | None = Field(default=None, sa_type=Text)
+    last_name: str | None = Field(default=None, sa_type=Text)
+    bounce_reason: str | None = Field(default=None, sa_type=Text)
+    opted_out: bool | None = None
+    properties: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    hs_created_at: datetime | None = _utc_column()
+    hs_updated_at: datetime | None = _utc_column()
+    archived: bool = False
+    archived_at: datetime | None = _utc_column()
+    deleted_at: datetime | None = _utc_column()
+    seen_generation: int = 0
+    synced_at: datetime | None = _utc_column()
+
+
+class PrimaryContact(SQLModel, table=True):
+    """Which contact a company's renewal emails go to, from the configured association label."""
+
+    __tablename__ = "primary_contacts"
+
+    company_id: str = Field(primary_key=True, max_length=32)
+    contact_id: str | None = Field(default=None, max_length=32)  # None: no contact carries the label
+    candidate_ids: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    label: str = Field(sa_type=Text)
+    checked_at: datetime | None = _utc_column()
+
+
+class Owner(SQLModel, table=True):
+    __tablename__ = "owners"
+
+    id: str = Field(primary_key=True, max_length=32)
+    email: str | None = Field(default=None, sa_type=Text)
+    first_name: str | None = Field(default=None, sa_type=Text)
+    last_name: str | None = Field(default=None, sa_type=Text)
+    user_id: int | None = None
+    active: bool = True
+    hs_updated_at: datetime | None = _utc_column()
+    deleted_at: datetime | None = _utc_column()
+    seen_generation: int = 0
+    synced_at: datetime | None = _utc_column()
+
+
+class Subscription(SQLModel, table=True):
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_company", "company_id"), Index("ix_subscriptions_renewal", "renewal_date"))
+
+    id: str = Field(primary_key=True, max_length=32)
+    object_type: str = Field(max_length=64)
+    company_id: str | None = Field(default=None, max_length=32)
+    owner_id: str | None = Field(default=None, max_length=32)
+    renewal_date: date | None = None
+    deadline: date | None = None
+    products: str | None = Field(default=None, sa_type=Text)
+    current_price: Decimal | None = Field(default=None, sa_type=DecimalText)
+    renewal_price: Decimal | None = Field(default=None, sa_type=DecimalText)
+    currency: str | None = Field(default=None, sa_type=Text)
+    communication_owner: str | None = Field(default=None, max_length=16)  # hubspot | partner | None
+    contact_tier: int | None = None
+    contacts_used: int | None = None
+    emails_sent: int | None = None
+    status: str | None = Field(default=None, sa_type=Text)
+    properties: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    hs_created_at: datetime | None = _utc_column()
+    hs_updated_at: datetime | None = _utc_column()
+    archived: bool = False
+    archived_at: datetime | None = _utc_column()
+    deleted_at: datetime | None = _utc_column()
+    seen_generation: int = 0
+    synced_at: datetime | None = _utc_column()
+
+
+class Finding(SQLModel, table=True):
+    """Something wrong in the data or the portal. Resolves itself when the data is fixed."""
+
+    __tablename__ = "findings"
+    __table_args__ = (UniqueConstraint("rule", "object_type", "object_id", "field", name="uq_findings_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule: str = Field(max_length=64)
+    object_type: str = Field(max_length=64)
+    object_id: str = Field(max_length=32)
+    field: str = Field(default="", max_length=64)
+    value: str | None = Field(default=None, sa_type=Text)
+    message: str = Field(sa_type=Text)
+    first_seen_at: datetime = Field(sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime)
+    resolved_at: datetime | None = _utc_column()
+
+
+class SyncState(SQLModel, table=True):
+    """Per stream: where a full pass stands (phase + cursor) and the incremental watermark."""
+
+    __tablename__ = "sync_state"
+
+    stream: str = Field(primary_key=True, max_length=64)
+    phase: str | None = Field(default=None, max_length=16)  # active | archived | search | None (idle)
+    cursor: str | None = Field(default=None, sa_type=Text)
+    generation: int = 0
+    pass_started_at: datetime | None = _utc_column()
+    search_since: datetime | None = _utc_column()
+    watermark: datetime | None = _utc_column()
+    full_completed_at: datetime | None = _utc_column()
+    updated_at: datetime | None = _utc_column()
+
+
+class Run(SQLModel, table=True):
+    __tablename__ = "runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = _utc_column()
+    outcome: str = Field(default="running", max_length=16)  # running | ok | failed
+    error: str | None = Field(default=None, sa_type=Text)
+    counts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    api_calls: int = 0
+    rate_limited: int = 0

@@ -1,0 +1,172 @@
+"""Writes and reads the sync needs, each inside the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import and_, case, func, or_, select, update
+from sqlmodel import Session, SQLModel
+
+from worker.cache.db import upsert
+from worker.cache.models import Company, Contact, Finding, Owner, PrimaryContact, Subscription, SyncState
+from worker.normalize import DataProblem
+
+
+def load_state(session: Session, stream: str) -> SyncState:
+    state = session.get(SyncState, stream)
+    if state is None:
+        state = SyncState(stream=stream)
+        session.add(state)
+        session.flush()
+    return state
+
+
+def save_state(session: Session, stream: str, now: datetime, **changes: Any) -> None:
+    state = load_state(session, stream)
+    for key, value in changes.items():
+        setattr(state, key, value)
+    state.updated_at = now
+    session.add(state)
+
+
+def record_findings(
+    session: Session,
+    *,
+    object_type: str,
+    object_ids: Sequence[str],
+    problems: Iterable[tuple[str, DataProblem]],
+    rule_prefix: str,
+    now: datetime,
+) -> None:
+    """Open or refresh the findings seen now for these records; resolve the ones that went away.
+
+    Every finding written here gets ``last_seen_at = now``; any other unresolved finding in scope
+    (these records, rules under ``rule_prefix``) was not seen this time, so it is resolved.
+    """
+    rows = [
+        {
+            "rule": problem.rule,
+            "object_type": object_type,
+            "object_id": object_id,
+            "field": problem.field,
+            "value": problem.value,
+            "message": problem.message,
+            "first_seen_at": now,
+            "last_seen_at": now,
+            "resolved_at": None,
+        }
+        for object_id, problem in problems
+    ]
+    if rows:
+        table = Finding.__table__  # type: ignore[attr-defined]
+        dialect = session.get_bind().dialect.name
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(rows)
+        excluded = insert.excluded
+        insert = insert.on_conflict_do_update(
+            index_elements=["rule", "object_type", "object_id", "field"],
+            set_={
+                "value": excluded.value,
+                "message": excluded.message,
+                "last_seen_at": excluded.last_seen_at,
+                # A finding that comes back after being resolved is a new occurrence.
+                "first_seen_at": case((table.c.resolved_at.is_not(None), excluded.first_seen_at), else_=table.c.first_seen_at),
+                "resolved_at": None,
+            },
+        )
+        session.exec(insert)  # type: ignore[call-overload]
+    if object_ids:
+        session.exec(  # type: ignore[call-overload]
+            update(Finding)
+            .where(
+                Finding.object_type == object_type,
+                Finding.object_id.in_(list(object_ids)),  # type: ignore[attr-defined]
+                Finding.rule.startswith(rule_prefix),  # type: ignore[attr-defined]
+                Finding.resolved_at.is_(None),  # type: ignore[union-attr]
+                Finding.last_seen_at != now,
+            )
+            .values(resolved_at=now)
+        )
+
+
+def mark_unseen_deleted(session: Session, model: type[SQLModel], generation: int, now: datetime) -> list[str]:
+    """After a complete full pass: rows HubSpot listed neither as active nor as archived are gone."""
+    ids = list(
+        session.exec(  # type: ignore[call-overload]
+            select(model.id).where(model.seen_generation < generation, model.deleted_at.is_(None))  # type: ignore[attr-defined]
+        ).scalars()
+    )
+    for chunk in _chunks(ids, 500):
+        values: dict[str, Any] = {"deleted_at": now}
+        values.update({"active": False} if model is Owner else {"archived": True})
+        session.exec(update(model).where(model.id.in_(chunk)).values(**values))  # type: ignore[attr-defined, call-overload]
+    return ids
+
+
+def known_contact_ids(session: Session, ids: Sequence[str]) -> set[str]:
+    if not ids:
+        return set()
+    return set(session.exec(select(Contact.id).where(Contact.id.in_(list(ids)))).scalars())  # type: ignore[call-overload, attr-defined]
+
+
+def companies_with_renewals_between(session: Session, start: date, end: date) -> list[str]:
+    statement = (
+        select(Subscription.company_id)
+        .where(
+            Subscription.company_id.is_not(None),  # type: ignore[union-attr]
+            Subscription.archived.is_(False),  # type: ignore[attr-defined]
+            Subscription.renewal_date.between(start, end),  # type: ignore[union-attr]
+        )
+        .distinct()
+        .order_by(Subscription.company_id)
+    )
+    return [row for row in session.exec(statement).scalars() if row]  # type: ignore[call-overload]
+
+
+def subscriptions_with_renewals_between(session: Session, start: date, end: date) -> list[str]:
+    statement = (
+        select(Subscription.id)
+        .where(Subscription.archived.is_(False), Subscription.renewal_date.between(start, end))  # type: ignore[attr-defined, union-attr]
+        .order_by(Subscription.id)
+    )
+    return list(session.exec(statement).scalars())  # type: ignore[call-overload]
+
+
+def upsert_rows(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any]], **kw: Any) -> None:
+    upsert(session, model, rows, **kw)
+
+
+def cache_counts(session: Session) -> dict[str, dict[str, int]]:
+    """Active / archived / deleted per table, for ``status``."""
+    counts: dict[str, dict[str, int]] = {}
+    for name, model in (("companies", Company), ("contacts", Contact), ("subscriptions", Subscription)):
+        rows = session.exec(  # type: ignore[call-overload]
+            select(
+                func.count().filter(and_(model.archived.is_(False))),  # type: ignore[attr-defined]
+                func.count().filter(and_(model.archived.is_(True), model.deleted_at.is_(None))),  # type: ignore[attr-defined]
+                func.count().filter(model.deleted_at.is_not(None)),  # type: ignore[attr-defined]
+            )
+        ).one()
+        counts[name] = {"active": rows[0], "archived": rows[1], "deleted": rows[2]}
+    owner_row = session.exec(  # type: ignore[call-overload]
+        select(
+            func.count().filter(Owner.active.is_(True)),  # type: ignore[attr-defined]
+            func.count().filter(or_(Owner.active.is_(False))),  # type: ignore[attr-defined]
+        )
+    ).one()
+    counts["owners"] = {"active": owner_row[0], "deactivated": owner_row[1]}
+    links = session.exec(  # type: ignore[call-overload]
+        select(func.count(), func.count(PrimaryContact.contact_id))
+    ).one()
+    counts["primary_contacts"] = {"companies_checked": links[0], "with_contact": links[1]}
+    counts["open_findings"] = {
+        "total": session.exec(select(func.count()).where(Finding.resolved_at.is_(None))).scalar_one()  # type: ignore[call-overload, union-attr]
+    }
+    return counts
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,161 @@
+"""One cycle of the worker: what ``--sync-now`` runs and what every scheduled job will call.
+
+    sync (HubSpot → cache) → [rules → emission: next step of the product]
+
+Each run is recorded (start, end, outcome, counts, API calls) and logged as one summary event.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
+
+from integrations.hubspot.errors import (
+    AuthFailed,
+    BadRequest,
+    DailyLimitReached,
+    Forbidden,
+    HubSpotError,
+    NotFound,
+    RateLimited,
+    Unavailable,
+)
+from integrations.hubspot.gateway import HubSpotGateway, RetryPolicy, Timeouts
+from integrations.hubspot.limiter import RequestLimiter
+from worker.cache.db import Cache
+from worker.cache.models import Run
+from worker.settings import Settings
+from worker.sync import Progress, Syncer
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class CycleResult:
+    ok: bool
+    run_id: int | None
+    mode: str
+    counts: dict[str, int] = field(default_factory=dict)
+    api: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    duration_s: float = 0.0
+
+
+def build_gateway(settings: Settings) -> HubSpotGateway:
+    hubspot = settings.hubspot
+    token = settings.access_token.get_secret_value() if settings.access_token else ""
+    return HubSpotGateway(
+        base_url=hubspot.base_url,
+        access_token=token,
+        limiter=RequestLimiter(hubspot.requests_per_10s, hubspot.search_requests_per_s),
+        retry=RetryPolicy(hubspot.max_attempts, hubspot.backoff_initial_s, hubspot.backoff_max_s, hubspot.max_retry_after_s),
+        timeouts=Timeouts(hubspot.timeout_connect_s, hubspot.timeout_read_s),
+    )
+
+
+def explain(error: BaseException, settings: Settings) -> str:
+    """One line a person can act on. Never includes the token (our errors never carry it)."""
+    attempts = settings.hubspot.max_attempts
+    if isinstance(error, AuthFailed):
+        return "HubSpot rejected the access token (401): check HUBSPOT_ACCESS_TOKEN; private app tokens are revoked when the app is deleted or the token rotated"
+    if isinstance(error, Forbidden):
+        scopes = ", ".join(error.missing_scopes) or "unknown"
+        return f"HubSpot refused access (403): the private app is missing the scope(s) {scopes}"
+    if isinstance(error, DailyLimitReached):
+        return "HubSpot's daily API limit for this portal is used up (429, policy DAILY): stopped instead of retrying for hours; it resets at midnight in the portal's time zone"
+    if isinstance(error, RateLimited):
+        return f"HubSpot kept rate-limiting the worker (429) after {attempts} attempts: another app may be using this portal's limit; {error}"
+    if isinstance(error, Unavailable):
+        return f"HubSpot unavailable after {attempts} attempts: {error}"
+    if isinstance(error, NotFound):
+        return f"HubSpot answered 404 ({error}): check [subscriptions] object_type = {settings.subscriptions.object_type!r}"
+    if isinstance(error, BadRequest):
+        return f"HubSpot rejected a request: {error}"
+    if isinstance(error, HubSpotError):
+        return f"HubSpot error: {error}"
+    if isinstance(error, SQLAlchemyError):
+        first = str(error).splitlines()[0][:300] if str(error) else type(error).__name__
+        return f"database error: {type(error).__name__}: {first}"
+    return f"unexpected error: {type(error).__name__}: {error}"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def run_cycle(
+    settings: Settings,
+    *,
+    mode: str = "auto",
+    gateway: HubSpotGateway | None = None,
+    cache: Cache | None = None,
+    progress: Progress | None = None,
+    clock: Callable[[], datetime] = _now,
+) -> CycleResult:
+    started = time.monotonic()
+    structlog.contextvars.bind_contextvars(cycle_id=uuid.uuid4().hex[:12])
+    own_cache = cache is None
+    own_gateway = gateway is None
+    run_id: int | None = None
+    result = CycleResult(ok=False, run_id=None, mode=mode)
+    try:
+        cache = cache or Cache(settings.database.url)
+        gateway = gateway or build_gateway(settings)
+        with cache.transaction() as session:
+            run = Run(kind=f"sync:{mode}", started_at=clock())
+            session.add(run)
+            session.flush()
+            run_id = run.id
+        structlog.contextvars.bind_contextvars(run_id=run_id)
+        result.run_id = run_id
+        report = Syncer(gateway, cache, settings, clock=clock, progress=progress).run(mode)
+        result.ok, result.mode, result.counts = True, report.mode, dict(report.counts)
+    except (HubSpotError, SQLAlchemyError) as exc:
+        result.error = explain(exc, settings)
+    finally:
+        result.duration_s = round(time.monotonic() - started, 3)
+        if gateway is not None:
+            result.api = gateway.stats.as_dict()
+        _finish_run(cache, run_id, result, clock)
+        log.info(
+            "cycle.finished",
+            outcome="ok" if result.ok else "failed",
+            mode=result.mode,
+            duration_s=result.duration_s,
+            counts=result.counts,
+            api_calls=result.api.get("total_calls", 0),
+            rate_limited=result.api.get("rate_limited", 0),
+            error=result.error,
+        )
+        structlog.contextvars.unbind_contextvars("cycle_id", "run_id")
+        if own_gateway and gateway is not None:
+            gateway.close()
+        if own_cache and cache is not None:
+            cache.close()
+    return result
+
+
+def _finish_run(cache: Cache | None, run_id: int | None, result: CycleResult, clock: Callable[[], datetime]) -> None:
+    if cache is None or run_id is None:
+        return
+    try:
+        with cache.transaction() as session:
+            run = session.get(Run, run_id)
+            if run is None:
+                return
+            run.finished_at = clock()
+            run.outcome = "ok" if result.ok else "failed"
+            run.error = result.error
+            run.kind = f"sync:{result.mode}"
+            run.counts = result.counts
+            run.api_calls = int(result.api.get("total_calls", 0))
+            run.rate_limited = int(result.api.get("rate_limited", 0))
+            session.add(run)
+    except SQLAlchemyError as exc:  # the database itself is what failed: the log line still says so
+        log.error("cycle.run_record_failed", error=type(exc).__name__)

@@ -1,0 +1,242 @@
+"""HubSpot's raw property strings → typed cache columns, plus a finding for every value that
+doesn't parse. Pure functions: no I/O, no clock.
+
+A malformed value never aborts a sync: the typed column stays empty, the raw value is kept in
+the row's ``properties``, and a ``DataProblem`` tells the partner what to fix and where.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any, Mapping
+
+from integrations.hubspot.types import CrmRecord, Owner
+from worker.settings import SubscriptionSettings
+
+MAX_SHOWN_VALUE = 200  # a finding quotes at most this much of a bad value
+_PLAIN_DECIMAL = re.compile(r"^[+-]?\d+(\.\d+)?$")
+# A pragmatic deliverability check, not RFC 5322: one @, no spaces, a dot in the domain.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class DataProblem:
+    rule: str  # data.malformed_value | data.missing_value | data.unknown_value | ...
+    field: str
+    value: str | None
+    message: str
+
+
+def _shown(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    return raw if len(raw) <= MAX_SHOWN_VALUE else raw[:MAX_SHOWN_VALUE] + "…"
+
+
+def parse_date(raw: str | None) -> tuple[date | None, str | None]:
+    """HubSpot date properties arrive as YYYY-MM-DD, as ISO datetimes or (older portals) as
+    epoch milliseconds at midnight UTC. Returns (date, None) or (None, why)."""
+    if raw is None or not raw.strip():
+        return None, None
+    text = raw.strip()
+    if text.isdigit():
+        try:
+            return datetime.fromtimestamp(int(text) / 1000, tz=timezone.utc).date(), None
+        except (OverflowError, OSError, ValueError):
+            return None, "not a valid date (epoch milliseconds out of range)"
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text), None
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc).date(), None
+    except ValueError:
+        return None, "not a valid date (expected YYYY-MM-DD)"
+
+
+def parse_money(raw: str | None) -> tuple[Decimal | None, str | None]:
+    if raw is None or not raw.strip():
+        return None, None
+    text = raw.strip()
+    if not _PLAIN_DECIMAL.match(text):
+        # '1.234,50' could mean 1234.50 or 1.23450: guessing a price is worse than asking.
+        return None, "not a plain number (use digits and a dot for decimals, e.g. 1234.50)"
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None, "not a number"
+    if value < 0:
+        return None, "a negative price"
+    return value, None
+
+
+def parse_count(raw: str | None) -> tuple[int | None, str | None]:
+    if raw is None or not raw.strip():
+        return None, None
+    text = raw.strip()
+    try:
+        value = Decimal(text) if _PLAIN_DECIMAL.match(text) else None
+    except InvalidOperation:
+        value = None
+    if value is None or value != value.to_integral_value():
+        return None, "not a whole number"
+    if value < 0:
+        return None, "a negative count"
+    return int(value), None
+
+
+def _text(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    text = raw.strip()
+    return text or None
+
+
+def company_row(record: CrmRecord) -> dict[str, Any]:
+    props = record.properties
+    return {
+        "id": record.id,
+        "name": _text(props.get("name")),
+        "domain": _text(props.get("domain")),
+        "owner_id": _text(props.get("hubspot_owner_id")),
+        "properties": dict(props),
+        "hs_created_at": record.created_at,
+        "hs_updated_at": record.updated_at,
+        "archived": record.archived,
+        "archived_at": record.archived_at,
+        "deleted_at": None,
+    }
+
+
+CONTACT_PROPERTIES = ("email", "firstname", "lastname", "hs_email_hard_bounce_reason_enum", "hs_email_optout")
+COMPANY_PROPERTIES = ("name", "domain", "hubspot_owner_id")
+
+
+def contact_row(record: CrmRecord) -> dict[str, Any]:
+    props = record.properties
+    opted_out = _text(props.get("hs_email_optout"))
+    return {
+        "id": record.id,
+        "email": _text(props.get("email")),
+        "first_name": _text(props.get("firstname")),
+        "last_name": _text(props.get("lastname")),
+        "bounce_reason": _text(props.get("hs_email_hard_bounce_reason_enum")),
+        "opted_out": None if opted_out is None else opted_out.lower() == "true",
+        "properties": dict(props),
+        "hs_created_at": record.created_at,
+        "hs_updated_at": record.updated_at,
+        "archived": record.archived,
+        "archived_at": record.archived_at,
+        "deleted_at": None,
+    }
+
+
+def owner_row(owner: Owner) -> dict[str, Any]:
+    return {
+        "id": owner.id,
+        "email": owner.email,
+        "first_name": owner.first_name,
+        "last_name": owner.last_name,
+        "user_id": owner.user_id,
+        "active": not owner.archived,
+        "hs_updated_at": owner.updated_at,
+        "deleted_at": None,
+    }
+
+
+def subscription_properties(config: SubscriptionSettings) -> tuple[str, ...]:
+    """Only the mapped properties: asking for more makes URLs long (HubSpot answers 414)."""
+    return tuple(dict.fromkeys(config.properties.model_dump().values()))
+
+
+def subscription_row(
+    record: CrmRecord, company_id: str | None, config: SubscriptionSettings
+) -> tuple[dict[str, Any], list[DataProblem]]:
+    names = config.properties
+    props = record.properties
+    problems: list[DataProblem] = []
+
+    def raw(field: str) -> str | None:
+        return props.get(getattr(names, field))
+
+    def check(field: str, parsed: tuple[Any, str | None]) -> Any:
+        value, why = parsed
+        if why:
+            problems.append(
+                DataProblem("data.malformed_value", field, _shown(raw(field)), f"{getattr(names, field)}: {why}")
+            )
+        return value
+
+    renewal_date = check("renewal_date", parse_date(raw("renewal_date")))
+    if renewal_date is None and not _text(raw("renewal_date")):
+        problems.append(DataProblem("data.missing_value", "renewal_date", None, f"{names.renewal_date} is empty"))
+
+    communication_owner = _text(raw("communication_owner"))
+    known = {
+        config.values.communication_owner_hubspot.casefold(): "hubspot",
+        config.values.communication_owner_partner.casefold(): "partner",
+    }
+    owner_kind = known.get(communication_owner.casefold()) if communication_owner else None
+    if communication_owner and owner_kind is None:
+        problems.append(
+            DataProblem(
+                "data.unknown_value",
+                "communication_owner",
+                _shown(communication_owner),
+                f"{names.communication_owner}: expected {config.values.communication_owner_hubspot!r} "
+                f"or {config.values.communication_owner_partner!r}",
+            )
+        )
+    if company_id is None:
+        problems.append(
+            DataProblem("data.not_associated", "company", None, "the subscription is not associated with any company")
+        )
+
+    row = {
+        "id": record.id,
+        "object_type": config.object_type,
+        "company_id": company_id,
+        "owner_id": _text(raw("owner")),
+        "renewal_date": renewal_date,
+        "deadline": check("deadline", parse_date(raw("deadline"))),
+        "products": _text(raw("products")),
+        "current_price": check("current_price", parse_money(raw("current_price"))),
+        "renewal_price": check("renewal_price", parse_money(raw("renewal_price"))),
+        "currency": _text(raw("currency")),
+        "communication_owner": owner_kind,
+        "contact_tier": check("contact_tier", parse_count(raw("contact_tier"))),
+        "contacts_used": check("contacts_used", parse_count(raw("contacts_used"))),
+        "emails_sent": check("emails_sent", parse_count(raw("emails_sent"))),
+        "status": _text(raw("status")),
+        "properties": dict(props),
+        "hs_created_at": record.created_at,
+        "hs_updated_at": record.updated_at,
+        "archived": record.archived,
+        "archived_at": record.archived_at,
+        "deleted_at": None,
+    }
+    return row, problems
+
+
+def primary_contact_choice(
+    candidates: list[tuple[str, datetime | None]],
+) -> tuple[str | None, list[str]]:
+    """Among contacts carrying the primary label, the earliest created wins (ties: lowest id).
+
+    Returns (chosen id or None, all candidate ids in choice order).
+    """
+    ordered = sorted(
+        candidates,
+        key=lambda item: (item[1] or datetime.max.replace(tzinfo=timezone.utc), int(item[0]) if item[0].isdigit() else 0, item[0]),
+    )
+    ids = [contact_id for contact_id, _ in ordered]
+    return (ids[0] if ids else None), ids
+
+
+def email_is_wellformed(email: str | None) -> bool:
+    return bool(email) and bool(_EMAIL.match(email or ""))
+
+
+def as_mapping(problems: list[DataProblem]) -> Mapping[tuple[str, str], DataProblem]:
+    return {(p.rule, p.field): p for p in problems}

@@ -1,0 +1,81 @@
+"""Reports for people, read from the cache: ``status`` (and, next, ``renewals`` and ``findings``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import select
+
+from worker.cache import repo
+from worker.cache.db import Cache
+from worker.cache.models import Run, SyncState
+
+
+def status_data(database_url: str, *, last_runs: int = 5) -> dict[str, Any]:
+    """The ``status --json`` document: stable keys, documented in the README."""
+    cache = Cache(database_url)
+    try:
+        with cache.transaction() as session:
+            runs = session.exec(select(Run).order_by(Run.id.desc()).limit(last_runs)).all()  # type: ignore[union-attr]
+            states = session.exec(select(SyncState).order_by(SyncState.stream)).all()
+            counts = repo.cache_counts(session)
+        return {
+            "runs": [
+                {
+                    "id": run.id,
+                    "kind": run.kind,
+                    "started_at": run.started_at,
+                    "finished_at": run.finished_at,
+                    "outcome": run.outcome,
+                    "error": run.error,
+                    "api_calls": run.api_calls,
+                    "rate_limited": run.rate_limited,
+                    "counts": run.counts,
+                }
+                for run in runs
+            ],
+            "streams": {
+                state.stream: {
+                    "watermark": state.watermark,
+                    "full_completed_at": state.full_completed_at,
+                    "in_progress": state.phase,
+                    "generation": state.generation,
+                }
+                for state in states
+            },
+            "cache": counts,
+        }
+    finally:
+        cache.close()
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "never"
+
+
+def render_status(data: dict[str, Any]) -> str:
+    lines = ["Cache"]
+    for table, numbers in data["cache"].items():
+        shown = ", ".join(f"{key.replace('_', ' ')} {value:,}" for key, value in numbers.items())
+        lines.append(f"  {table:<17} {shown}")
+    lines.append("")
+    lines.append("Sync streams")
+    if not data["streams"]:
+        lines.append("  (never synced: run `renewal-worker --sync-now`)")
+    for stream, state in data["streams"].items():
+        extra = f"  (pass in progress: {state['in_progress']})" if state["in_progress"] else ""
+        lines.append(f"  {stream:<14} watermark {_when(state['watermark'])}, last full pass {_when(state['full_completed_at'])}{extra}")
+    lines.append("")
+    lines.append("Last runs")
+    if not data["runs"]:
+        lines.append("  (none)")
+    for run in data["runs"]:
+        took = ""
+        if run["finished_at"]:
+            took = f" in {(run['finished_at'] - run['started_at']).total_seconds():.1f}s"
+        line = f"  #{run['id']:<4} {_when(run['started_at'])}  {run['kind']:<17} {run['outcome']:<7}{took}, {run['api_calls']} API calls, {run['rate_limited']} × 429"
+        lines.append(line)
+        if run["error"]:
+            lines.append(f"        {run['error']}")
+    return "\n".join(lines)

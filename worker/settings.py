@@ -1,0 +1,368 @@
+"""One frozen Settings object: TOML file, overlaid by environment variables, validated at start-up.
+
+Every problem is collected and reported at once (key, value, why), so a user fixes a broken
+config in one go instead of one error per restart. The HubSpot token is deliberately not a
+config-file key: it comes from ``HUBSPOT_ACCESS_TOKEN`` or ``HUBSPOT_ACCESS_TOKEN_FILE`` only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Mapping
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+ENV_PREFIX = "RENEWAL_WORKER__"
+CONFIG_ENV = "RENEWAL_WORKER_CONFIG"
+TOKEN_ENV = "HUBSPOT_ACCESS_TOKEN"
+TOKEN_FILE_ENV = "HUBSPOT_ACCESS_TOKEN_FILE"
+DEFAULT_CONFIG_PATH = Path("config.toml")
+
+# Keys a user might reasonably try for the token; each is refused with a pointer to the env vars.
+_TOKEN_LIKE_KEYS = {"access_token", "token", "api_key", "private_app_token", "hapikey"}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HubSpotSettings(_Section):
+    base_url: str = "https://api.hubapi.com"
+    requests_per_10s: int = Field(100, ge=1, le=10_000)
+    search_requests_per_s: int = Field(4, ge=1, le=100)
+    timeout_connect_s: float = Field(5.0, gt=0)
+    timeout_read_s: float = Field(30.0, gt=0)
+    max_attempts: int = Field(6, ge=1, le=20)
+    backoff_initial_s: float = Field(0.5, ge=0)
+    backoff_max_s: float = Field(30.0, ge=0)
+    # A single Retry-After longer than this ends the run instead of sleeping through it.
+    max_retry_after_s: float = Field(120.0, ge=0)
+    # Chunk sizes are HubSpot's documented maxima; lower them only to debug.
+    page_size: int = Field(100, ge=1, le=100)
+    search_page_size: int = Field(200, ge=1, le=200)
+
+    @field_validator("base_url")
+    @classmethod
+    def _https_unless_loopback(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an http(s) URL such as https://api.hubapi.com")
+        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            raise ValueError("plain http:// is only allowed for loopback hosts (127.0.0.1, ::1, localhost)")
+        return value.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///renewal-worker.db"
+
+    @field_validator("url")
+    @classmethod
+    def _supported_backend(cls, value: str) -> str:
+        if not (value.startswith("sqlite:///") or value.startswith("postgresql+psycopg://")):
+            raise ValueError("use sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB")
+        return value
+
+
+class SubscriptionProperties(_Section):
+    """HubSpot property names, per portal: every portal names these differently."""
+
+    renewal_date: str = "renewal_date"
+    deadline: str = "renewal_deadline"
+    products: str = "renewal_products"
+    current_price: str = "current_monthly_price"
+    renewal_price: str = "renewal_monthly_price"
+    currency: str = "deal_currency_code"
+    communication_owner: str = "renewal_communication_owner"
+    contact_tier: str = "contact_tier"
+    contacts_used: str = "contacts_used"
+    emails_sent: str = "marketing_emails_sent_month"
+    status: str = "dealstage"
+    owner: str = "hubspot_owner_id"
+
+
+class SubscriptionValues(_Section):
+    communication_owner_hubspot: str = "hubspot"
+    communication_owner_partner: str = "partner"
+    cancelled_statuses: tuple[str, ...] = ("closedlost", "cancelled")
+
+
+class SubscriptionSettings(_Section):
+    object_type: str = "deals"
+    properties: SubscriptionProperties = SubscriptionProperties()
+    values: SubscriptionValues = SubscriptionValues()
+
+    @field_validator("object_type")
+    @classmethod
+    def _non_empty(cls, value: str) -> str:
+        if not value.strip() or "/" in value:
+            raise ValueError("an object type name (deals, subscriptions, a custom object) or a 2-… id")
+        return value.strip()
+
+
+class PrimaryContactSettings(_Section):
+    association_label: str = "Primary"
+
+
+class SyncSettings(_Section):
+    # The search index trails writes by seconds to minutes; each incremental search reaches this
+    # far behind the last watermark so that a late-indexed change is still seen.
+    incremental_overlap_s: int = Field(600, ge=0, le=86_400)
+    # Companies with a renewal this many days ahead get their primary-contact association
+    # re-read on every incremental sync (association changes don't move a modified date).
+    association_recheck_horizon_days: int = Field(120, ge=0, le=3650)
+
+
+class ReminderSettings(_Section):
+    timezone: str = "UTC"
+    fallback_owner_id: str | None = None
+    horizon_days: int = Field(120, ge=1, le=3650)
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not an IANA time zone name (e.g. Europe/Madrid)") from None
+        return value
+
+
+class LoggingSettings(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class _FileSettings(_Section):
+    hubspot: HubSpotSettings = HubSpotSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    subscriptions: SubscriptionSettings = SubscriptionSettings()
+    primary_contact: PrimaryContactSettings = PrimaryContactSettings()
+    sync: SyncSettings = SyncSettings()
+    reminders: ReminderSettings = ReminderSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the worker needs, validated. ``access_token`` is a SecretStr: repr shows ***."""
+
+    hubspot: HubSpotSettings
+    database: DatabaseSettings
+    subscriptions: SubscriptionSettings
+    primary_contact: PrimaryContactSettings
+    sync: SyncSettings
+    reminders: ReminderSettings
+    logging: LoggingSettings
+    access_token: SecretStr | None
+    source: str
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.reminders.timezone)
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    key: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        shown = f" (value: {self.value})" if self.value else ""
+        return f"{self.key}: {self.reason}{shown}"
+
+
+class ConfigError(Exception):
+    """Raised with every problem found, so that all of them can be shown at once."""
+
+    def __init__(self, problems: list[ConfigProblem]):
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+def load_settings(
+    config_path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    require_token: bool = True,
+) -> Settings:
+    """Read TOML, overlay ``RENEWAL_WORKER__SECTION__KEY`` env vars, validate, freeze.
+
+    ``config_path`` None means ``$RENEWAL_WORKER_CONFIG`` or ``./config.toml``; a missing default
+    file is fine (all defaults), a missing explicitly named file is an error.
+    """
+    env = os.environ if environ is None else environ
+    problems: list[ConfigProblem] = []
+
+    explicit = config_path is not None or CONFIG_ENV in env
+    path = Path(config_path) if config_path is not None else Path(env.get(CONFIG_ENV, DEFAULT_CONFIG_PATH))
+    raw: dict[str, Any] = {}
+    if path.exists():
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError([ConfigProblem(str(path), "", f"is not valid TOML: {exc}")]) from None
+    elif explicit:
+        raise ConfigError([ConfigProblem("--config", str(path), "file not found")])
+
+    problems.extend(_refuse_tokens_in_file(raw))
+    raw = _strip_token_keys(raw)
+    problems.extend(_overlay_env(raw, env))
+
+    file_settings: _FileSettings | None = None
+    try:
+        file_settings = _FileSettings.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_problems_from_validation(exc, raw))
+
+    token, token_problems = _read_token(env, required=require_token)
+    problems.extend(token_problems)
+
+    if problems or file_settings is None:
+        raise ConfigError(problems)
+    return Settings(
+        hubspot=file_settings.hubspot,
+        database=file_settings.database,
+        subscriptions=file_settings.subscriptions,
+        primary_contact=file_settings.primary_contact,
+        sync=file_settings.sync,
+        reminders=file_settings.reminders,
+        logging=file_settings.logging,
+        access_token=token,
+        source=str(path) if path.exists() else "(defaults)",
+    )
+
+
+def _refuse_tokens_in_file(raw: Mapping[str, Any], prefix: str = "") -> list[ConfigProblem]:
+    found = []
+    for key, value in raw.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            found.extend(_refuse_tokens_in_file(value, dotted + "."))
+        elif key.lower() in _TOKEN_LIKE_KEYS:
+            found.append(
+                ConfigProblem(
+                    dotted,
+                    "***",
+                    f"secrets are not read from the config file; set {TOKEN_ENV} or {TOKEN_FILE_ENV} instead",
+                )
+            )
+    return found
+
+
+def _strip_token_keys(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        key: (_strip_token_keys(value) if isinstance(value, Mapping) else value)
+        for key, value in raw.items()
+        if not (key.lower() in _TOKEN_LIKE_KEYS and not isinstance(value, Mapping))
+    }
+
+
+def _overlay_env(raw: dict[str, Any], env: Mapping[str, str]) -> list[ConfigProblem]:
+    """``RENEWAL_WORKER__HUBSPOT__REQUESTS_PER_10S=50`` sets ``[hubspot] requests_per_10s``.
+
+    Values are parsed as TOML scalars when they parse (numbers, booleans, arrays), else strings.
+    """
+    problems = []
+    for name, value in sorted(env.items()):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__") if part]
+        if not path:
+            continue
+        if path[-1] in _TOKEN_LIKE_KEYS:
+            problems.append(ConfigProblem(name, "***", f"use {TOKEN_ENV} or {TOKEN_FILE_ENV} for the token"))
+            continue
+        target = raw
+        for part in path[:-1]:
+            existing = target.get(part)
+            if not isinstance(existing, dict):
+                existing = {}
+                target[part] = existing
+            target = existing
+        target[path[-1]] = _parse_env_value(value)
+    return problems
+
+
+def _parse_env_value(value: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        return value
+
+
+def _problems_from_validation(exc: ValidationError, raw: Mapping[str, Any]) -> list[ConfigProblem]:
+    problems = []
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        key = ".".join(loc)
+        value = _lookup(raw, error["loc"])
+        reason = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            reason = "unknown key (see config.example.toml for the keys this version reads)"
+        problems.append(ConfigProblem(key, "" if value is _MISSING else repr(value)[:80], reason))
+    return problems
+
+
+_MISSING = object()
+
+
+def _lookup(raw: Any, loc: tuple[Any, ...]) -> Any:
+    node = raw
+    for part in loc:
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return _MISSING
+    return node
+
+
+def _read_token(env: Mapping[str, str], *, required: bool) -> tuple[SecretStr | None, list[ConfigProblem]]:
+    direct = env.get(TOKEN_ENV, "").strip()
+    file_name = env.get(TOKEN_FILE_ENV, "").strip()
+    if direct and file_name:
+        return None, [ConfigProblem(TOKEN_ENV, "***", f"set either {TOKEN_ENV} or {TOKEN_FILE_ENV}, not both")]
+    if file_name:
+        try:
+            token = Path(file_name).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            return None, [ConfigProblem(TOKEN_FILE_ENV, file_name, f"cannot read the token file: {exc.strerror}")]
+        if not token:
+            return None, [ConfigProblem(TOKEN_FILE_ENV, file_name, "the token file is empty")]
+        return SecretStr(token), []
+    if direct:
+        return SecretStr(direct), []
+    if required:
+        return None, [
+            ConfigProblem(
+                TOKEN_ENV,
+                "",
+                f"no HubSpot access token: set {TOKEN_ENV} or {TOKEN_FILE_ENV} (private app token), "
+                "or run with --demo to use the built-in sandbox portal",
+            )
+        ]
+    return None, []
