@@ -252,3 +252,15 @@ def test_incremental_pages_past_the_search_cap_when_many_records_share_a_modifie
     searches = sandbox.stats.calls["search_objects:companies"]
     assert searches == -(-10_050 // 200)  # each page fresh, none past the cap, none repeated
     assert sandbox.stats.statuses.get(400, 0) == 0
+
+
+def test_a_throttled_run_sees_no_429(portal, sqlite_url):
+    """HubSpot's own limits, shrunk so that the run must wait: the limiter keeps it under them."""
+    with SandboxHubSpot(portal, requests_per_10s=15, search_requests_per_s=2) as server:
+        settings = make_settings(server.url, sqlite_url, hubspot={"requests_per_10s": 15, "search_requests_per_s": 2, "page_size": 25})
+        cache = Cache(sqlite_url)
+        _, full = sync(settings, cache)
+        _, incremental = sync(settings, cache)
+    assert full.stats.total_calls > 15 and full.stats.throttle_wait_s > 0
+    assert server.stats.rate_limited == 0
+    assert full.stats.rate_limited == incremental.stats.rate_limited == 0

@@ -279,9 +279,12 @@ class HubSpotGateway:
     def _note_headers(self, headers: Mapping[str, str] | None) -> None:
         if not headers:
             return
-        remaining = headers.get("X-HubSpot-RateLimit-Daily-Remaining")
+        daily_remaining = headers.get("X-HubSpot-RateLimit-Daily-Remaining")
+        if daily_remaining is not None and str(daily_remaining).isdigit():
+            self.stats.last_daily_remaining = int(daily_remaining)
+        remaining = headers.get("X-HubSpot-RateLimit-Remaining")
         if remaining is not None and str(remaining).isdigit():
-            self.stats.last_daily_remaining = int(remaining)
+            self._limiter.general.observe_remaining(int(remaining))
 
     def _should_retry(self, exc: BaseException) -> bool:
         if not isinstance(exc, HubSpotError) or not exc.retryable:

@@ -57,6 +57,21 @@ class SlidingWindowLimiter:
                 return
             self._stamps[index] = self._clock()
 
+    def observe_remaining(self, remaining: int) -> None:
+        """Align with HubSpot's own count (``X-HubSpot-RateLimit-Remaining``).
+
+        The portal's limit is shared with every other app and with the previous run of this
+        one, which our log can't see. When HubSpot says fewer requests remain than we think,
+        the difference is booked as calls made just now: conservative, since they expire a
+        full window from now.
+        """
+        with self._lock:
+            now = self._clock()
+            self._stamps = [t for t in self._stamps if t > now - self.window_s]
+            unseen = (self.max_calls - len(self._stamps)) - max(remaining, 0)
+            if unseen > 0:
+                self._stamps.extend([now] * unseen)
+
     @contextmanager
     def slot(self) -> Iterator[None]:
         """Hold a slot for one request: wait for room, then stamp it when the request ends."""

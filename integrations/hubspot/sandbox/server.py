@@ -157,6 +157,26 @@ class SandboxHubSpot:
         with self._lock:
             self.chaos = (rate, random.Random(seed), kinds) if rate > 0 else None
 
+    def summary(self) -> dict[str, Any]:
+        """What the portal holds, for computing a sync's theoretical minimum of API calls."""
+        with self.portal.lock:
+            tables = {
+                name: {"active": sum(1 for o in rows.values() if not o.archived), "archived": sum(1 for o in rows.values() if o.archived)}
+                for name, rows in self.portal.objects.items()
+            }
+            primaries = sum(
+                1
+                for company_id, linked in self.portal.associations.get(("companies", "contacts"), {}).items()
+                if not self.portal.table("companies")[company_id].archived
+                for types in linked.values()
+                if any(t.label == "Primary" for t in types)
+            )
+            owners = {
+                "active": sum(1 for o in self.portal.owners.values() if not o.archived),
+                "archived": sum(1 for o in self.portal.owners.values() if o.archived),
+            }
+        return {"objects": tables, "primary_contacts": primaries, "owners": owners}
+
     def reset_stats(self) -> None:
         with self._lock:
             self.stats = SandboxStats()
@@ -585,6 +605,8 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
         def _control(self, method: str, path: str, raw: bytes) -> None:
             if path == "/_sandbox/stats":
                 self._send(200, {**server.stats.as_dict(), "daily_used": server.daily_used}, {})
+            elif path == "/_sandbox/summary":
+                self._send(200, server.summary(), {})
             elif path == "/_sandbox/faults" and method == "POST":
                 for item in json.loads(raw or b"[]"):
                     server.add_fault(Fault(**item))

@@ -1,0 +1,133 @@
+"""Sync benchmark: API calls against the theoretical minimum, time against the rate-limit floor.
+
+    make bench            (or: python -m bench.sync_bench --companies 1000 10000)
+
+For each portal size it starts the sandbox HubSpot in its own process (HubSpot's limits: 100
+requests per 10 s, 4 searches per second), runs ``renewal-worker --sync-now`` as a real process
+against a fresh SQLite cache, and reports:
+
+- API calls per endpoint and in total, against the floor computed from the portal's data:
+  list pages (active + archived) + company→contact association batches + contact batch reads +
+  subscription→company association batches + owner pages, each ⌈n/100⌉;
+- wall time against the rate-limit floor (calls ÷ 10 per second);
+- 429s the sandbox sent, and the worker process's peak memory.
+
+The last line is for the largest portal: ``calls/floor=X.XX time/floor=Y.YY 429s=N peak_mb=M``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+RATE_PER_10S = 100
+TOKEN = "bench-token"
+
+
+def pages(count: int, size: int = 100) -> int:
+    return max(1, math.ceil(count / size))
+
+
+def floor_calls(summary: dict) -> dict[str, int]:
+    objects = summary["objects"]
+    companies, deals = objects.get("companies", {}), objects.get("deals", {})
+    return {
+        "list_owners:owners": pages(summary["owners"]["active"]) + pages(summary["owners"]["archived"]),
+        "list_objects:companies": pages(companies.get("active", 0)) + pages(companies.get("archived", 0)),
+        "batch_read_associations:companies": math.ceil(companies.get("active", 0) / 100),
+        "batch_read_objects:contacts": math.ceil(summary["primary_contacts"] / 100),
+        "list_objects:deals": pages(deals.get("active", 0)) + pages(deals.get("archived", 0)),
+        "batch_read_associations:deals": math.ceil(deals.get("active", 0) / 100),
+    }
+
+
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def run_one(companies: int, seed: int, workdir: Path) -> dict:
+    sandbox = subprocess.Popen(
+        [sys.executable, "-m", "integrations.hubspot.sandbox", "--companies", str(companies), "--seed", str(seed),
+         "--requests-per-10s", str(RATE_PER_10S), "--search-requests-per-s", "4", "--token", TOKEN],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        line = sandbox.stdout.readline().strip()
+        if not line.startswith("READY "):
+            raise RuntimeError(f"sandbox did not start: {line!r}")
+        url = line.split(" ", 1)[1]
+        summary = get_json(f"{url}/_sandbox/summary")
+        database = workdir / f"bench-{companies}.db"
+        config = workdir / f"bench-{companies}.toml"
+        config.write_text(
+            f'[hubspot]\nbase_url = "{url}"\nrequests_per_10s = {RATE_PER_10S}\nsearch_requests_per_s = 4\n'
+            f'[database]\nurl = "sqlite:///{database}"\n[logging]\nlevel = "warning"\nformat = "json"\n'
+        )
+        env = {**os.environ, "HUBSPOT_ACCESS_TOKEN": TOKEN}
+        started = time.monotonic()
+        worker = subprocess.Popen([sys.executable, "-m", "worker", "--config", str(config), "--sync-now"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        _, status, usage = os.wait4(worker.pid, 0)
+        wall_s = time.monotonic() - started
+        stderr = worker.stderr.read()
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"sync failed:\n{stderr}")
+        stats = get_json(f"{url}/_sandbox/stats")
+    finally:
+        sandbox.terminate()
+        sandbox.wait(timeout=30)
+    floor = floor_calls(summary)
+    calls = stats["total_calls"]
+    floor_total = sum(floor.values())
+    return {
+        "companies": companies,
+        "subscriptions": summary["objects"].get("deals", {}).get("active", 0),
+        "primary_contacts": summary["primary_contacts"],
+        "calls": stats["calls"],
+        "floor": floor,
+        "total_calls": calls,
+        "floor_calls": floor_total,
+        "wall_s": wall_s,
+        "time_floor_s": floor_total * 10 / RATE_PER_10S,
+        "rate_limited": stats["rate_limited"],
+        "peak_mb": usage.ru_maxrss / 1024,
+    }
+
+
+def print_result(result: dict) -> None:
+    print(f"\n== portal: {result['companies']:,} companies, {result['subscriptions']:,} subscriptions, {result['primary_contacts']:,} primary contacts")
+    print(f"  {'endpoint':<38}{'calls':>8}{'floor':>8}")
+    for name in sorted(set(result["calls"]) | set(result["floor"])):
+        print(f"  {name:<38}{result['calls'].get(name, 0):>8}{result['floor'].get(name, 0):>8}")
+    print(f"  {'total':<38}{result['total_calls']:>8}{result['floor_calls']:>8}   calls/floor {result['total_calls'] / result['floor_calls']:.2f}")
+    print(f"  wall time {result['wall_s']:.1f}s; rate-limit floor {result['time_floor_s']:.1f}s ({result['floor_calls']} calls at {RATE_PER_10S}/10s); time/floor {result['wall_s'] / result['time_floor_s']:.2f}")
+    print(f"  429s {result['rate_limited']}; worker peak memory {result['peak_mb']:.0f} MB")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.sync_bench")
+    parser.add_argument("--companies", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="rw-bench-") as workdir:
+        results = [run_one(n, args.seed, Path(workdir)) for n in args.companies]
+    for result in results:
+        print_result(result)
+    last = results[-1]
+    print(
+        f"\ncalls/floor={last['total_calls'] / last['floor_calls']:.2f} time/floor={last['wall_s'] / last['time_floor_s']:.2f} "
+        f"429s={last['rate_limited']} peak_mb={last['peak_mb']:.0f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""The command line as a deploy pipeline sees it: real processes, exit codes, one-line reasons."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from integrations.hubspot.sandbox import Fault, PortalSpec, SandboxHubSpot, generate_portal
+from integrations.hubspot.sandbox.server import ALL_SCOPES
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
+
+
+@pytest.fixture
+def live_sandbox():
+    portal = generate_portal(PortalSpec(companies=30, seed=3))
+    with SandboxHubSpot(portal, tokens={TOKEN: ALL_SCOPES}, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
+        yield server
+
+
+def run_cli(tmp_path, *args, config="", env_extra=None, token=TOKEN):
+    config_path = tmp_path / "config.toml"
+    config_path.write_text(config, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUBSPOT_", "RENEWAL_WORKER"))}
+    if token:
+        env["HUBSPOT_ACCESS_TOKEN"] = token
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "worker", "--config", str(config_path), *args],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+
+def sandbox_config(server, tmp_path, extra=""):
+    return f"""
+[hubspot]
+base_url = "{server.url}"
+backoff_initial_s = 0.01
+backoff_max_s = 0.05
+requests_per_10s = 1000
+search_requests_per_s = 100
+[database]
+url = "sqlite:///{tmp_path / 'cache.db'}"
+[logging]
+level = "debug"
+{extra}
+"""
+
+
+def test_sync_now_succeeds_and_logs_one_summary_event(live_sandbox, tmp_path):
+    done = run_cli(tmp_path, "--sync-now", config=sandbox_config(live_sandbox, tmp_path))
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    summaries = [e for e in events if e["event"] == "cycle.finished"]
+    assert len(summaries) == 1
+    assert summaries[0]["outcome"] == "ok" and summaries[0]["counts"]["companies"] == 30
+    status = run_cli(tmp_path, "status", "--json", config=sandbox_config(live_sandbox, tmp_path), token=None)
+    assert status.returncode == 0, status.stderr
+    data = json.loads(status.stdout)
+    assert data["cache"]["companies"]["active"] == 30
+    assert data["runs"][0]["outcome"] == "ok" and data["runs"][0]["api_calls"] > 0
+    assert data["streams"]["companies"]["watermark"]
+
+
+def test_broken_config_exits_2_naming_every_key(tmp_path):
+    done = run_cli(tmp_path, "--sync-now", config='[hubspot]\nrequests_per_10s = -1\n[database]\nurl = "mysql://x"\n')
+    assert done.returncode == 2
+    assert "hubspot.requests_per_10s" in done.stderr and "database.url" in done.stderr
+
+
+def test_missing_token_exits_2(tmp_path):
+    done = run_cli(tmp_path, "--sync-now", token=None)
+    assert done.returncode == 2 and "HUBSPOT_ACCESS_TOKEN" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "setup, expected",
+    [
+        (lambda s: s.tokens.clear(), "rejected the access token (401)"),
+        (lambda s: s.tokens.update({TOKEN: ALL_SCOPES - {"crm.objects.deals.read"}}), "missing the scope(s) crm.objects.deals.read"),
+        (lambda s: setattr(s, "daily_limit", 3), "daily API limit"),
+        (lambda s: s.add_fault(Fault("status", status=503, match="owners", times=99)), "HubSpot unavailable after 6 attempts"),
+    ],
+    ids=["401", "403", "daily", "unavailable"],
+)
+def test_failed_runs_exit_1_with_one_clear_line(live_sandbox, tmp_path, setup, expected):
+    setup(live_sandbox)
+    done = run_cli(tmp_path, "--sync-now", config=sandbox_config(live_sandbox, tmp_path))
+    assert done.returncode == 1
+    reasons = [line for line in done.stderr.splitlines() if line.startswith("renewal-worker: run failed:")]
+    assert len(reasons) == 1 and expected in reasons[0], done.stderr
+    if "daily" in expected:
+        # The DAILY 429 stops the run at once: retrying would burn hours.
+        assert live_sandbox.stats.statuses[429] == 1
+
+
+def test_the_token_never_reaches_logs_errors_or_the_database(live_sandbox, tmp_path):
+    # Retries, a 401 at the end, debug logging: every path that could print a request.
+    live_sandbox.add_fault(Fault("status", status=503, match="companies", times=2))
+    live_sandbox.add_fault(Fault("reset", match="owners", times=1))
+    ok = run_cli(tmp_path, "--sync-now", config=sandbox_config(live_sandbox, tmp_path))
+    assert ok.returncode == 0, ok.stderr
+    live_sandbox.tokens.clear()
+    failed = run_cli(tmp_path, "--sync-now", config=sandbox_config(live_sandbox, tmp_path))
+    assert failed.returncode == 1
+    status = run_cli(tmp_path, "status", "--json", config=sandbox_config(live_sandbox, tmp_path))
+    outputs = ok.stdout + ok.stderr + failed.stdout + failed.stderr + status.stdout + status.stderr
+    assert "hubspot.retry" in outputs  # the retries were logged ...
+    assert TOKEN not in outputs  # ... without the token
+    for path in tmp_path.glob("cache.db*"):
+        assert TOKEN.encode() not in path.read_bytes()
+
+
+def test_demo_runs_without_token_or_network(tmp_path):
+    done = run_cli(tmp_path, "--demo", "--sync-now", token=None)
+    assert done.returncode == 0, done.stderr
+    assert "sync (full) ok" in done.stdout
+    assert (tmp_path / "renewal-worker-demo.db").exists()

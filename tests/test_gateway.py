@@ -1,0 +1,150 @@
+"""The gateway's edge: every SDK and urllib3 error translated, statuses mapped to what to do."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+import urllib3
+
+from integrations.hubspot import endpoints
+from integrations.hubspot.errors import (
+    AuthFailed,
+    BadRequest,
+    DailyLimitReached,
+    Forbidden,
+    HubSpotError,
+    NotFound,
+    RateLimited,
+    Unavailable,
+)
+from integrations.hubspot.gateway import SDK_PACKAGES, HubSpotGateway, RetryPolicy, translate_error
+from integrations.hubspot.limiter import RequestLimiter
+from integrations.hubspot.sandbox import DEMO_TOKEN, Fault
+
+
+def test_every_endpoint_uses_a_covered_sdk_package():
+    assert {e.package for e in endpoints.ALL_ENDPOINTS} <= set(SDK_PACKAGES)
+
+
+@pytest.mark.parametrize("package_name", sorted(SDK_PACKAGES))
+def test_every_exception_class_of_each_sdk_package_is_translated(package_name):
+    module = SDK_PACKAGES[package_name].exceptions
+    classes = [c for _, c in inspect.getmembers(module, inspect.isclass) if issubclass(c, Exception) and c.__module__ == module.__name__]
+    assert len(classes) >= 8
+    for cls in classes:
+        if issubclass(cls, module.ApiException):
+            exc = cls(status=418, reason="teapot")
+        else:
+            exc = cls("refused")
+        translated = translate_error(exc, "list_objects")
+        assert isinstance(translated, HubSpotError), cls
+
+
+class _FakeResponse:
+    def __init__(self, status, body=b"", headers=None):
+        self.status, self.reason, self.data = status, "reason", body
+        self._headers = headers or {}
+
+    def getheaders(self):
+        return self._headers
+
+
+@pytest.mark.parametrize(
+    "status, body, headers, expected",
+    [
+        (401, b'{"message":"bad token","category":"INVALID_AUTHENTICATION"}', {}, AuthFailed),
+        (403, b'{"errors":[{"context":{"requiredGranularScopes":["crm.objects.deals.read"]}}]}', {}, Forbidden),
+        (404, b"{}", {}, NotFound),
+        (429, b'{"policyName":"TEN_SECONDLY_ROLLING"}', {"Retry-After": "3"}, RateLimited),
+        (429, b'{"policyName":"SECONDLY"}', {}, RateLimited),
+        (429, b'{"policyName":"DAILY"}', {}, DailyLimitReached),
+        (400, b'{"message":"bad filter"}', {}, BadRequest),
+        (414, b"", {}, BadRequest),
+        (500, b"oops", {}, Unavailable),
+        (502, b"", {}, Unavailable),
+        (503, b"", {}, Unavailable),
+        (504, b"", {}, Unavailable),
+    ],
+)
+def test_status_table(status, body, headers, expected):
+    sdk = SDK_PACKAGES["objects"]
+    exc = sdk.ApiException(http_resp=_FakeResponse(status, body, headers))
+    translated = translate_error(exc, "list_objects")
+    assert type(translated) is expected
+    assert translated.status == status
+    if expected is Forbidden:
+        assert translated.missing_scopes == ("crm.objects.deals.read",)
+    if headers.get("Retry-After"):
+        assert translated.retry_after_s == 3.0
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError(104, "reset")),
+        urllib3.exceptions.ReadTimeoutError(None, "/x", "read timed out"),
+        urllib3.exceptions.NewConnectionError(None, "refused"),
+        ConnectionRefusedError(111, "refused"),
+        ValueError("Invalid value for `results`, must not be `None`"),
+    ],
+)
+def test_transport_and_garbled_responses_are_unavailable(exc):
+    assert isinstance(translate_error(exc, "search_objects"), Unavailable)
+
+
+def gateway_for(sandbox, **retry):
+    return HubSpotGateway(
+        base_url=sandbox.url, access_token=DEMO_TOKEN, limiter=RequestLimiter(10_000, 1_000),
+        retry=RetryPolicy(backoff_initial_s=0.01, backoff_max_s=0.02, **retry),
+    )
+
+
+def test_retry_after_is_honoured(sandbox):
+    slept = []
+    gateway = HubSpotGateway(base_url=sandbox.url, access_token=DEMO_TOKEN, limiter=RequestLimiter(10_000, 1_000), sleep=slept.append)
+    sandbox.add_fault(Fault("status", status=429, retry_after="7", match="owners"))
+    gateway.list_owners()
+    assert slept == [7.0]
+    assert gateway.stats.rate_limited == 1 and gateway.stats.calls["list_owners"] == 2
+
+
+def test_a_retry_after_longer_than_allowed_stops(sandbox):
+    gateway = gateway_for(sandbox, max_retry_after_s=60)
+    sandbox.add_fault(Fault("status", status=429, retry_after="3600", match="owners"))
+    with pytest.raises(RateLimited):
+        gateway.list_owners()
+    assert gateway.stats.calls["list_owners"] == 1
+
+
+def test_gives_up_after_max_attempts(sandbox):
+    gateway = gateway_for(sandbox, max_attempts=3)
+    sandbox.add_fault(Fault("status", status=502, match="owners", times=10))
+    with pytest.raises(Unavailable):
+        gateway.list_owners()
+    assert sandbox.stats.calls["list_owners:owners"] == 3
+
+
+def test_errors_carry_no_token(sandbox):
+    gateway = gateway_for(sandbox)
+    sandbox.tokens.clear()
+    with pytest.raises(AuthFailed) as caught:
+        gateway.list_owners()
+    assert DEMO_TOKEN not in str(caught.value) and DEMO_TOKEN not in repr(caught.value.__dict__)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_batch_read_leaves_out_unknown_ids(sandbox, portal):
+    gateway = gateway_for(sandbox)
+    known = str(next(iter(portal.table("contacts"))))
+    records = gateway.batch_read("contacts", [known, "999999999"], ["email"])
+    assert [r.id for r in records] == [known]
+
+
+def test_associations_follow_per_record_paging(sandbox, portal):
+    company = portal.create("companies", {"name": "Muchos Contactos"})
+    for n in range(620):  # more than one page (500) of associations for one record
+        contact = portal.create("contacts", {"email": f"c{n}@x.example"})
+        portal.associate("companies", company.id, "contacts", contact.id)
+    found = gateway_for(sandbox).batch_associations("companies", "contacts", [str(company.id)])
+    assert len(found[str(company.id)]) == 620
