@@ -122,3 +122,47 @@ def test_demo_runs_without_token_or_network(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "sync (full) ok" in done.stdout
     assert (tmp_path / "renewal-worker-demo.db").exists()
+
+
+@pytest.mark.parametrize("kill_after_calls", [4, 13, 27])
+def test_kill_9_mid_sync_then_rerun_gives_the_clean_cache(live_sandbox, tmp_path, kill_after_calls):
+    import signal
+    import time
+
+    from tests.test_sync import snapshot
+    from worker.cache.db import Cache
+
+    clean_dir = tmp_path / "clean"
+    clean_dir.mkdir()
+    assert run_cli(clean_dir, "--sync-now", config=sandbox_config(live_sandbox, clean_dir)).returncode == 0
+    live_sandbox.reset_stats()
+
+    killed_dir = tmp_path / "killed"
+    killed_dir.mkdir()
+    config = sandbox_config(live_sandbox, killed_dir).replace("[database]", "page_size = 5\n[database]")
+    (killed_dir / "config.toml").write_text(config)
+    live_sandbox.add_fault(Fault("slow", delay_s=0.04, times=10_000))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUBSPOT_", "RENEWAL_WORKER"))}
+    env["HUBSPOT_ACCESS_TOKEN"] = TOKEN
+    process = subprocess.Popen(
+        [sys.executable, "-m", "worker", "--config", str(killed_dir / "config.toml"), "--sync-now"],
+        cwd=killed_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while sum(live_sandbox.stats.calls.values()) < kill_after_calls and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert process.poll() is None, "the run ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed = Cache(f"sqlite:///{killed_dir / 'cache.db'}")
+    with killed.transaction() as session:
+        from sqlmodel import select
+
+        from worker.cache.models import Run, SyncState
+
+        assert [run.outcome for run in session.exec(select(Run)).all()] == ["running"]  # killed mid-run
+        assert any(state.phase for state in session.exec(select(SyncState)).all())  # mid-pass
+    live_sandbox.faults.clear()
+    rerun = run_cli(killed_dir, "--sync-now", config=config)
+    assert rerun.returncode == 0, rerun.stderr
+    assert snapshot(Cache(f"sqlite:///{killed_dir / 'cache.db'}")) == snapshot(Cache(f"sqlite:///{clean_dir / 'cache.db'}"))
