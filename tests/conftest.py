@@ -22,10 +22,10 @@ from typing import Iterator
 import pytest
 from pydantic import SecretStr
 
-from integrations.hubspot.gateway import HubSpotGateway, RetryPolicy
-from integrations.hubspot.limiter import RequestLimiter
+from integrations.hubspot.gateway import HubSpotGateway
 from integrations.hubspot.sandbox import DEMO_TOKEN, PortalSpec, SandboxHubSpot, generate_portal
 from worker.cache.db import Cache
+from worker.cycle import build_gateway
 from worker.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,13 +141,7 @@ def make_settings(base_url: str, database_url: str, **sections) -> Settings:
 
 
 def make_gateway(settings: Settings) -> HubSpotGateway:
-    hubspot = settings.hubspot
-    return HubSpotGateway(
-        base_url=hubspot.base_url,
-        access_token=settings.access_token.get_secret_value() if settings.access_token else "",
-        limiter=RequestLimiter(hubspot.requests_per_10s, hubspot.search_requests_per_s),
-        retry=RetryPolicy(hubspot.max_attempts, hubspot.backoff_initial_s, hubspot.backoff_max_s, hubspot.max_retry_after_s),
-    )
+    return build_gateway(settings)
 
 
 @pytest.fixture

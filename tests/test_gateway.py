@@ -18,7 +18,8 @@ from integrations.hubspot.errors import (
     RateLimited,
     Unavailable,
 )
-from integrations.hubspot.gateway import SDK_PACKAGES, HubSpotGateway, RetryPolicy, translate_error
+from integrations.hubspot.error_mapping import SDK_PACKAGES, translate_error
+from integrations.hubspot.gateway import HubSpotGateway, RetryPolicy
 from integrations.hubspot.limiter import RequestLimiter
 from integrations.hubspot.sandbox import DEMO_TOKEN, Fault
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import select
 
-from integrations.hubspot.sandbox import Fault, PortalSpec, SandboxHubSpot, generate_portal
+from integrations.hubspot.sandbox import Fault, SandboxHubSpot
 from tests.conftest import make_gateway, make_settings
 from worker.cache.db import Cache
 from worker.cache.models import Company, Contact, Finding, Owner, PrimaryContact, Subscription

@@ -1,0 +1,254 @@
+"""The sandbox's HubSpot endpoints: request in, HubSpot-shaped answer out, over a SandboxPortal.
+
+Shapes: HubSpot's API reference (CRM objects v3 list, search and batch read; associations v4
+batch read; owners v3) and the SDK's generated models, as listed in ``server.py``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Callable
+
+from integrations.hubspot.sandbox.portal import SandboxObject, SandboxPortal, canonical_type, iso_ms
+
+SEARCH_RESULT_CAP = 10_000  # HubSpot: a search query pages through at most 10,000 results
+SEARCH_MAX_LIMIT = 200
+LIST_MAX_LIMIT = 100
+BATCH_MAX_INPUTS = 100
+
+
+def _error(message: str, category: str, **extra: Any) -> dict[str, Any]:
+    return {"status": "error", "message": message, "correlationId": str(uuid.uuid4()), "category": category, **extra}
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, body: dict[str, Any]):
+        self.status = status
+        self.body = body
+
+
+# --------------------------------------------------------------------------- routes
+
+
+def _serialize(obj: SandboxObject, properties: list[str] | None) -> dict[str, Any]:
+    if properties:
+        wanted = set(properties) | {"hs_object_id", "createdate"}
+        props = {name: obj.properties.get(name) for name in wanted}
+        for name in ("hs_lastmodifieddate", "lastmodifieddate"):
+            if name in obj.properties:
+                props[name] = obj.properties[name]
+    else:
+        props = dict(obj.properties)
+    item: dict[str, Any] = {
+        "id": str(obj.id),
+        "properties": props,
+        "createdAt": iso_ms(obj.created_at),
+        "updatedAt": iso_ms(obj.updated_at),
+        "archived": obj.archived,
+    }
+    if obj.archived_at:
+        item["archivedAt"] = iso_ms(obj.archived_at)
+    return item
+
+
+def _int_param(query: dict[str, list[str]], name: str, default: int, maximum: int) -> int:
+    raw = query.get(name, [str(default)])[0]
+    try:
+        return max(1, min(int(raw), maximum))
+    except ValueError:
+        raise _ApiError(400, _error(f"Invalid {name}: {raw}", "VALIDATION_ERROR")) from None
+
+
+def _properties_param(query: dict[str, list[str]]) -> list[str]:
+    names: list[str] = []
+    for value in query.get("properties", []):
+        names.extend(part for part in value.split(",") if part)
+    return names
+
+
+def route_list_objects(portal: SandboxPortal, object_type: str, query: dict[str, list[str]], body: Any) -> dict[str, Any]:
+    limit = _int_param(query, "limit", 10, LIST_MAX_LIMIT)
+    archived = query.get("archived", ["false"])[0].lower() == "true"
+    after = int(query.get("after", ["0"])[0] or 0)
+    properties = _properties_param(query)
+    with portal.lock:
+        rows = sorted(
+            (obj for obj in portal.table(object_type).values() if obj.archived == archived and obj.id > after),
+            key=lambda obj: obj.id,
+        )
+        page = rows[: limit + 1]
+        result: dict[str, Any] = {"results": [_serialize(obj, properties) for obj in page[:limit]]}
+    if len(page) > limit:
+        next_after = str(page[limit - 1].id)
+        result["paging"] = {"next": {"after": next_after, "link": f"/crm/v3/objects/{object_type}?after={next_after}"}}
+    return result
+
+
+_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "EQ": lambda a, b: a == b,
+    "NEQ": lambda a, b: a != b,
+    "GT": lambda a, b: a is not None and a > b,
+    "GTE": lambda a, b: a is not None and a >= b,
+    "LT": lambda a, b: a is not None and a < b,
+    "LTE": lambda a, b: a is not None and a <= b,
+}
+
+
+def _comparable(value: str | None) -> Any:
+    """Compare numbers as numbers and HubSpot datetimes (ISO or epoch ms) as epoch ms."""
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000
+    except ValueError:
+        return value
+
+
+def _matches(obj: SandboxObject, flt: dict[str, Any]) -> bool:
+    name, operator = flt.get("propertyName"), str(flt.get("operator", "EQ")).upper()
+    actual = _comparable(str(obj.id) if name == "hs_object_id" else obj.properties.get(name))
+    if operator == "HAS_PROPERTY":
+        return actual is not None
+    if operator == "NOT_HAS_PROPERTY":
+        return actual is None
+    if operator == "IN":
+        return actual in {_comparable(v) for v in flt.get("values", [])}
+    if operator == "BETWEEN":
+        return actual is not None and _comparable(flt.get("value")) <= actual <= _comparable(flt.get("highValue"))
+    if operator not in _OPERATORS:
+        raise _ApiError(400, _error(f"Unsupported operator {operator}", "VALIDATION_ERROR"))
+    try:
+        return _OPERATORS[operator](actual, _comparable(flt.get("value")))
+    except TypeError:
+        return False
+
+
+def route_search(portal: SandboxPortal, object_type: str, query: dict[str, list[str]], body: Any) -> dict[str, Any]:
+    body = body or {}
+    limit = int(body.get("limit", 10))
+    if limit > SEARCH_MAX_LIMIT:
+        raise _ApiError(400, _error(f"limit must be at most {SEARCH_MAX_LIMIT}", "VALIDATION_ERROR"))
+    offset = int(body.get("after") or 0)
+    if offset + limit > SEARCH_RESULT_CAP:
+        # What HubSpot answers when paging a search past its 10,000th result.
+        raise _ApiError(400, _error("There was a problem with the request.", "VALIDATION_ERROR", subCategory="PagingLimitExceeded"))
+    groups = body.get("filterGroups") or [{"filters": []}]
+    with portal.lock:
+        rows = [
+            obj
+            for obj in portal.table(object_type).values()
+            if not obj.archived and any(all(_matches(obj, f) for f in g.get("filters", [])) for g in groups)
+        ]
+        for sort in reversed(body.get("sorts") or [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]):
+            name = sort.get("propertyName")
+            rows.sort(
+                key=lambda o: (_comparable(str(o.id) if name == "hs_object_id" else o.properties.get(name)) or 0),
+                reverse=str(sort.get("direction", "ASCENDING")).upper() == "DESCENDING",
+            )
+        page = rows[offset : offset + limit]
+        result: dict[str, Any] = {"total": len(rows), "results": [_serialize(obj, body.get("properties")) for obj in page]}
+    if offset + limit < len(rows):
+        result["paging"] = {"next": {"after": str(offset + limit)}}
+    return result
+
+
+def route_batch_read(portal: SandboxPortal, object_type: str, query: dict[str, list[str]], body: Any) -> tuple[int, dict[str, Any]]:
+    inputs = (body or {}).get("inputs") or []
+    if len(inputs) > BATCH_MAX_INPUTS:
+        raise _ApiError(400, _error(f"Batch input limit is {BATCH_MAX_INPUTS}", "VALIDATION_ERROR"))
+    started = iso_ms(portal.now())
+    results, missing = [], []
+    with portal.lock:
+        table = portal.table(object_type)
+        for item in inputs:
+            obj = table.get(int(item["id"])) if str(item.get("id", "")).isdigit() else None
+            if obj is None or obj.archived:
+                missing.append(str(item.get("id")))
+            else:
+                results.append(_serialize(obj, (body or {}).get("properties")))
+    answer: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": iso_ms(portal.now())}
+    if missing:
+        answer["numErrors"] = 1
+        answer["errors"] = [
+            {"status": "error", "category": "OBJECT_NOT_FOUND", "message": "Could not get some objects, they may be deleted or not exist.", "context": {"ids": missing}}
+        ]
+        return 207, answer
+    return 200, answer
+
+
+def route_associations(portal: SandboxPortal, from_type: str, to_type: str, body: Any) -> tuple[int, dict[str, Any]]:
+    inputs = (body or {}).get("inputs") or []
+    if len(inputs) > BATCH_MAX_INPUTS:
+        raise _ApiError(400, _error(f"Batch input limit is {BATCH_MAX_INPUTS}", "VALIDATION_ERROR"))
+    page_size = 500  # HubSpot pages the associations of one record at 500
+    results, errors = [], []
+    with portal.lock:
+        for item in inputs:
+            from_id = int(item["id"])
+            linked = sorted(portal.associated(from_type, from_id, to_type).items())
+            start = int(item.get("after") or 0)
+            linked = [pair for pair in linked if pair[0] > start]
+            if not linked:
+                errors.append(
+                    {
+                        "status": "error",
+                        "category": "OBJECT_NOT_FOUND",
+                        "message": f"No {canonical_type(to_type)} is associated with {canonical_type(from_type)} {from_id}.",
+                        "context": {"fromObjectId": [str(from_id)]},
+                    }
+                )
+                continue
+            chunk = linked[:page_size]
+            entry: dict[str, Any] = {
+                "from": {"id": str(from_id)},
+                "to": [
+                    {
+                        "toObjectId": to_id,
+                        "associationTypes": [{"category": t.category, "typeId": t.type_id, "label": t.label} for t in types],
+                    }
+                    for to_id, types in chunk
+                ],
+            }
+            if len(linked) > page_size:
+                entry["paging"] = {"next": {"after": str(chunk[-1][0])}}
+            results.append(entry)
+    answer: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": iso_ms(portal.now()), "completedAt": iso_ms(portal.now())}
+    if errors:
+        answer["numErrors"] = len(errors)
+        answer["errors"] = errors
+        return 207, answer
+    return 200, answer
+
+
+def route_owners(portal: SandboxPortal, query: dict[str, list[str]]) -> dict[str, Any]:
+    limit = _int_param(query, "limit", 100, 500)
+    archived = query.get("archived", ["false"])[0].lower() == "true"
+    after = int(query.get("after", ["0"])[0] or 0)
+    with portal.lock:
+        owners = sorted((o for o in portal.owners.values() if o.archived == archived and o.id > after), key=lambda o: o.id)
+    result: dict[str, Any] = {
+        "results": [
+            {
+                "id": str(o.id),
+                "email": o.email,
+                "type": "PERSON",
+                "firstName": o.first_name,
+                "lastName": o.last_name,
+                "userId": o.user_id,
+                "userIdIncludingInactive": o.user_id,
+                "createdAt": iso_ms(o.created_at),
+                "updatedAt": iso_ms(o.updated_at),
+                "archived": o.archived,
+                "teams": [],
+            }
+            for o in owners[:limit]
+        ]
+    }
+    if len(owners) > limit:
+        result["paging"] = {"next": {"after": str(owners[limit - 1].id)}}
+    return result
