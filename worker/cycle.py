@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable
 
 import structlog
@@ -31,7 +31,7 @@ from integrations.hubspot.limiter import RequestLimiter
 from worker.cache.db import Cache
 from worker.cache.models import Run
 from worker.settings import Settings
-from worker.sync import Progress, Syncer
+from worker.sync import Progress, Syncer, utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -85,10 +85,6 @@ def explain(error: BaseException, settings: Settings) -> str:
     return f"unexpected error: {type(error).__name__}: {error}"
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def run_cycle(
     settings: Settings,
     *,
@@ -96,7 +92,7 @@ def run_cycle(
     gateway: HubSpotGateway | None = None,
     cache: Cache | None = None,
     progress: Progress | None = None,
-    clock: Callable[[], datetime] = _now,
+    clock: Callable[[], datetime] = utcnow,
 ) -> CycleResult:
     started = time.monotonic()
     structlog.contextvars.bind_contextvars(cycle_id=uuid.uuid4().hex[:12])

@@ -11,15 +11,13 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any
 
 from integrations.hubspot.types import CrmRecord, Owner
 from worker.settings import SubscriptionSettings
 
 MAX_SHOWN_VALUE = 200  # a finding quotes at most this much of a bad value
 _PLAIN_DECIMAL = re.compile(r"^[+-]?\d+(\.\d+)?$")
-# A pragmatic deliverability check, not RFC 5322: one @, no spaces, a dot in the domain.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)
@@ -233,10 +231,3 @@ def primary_contact_choice(
     ids = [contact_id for contact_id, _ in ordered]
     return (ids[0] if ids else None), ids
 
-
-def email_is_wellformed(email: str | None) -> bool:
-    return bool(email) and bool(_EMAIL.match(email or ""))
-
-
-def as_mapping(problems: list[DataProblem]) -> Mapping[tuple[str, str], DataProblem]:
-    return {(p.rule, p.field): p for p in problems}

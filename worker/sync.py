@@ -18,7 +18,7 @@ import structlog
 from integrations.hubspot.gateway import MAX_BATCH, HubSpotGateway
 from integrations.hubspot.types import Associated, CrmRecord, RecordPage
 from worker.cache import repo
-from worker.cache.db import Cache
+from worker.cache.db import Cache, upsert
 from worker.cache.models import Company, Contact, Owner, PrimaryContact, Subscription
 from worker.normalize import (
     COMPANY_PROPERTIES,
@@ -149,7 +149,7 @@ class Syncer:
             state = repo.load_state(session, OWNERS)
             generation = state.generation + 1
             stamped = [{**row, "seen_generation": generation, "synced_at": now} for row in rows.values()]
-            repo.upsert_rows(session, Owner, stamped)
+            upsert(session, Owner, stamped)
             gone = repo.mark_unseen_deleted(session, Owner, generation, now)
             repo.save_state(session, OWNERS, now, generation=generation, watermark=now, full_completed_at=now)
         report.counts["owners"] += len(rows)
@@ -299,7 +299,7 @@ class Syncer:
         links, contacts = prepared
         now = self.clock()
         rows = [{**company_row(r), "seen_generation": generation, "synced_at": now} for r in records]
-        repo.upsert_rows(session, Company, rows)
+        upsert(session, Company, rows)
         self._write_links(session, [r.id for r in records if not r.archived and r.id in links], links, contacts, generation=generation)
         archived_ids = [r.id for r in records if r.archived]
         repo.record_findings(session, object_type="company", object_ids=archived_ids, problems=[], rule_prefix="data.", now=now)
@@ -312,7 +312,7 @@ class Syncer:
             contact_rows = [{**contact_row(c), "synced_at": now} for c in contacts]
             if generation is not None:
                 contact_rows = [{**row, "seen_generation": generation} for row in contact_rows]
-            repo.upsert_rows(session, Contact, contact_rows)
+            upsert(session, Contact, contact_rows)
         created = {c.id: c.created_at for c in contacts}
         if any(cid not in created for ids in links.values() for cid in ids):
             # Contacts read on an earlier run: their creation dates come from the cache.
@@ -331,7 +331,7 @@ class Syncer:
                         f"{len(ordered)} contacts carry the {self.label!r} label; using the earliest created ({chosen})",
                     ),
                 ))
-        repo.upsert_rows(session, PrimaryContact, link_rows)
+        upsert(session, PrimaryContact, link_rows)
         repo.record_findings(
             session, object_type="company", object_ids=list(company_ids), problems=problems,
             rule_prefix="data.primary_contact", now=now,
@@ -345,7 +345,7 @@ class Syncer:
         known = repo.known_contact_ids(session, [r.id for r in records])
         now = self.clock()
         rows = [{**contact_row(r), "synced_at": now} for r in records if r.id in known]
-        repo.upsert_rows(session, Contact, rows)
+        upsert(session, Contact, rows)
         report.counts["contacts"] += len(rows)
 
     # ------------------------------------------------------------------ subscriptions
@@ -378,9 +378,9 @@ class Syncer:
                 problems.extend((record.id, problem) for problem in found)
         if prepared is None:
             # Archived pages: HubSpot no longer answers for their associations; keep the last known.
-            repo.upsert_rows(session, Subscription, rows, update=[k for k in rows[0] if k not in {"id", "company_id"}] if rows else None)
+            upsert(session, Subscription, rows, update=[k for k in rows[0] if k not in {"id", "company_id"}] if rows else None)
         else:
-            repo.upsert_rows(session, Subscription, rows)
+            upsert(session, Subscription, rows)
         repo.record_findings(
             session, object_type="subscription", object_ids=[r.id for r in records], problems=problems,
             rule_prefix="data.", now=now,

@@ -65,6 +65,12 @@ class Cache:
         self.engine.dispose()
 
 
+def dialect_insert(session: Session, table: Any) -> Any:
+    """An INSERT that supports ON CONFLICT on the session's backend (SQLite or PostgreSQL)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
 def upsert(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any]], *, update: Iterable[str] | None = None) -> None:
     """Insert rows, or update the given columns (default: all but the key) where the key exists.
 
@@ -74,9 +80,7 @@ def upsert(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any
         return
     table = model.__table__  # type: ignore[attr-defined]
     key = [column.name for column in table.primary_key.columns]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values(list(rows))
+    statement = dialect_insert(session, table).values(list(rows))
     columns = list(update) if update is not None else [name for name in rows[0] if name not in key]
     if columns:
         statement = statement.on_conflict_do_update(

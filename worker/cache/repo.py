@@ -8,7 +8,7 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlmodel import Session, SQLModel
 
-from worker.cache.db import upsert
+from worker.cache.db import dialect_insert
 from worker.cache.models import Company, Contact, Finding, Owner, PrimaryContact, Subscription, SyncState
 from worker.normalize import DataProblem
 
@@ -60,10 +60,7 @@ def record_findings(
     ]
     if rows:
         table = Finding.__table__  # type: ignore[attr-defined]
-        dialect = session.get_bind().dialect.name
-        from sqlalchemy.dialects import postgresql, sqlite
-
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(rows)
+        insert = dialect_insert(session, table).values(rows)
         excluded = insert.excluded
         insert = insert.on_conflict_do_update(
             index_elements=["rule", "object_type", "object_id", "field"],
@@ -132,10 +129,6 @@ def subscriptions_with_renewals_between(session: Session, start: date, end: date
         .order_by(Subscription.id)
     )
     return list(session.exec(statement).scalars())  # type: ignore[call-overload]
-
-
-def upsert_rows(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any]], **kw: Any) -> None:
-    upsert(session, model, rows, **kw)
 
 
 def cache_counts(session: Session) -> dict[str, dict[str, int]]:

@@ -11,7 +11,6 @@ import random
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Iterable
 
 OBJECT_TYPE_IDS = {"0-1": "contacts", "0-2": "companies", "0-3": "deals", "0-69": "subscriptions"}
 
@@ -328,6 +327,3 @@ def portal_subscription(portal, rng, spec, company_id, today, owner, now, bad) -
     portal.associate(spec.subscription_type, sub.id, "companies", company_id, primary=True)
     return sub
 
-
-def ids(objects: Iterable[SandboxObject]) -> list[int]:
-    return [obj.id for obj in objects]
