@@ -32,7 +32,7 @@ def test_the_example_config_is_valid_and_documents_the_defaults():
 
     example = load_settings(Path(__file__).parent.parent / "config.example.toml", environ=TOKEN)
     defaults = load_settings("/dev/null", environ=TOKEN)
-    for section in ("hubspot", "database", "subscriptions", "primary_contact", "sync", "reminders", "logging"):
+    for section in ("hubspot", "database", "subscriptions", "primary_contact", "sync", "reminders", "notifications", "logging"):
         assert getattr(example, section) == getattr(defaults, section), section
 
 
@@ -79,7 +79,7 @@ def test_token_from_a_secret_file(tmp_path):
     secret.write_text("pat-from-file\n")
     settings = load_settings("/dev/null", environ={"HUBSPOT_ACCESS_TOKEN_FILE": str(secret)})
     assert settings.access_token.get_secret_value() == "pat-from-file"
-    with pytest.raises(ConfigError, match="cannot read the token file"):
+    with pytest.raises(ConfigError, match="cannot read the file"):
         load_settings("/dev/null", environ={"HUBSPOT_ACCESS_TOKEN_FILE": str(tmp_path / "missing")})
 
 

@@ -13,6 +13,8 @@ from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
+
 from integrations.hubspot.types import CrmRecord, Owner
 from worker.settings import SubscriptionSettings
 
@@ -111,12 +113,30 @@ CONTACT_PROPERTIES = ("email", "firstname", "lastname", "hs_email_hard_bounce_re
 COMPANY_PROPERTIES = ("name", "domain", "hubspot_owner_id")
 
 
+def email_problem(email: str | None) -> str | None:
+    """None for a well-formed address; "missing" or "malformed" otherwise.
+
+    Syntax only (email-validator, the library pydantic uses; no DNS lookups from a sync): an
+    address HubSpot stored but no mail server would accept, such as "ana@" or "ana garcia@x.com".
+    Judged once here, at the edge, so the rules compare a column instead of parsing addresses.
+    """
+    if email is None or not email.strip():
+        return "missing"
+    try:
+        validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        return "malformed"
+    return None
+
+
 def contact_row(record: CrmRecord) -> dict[str, Any]:
     props = record.properties
     opted_out = _text(props.get("hs_email_optout"))
+    email = _text(props.get("email"))
     return {
         "id": record.id,
-        "email": _text(props.get("email")),
+        "email": email,
+        "email_problem": email_problem(email),
         "first_name": _text(props.get("firstname")),
         "last_name": _text(props.get("lastname")),
         "bounce_reason": _text(props.get("hs_email_hard_bounce_reason_enum")),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +30,18 @@ ENV_PREFIX = "RENEWAL_WORKER__"
 CONFIG_ENV = "RENEWAL_WORKER_CONFIG"
 TOKEN_ENV = "HUBSPOT_ACCESS_TOKEN"
 TOKEN_FILE_ENV = "HUBSPOT_ACCESS_TOKEN_FILE"
+WEBHOOK_ENV = "RENEWAL_WORKER_WEBHOOK_URL"
+WEBHOOK_FILE_ENV = "RENEWAL_WORKER_WEBHOOK_URL_FILE"
 DEFAULT_CONFIG_PATH = Path("config.toml")
 
 # Keys a user might reasonably try for the token; each is refused with a pointer to the env vars.
-_TOKEN_LIKE_KEYS = {"access_token", "token", "api_key", "private_app_token", "hapikey"}
+_TOKEN_LIKE_KEYS = {"access_token", "token", "api_key", "private_app_token", "hapikey", "webhook_url", "url_secret"}
+
+
+def _secret_env_hint(key: str) -> str:
+    if key.lower().startswith("webhook") or key.lower() == "url_secret":
+        return f"{WEBHOOK_ENV} or {WEBHOOK_FILE_ENV}"
+    return f"{TOKEN_ENV} or {TOKEN_FILE_ENV}"
 
 
 class _Section(BaseModel):
@@ -135,9 +144,27 @@ class SyncSettings(_Section):
 
 
 class ReminderSettings(_Section):
+    """The renewal rules (``../shared/DOMAIN.md``) and how their tasks look. Defaults are HubSpot's."""
+
     timezone: str = "UTC"
+    language: Literal["en", "es"] = "en"
     fallback_owner_id: str | None = None
     horizon_days: int = Field(120, ge=1, le=3650)
+    milestone_days: tuple[int, ...] = (120, 90, 75, 30, 7)
+    # HubSpot's renewal manager starts emailing the client this many days before the renewal.
+    hubspot_emails_days: int = Field(75, ge=0, le=3650)
+    partner_meeting_days: int = Field(90, ge=0, le=3650)
+    # HubSpot's documented notice deadline; a contract's own deadline property wins over it.
+    deadline_days: int = Field(45, ge=0, le=3650)
+    deadline_warning_days: tuple[int, ...] = (14, 3)
+    # A price change is reported when it exceeds this share of the current price (0: any change).
+    price_change_threshold_percent: float = Field(0.0, ge=0, le=1000)
+    emails_per_tier_contact: int = Field(10, ge=1, le=1000)
+    tier_warning_ratio: float = Field(0.9, gt=0, le=1)
+    due_time: str = "09:00"
+    skip_weekends: bool = True
+    # Seconds to wait for another worker's emission to finish before giving up (exit 1).
+    emission_lock_wait_s: float = Field(120.0, ge=0, le=3600)
 
     @field_validator("timezone")
     @classmethod
@@ -147,6 +174,41 @@ class ReminderSettings(_Section):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("not an IANA time zone name (e.g. Europe/Madrid)") from None
         return value
+
+    @field_validator("milestone_days", "deadline_warning_days")
+    @classmethod
+    def _offsets(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(day < 0 or day > 3650 for day in value):
+            raise ValueError("each offset is a number of days between 0 and 3650")
+        return tuple(sorted(set(value), reverse=True))
+
+    @field_validator("due_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
+            raise ValueError("a local time as HH:MM (24-hour), e.g. 09:00")
+        return value.strip()
+
+    @field_validator("fallback_owner_id")
+    @classmethod
+    def _owner_id(cls, value: str | None) -> str | None:
+        if value is not None and not str(value).strip().isdigit():
+            raise ValueError("a HubSpot owner id (digits), as listed by the owners API")
+        return None if value is None else str(value).strip()
+
+
+class NotificationSettings(_Section):
+    """Optional webhook: a run summary after each cycle and a daily digest per owner.
+
+    The webhook URL is a secret (Slack's carry a token): it comes from ``RENEWAL_WORKER_WEBHOOK_URL``
+    or ``RENEWAL_WORKER_WEBHOOK_URL_FILE``, never from this file.
+    """
+
+    format: Literal["slack", "json"] = "slack"
+    run_summary: bool = True
+    daily_digest: bool = True
+    timeout_s: float = Field(10.0, gt=0, le=120)
+    max_attempts: int = Field(4, ge=1, le=10)
 
 
 class LoggingSettings(_Section):
@@ -161,6 +223,7 @@ class _FileSettings(_Section):
     primary_contact: PrimaryContactSettings = PrimaryContactSettings()
     sync: SyncSettings = SyncSettings()
     reminders: ReminderSettings = ReminderSettings()
+    notifications: NotificationSettings = NotificationSettings()
     logging: LoggingSettings = LoggingSettings()
 
 
@@ -174,9 +237,11 @@ class Settings:
     primary_contact: PrimaryContactSettings
     sync: SyncSettings
     reminders: ReminderSettings
+    notifications: NotificationSettings
     logging: LoggingSettings
     access_token: SecretStr | None
     source: str
+    webhook_url: SecretStr | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -237,8 +302,12 @@ def load_settings(
     except ValidationError as exc:
         problems.extend(_problems_from_validation(exc, raw))
 
-    token, token_problems = _read_token(env, required=require_token)
+    token, token_problems = _read_secret(env, TOKEN_ENV, TOKEN_FILE_ENV, required=require_token)
     problems.extend(token_problems)
+    webhook, webhook_problems = _read_secret(env, WEBHOOK_ENV, WEBHOOK_FILE_ENV, required=False)
+    problems.extend(webhook_problems)
+    if webhook is not None and not _webhook_url_ok(webhook.get_secret_value()):
+        problems.append(ConfigProblem(WEBHOOK_ENV, "***", "must be an https:// URL (http:// only for loopback hosts)"))
 
     if problems or file_settings is None:
         raise ConfigError(problems)
@@ -249,9 +318,11 @@ def load_settings(
         primary_contact=file_settings.primary_contact,
         sync=file_settings.sync,
         reminders=file_settings.reminders,
+        notifications=file_settings.notifications,
         logging=file_settings.logging,
         access_token=token,
         source=str(path) if path.exists() else "(defaults)",
+        webhook_url=webhook,
     )
 
 
@@ -266,7 +337,7 @@ def _refuse_tokens_in_file(raw: Mapping[str, Any], prefix: str = "") -> list[Con
                 ConfigProblem(
                     dotted,
                     "***",
-                    f"secrets are not read from the config file; set {TOKEN_ENV} or {TOKEN_FILE_ENV} instead",
+                    f"secrets are not read from the config file; set {_secret_env_hint(key)} instead",
                 )
             )
     return found
@@ -293,7 +364,7 @@ def _overlay_env(raw: dict[str, Any], env: Mapping[str, str]) -> list[ConfigProb
         if not path:
             continue
         if path[-1] in _TOKEN_LIKE_KEYS:
-            problems.append(ConfigProblem(name, "***", f"use {TOKEN_ENV} or {TOKEN_FILE_ENV} for the token"))
+            problems.append(ConfigProblem(name, "***", f"secrets are not config keys: use {_secret_env_hint(path[-1])}"))
             continue
         target = raw
         for part in path[:-1]:
@@ -341,25 +412,35 @@ def _lookup(raw: Any, loc: tuple[Any, ...]) -> Any:
     return node
 
 
-def _read_token(env: Mapping[str, str], *, required: bool) -> tuple[SecretStr | None, list[ConfigProblem]]:
-    direct = env.get(TOKEN_ENV, "").strip()
-    file_name = env.get(TOKEN_FILE_ENV, "").strip()
+def _webhook_url_ok(url: str) -> bool:
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname))
+
+
+def _read_secret(
+    env: Mapping[str, str], direct_name: str, file_name_env: str, *, required: bool
+) -> tuple[SecretStr | None, list[ConfigProblem]]:
+    """A secret from ``direct_name`` or from the file named by ``file_name_env`` (not both)."""
+    direct = env.get(direct_name, "").strip()
+    file_name = env.get(file_name_env, "").strip()
     if direct and file_name:
-        return None, [ConfigProblem(TOKEN_ENV, "***", f"set either {TOKEN_ENV} or {TOKEN_FILE_ENV}, not both")]
+        return None, [ConfigProblem(direct_name, "***", f"set either {direct_name} or {file_name_env}, not both")]
     if file_name:
         try:
-            token = Path(file_name).read_text(encoding="utf-8").strip()
+            secret = Path(file_name).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            return None, [ConfigProblem(TOKEN_FILE_ENV, file_name, f"cannot read the token file: {exc.strerror}")]
-        if not token:
-            return None, [ConfigProblem(TOKEN_FILE_ENV, file_name, "the token file is empty")]
-        return SecretStr(token), []
+            return None, [ConfigProblem(file_name_env, file_name, f"cannot read the file: {exc.strerror}")]
+        if not secret:
+            return None, [ConfigProblem(file_name_env, file_name, "the file is empty")]
+        return SecretStr(secret), []
     if direct:
         return SecretStr(direct), []
     if required:
         return None, [
             ConfigProblem(
-                TOKEN_ENV,
+                direct_name,
                 "",
                 f"no HubSpot access token: set {TOKEN_ENV} or {TOKEN_FILE_ENV} (private app token), "
                 "or run with --demo to use the built-in sandbox portal",

@@ -74,6 +74,7 @@ class Contact(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=32)
     email: str | None = Field(default=None, sa_type=Text)
+    email_problem: str | None = Field(default=None, max_length=16)  # None | missing | malformed
     first_name: str | None = Field(default=None, sa_type=Text)
     last_name: str | None = Field(default=None, sa_type=Text)
     bounce_reason: str | None = Field(default=None, sa_type=Text)
@@ -190,3 +191,39 @@ class Run(SQLModel, table=True):
     counts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     api_calls: int = 0
     rate_limited: int = 0
+
+
+class TaskLedger(SQLModel, table=True):
+    """One row per reminder key: the exactly-once guard for HubSpot tasks.
+
+    The row is committed (state ``pending``, ``attempts`` counted) before the HubSpot call and
+    completed with the task id after it. A pending row with attempts > 0 may have reached
+    HubSpot: before creating it again the worker looks for its marker on HubSpot's side.
+    """
+
+    __tablename__ = "task_ledger"
+    __table_args__ = (Index("ix_task_ledger_state", "state"), Index("ix_task_ledger_task", "task_id"))
+
+    key: str = Field(primary_key=True, max_length=200)
+    rule: str = Field(max_length=64)
+    object_type: str = Field(max_length=32)  # subscription | company
+    object_id: str = Field(max_length=32)
+    company_id: str | None = Field(default=None, max_length=32)
+    subscription_id: str | None = Field(default=None, max_length=32)
+    anchor_date: date | None = None
+    generation: int = 1  # bumped when a closed reminder comes back: a new task, a new marker
+    marker: str = Field(max_length=40)
+    state: str = Field(default="pending", max_length=16)  # pending | open | closed
+    task_id: str | None = Field(default=None, max_length=32)
+    owner_id: str | None = Field(default=None, max_length=32)
+    fingerprint: str = Field(default="", max_length=32)
+    subject: str = Field(default="", sa_type=Text)
+    priority: str = Field(default="", max_length=16)
+    due_at: datetime | None = _utc_column()
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = _utc_column()
+    updated_at: datetime | None = _utc_column()
+    closed_at: datetime | None = _utc_column()
+    close_reason: str | None = Field(default=None, sa_type=Text)

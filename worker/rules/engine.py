@@ -1,0 +1,166 @@
+"""The rule engine: a Portfolio and an as-of date in, a Plan (reminders + findings) out.
+
+Pure: no clock, no database, no HubSpot. ``why_gone`` explains, for a task the worker created
+earlier and no longer wants, what changed, so the ledger records why the task was closed.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from worker.rules import contacts, renewal
+from worker.rules.model import (
+    HIGH,
+    LOW,
+    MEDIUM,
+    CompanyRow,
+    Plan,
+    Portfolio,
+    Reminder,
+    RuleConfig,
+    RuleFinding,
+    SubscriptionRow,
+)
+
+OWNER_MISSING = "owner.missing"
+OWNER_DEACTIVATED = "owner.deactivated"
+
+
+def assign(responsible: str | None, portfolio: Portfolio, config: RuleConfig) -> tuple[str | None, tuple[str, str | None] | None]:
+    """The owner a task goes to, and the owner problem if the fallback had to be used."""
+    if responsible is None:
+        return config.fallback_owner_id, (OWNER_MISSING, None)
+    owner = portfolio.owners.get(responsible)
+    if owner is None or not owner.active:
+        return config.fallback_owner_id, (OWNER_DEACTIVATED, responsible)
+    return responsible, None
+
+
+def _owner_finding(sub: SubscriptionRow, problem: tuple[str, str | None], portfolio: Portfolio, config: RuleConfig) -> RuleFinding:
+    rule, owner_id = problem
+    fallback = f"tasks go to the fallback owner {config.fallback_owner_id}" if config.fallback_owner_id else (
+        "tasks are created unassigned: set [reminders] fallback_owner_id"
+    )
+    if rule == OWNER_MISSING:
+        message = f"neither the subscription nor its company has an owner; {fallback}"
+    else:
+        owner = portfolio.owners.get(owner_id or "")
+        who = f"{owner.name} ({owner_id})" if owner else f"owner {owner_id}"
+        message = f"{who} is deactivated or no longer a HubSpot user; {fallback}"
+    return RuleFinding(rule, "subscription", sub.id, "owner", owner_id, message)
+
+
+def evaluate(portfolio: Portfolio, as_of: date, config: RuleConfig) -> Plan:
+    """Every reminder valid on ``as_of`` and every finding, for the whole portfolio."""
+    plan = Plan()
+    horizon_end = as_of + timedelta(days=config.horizon_days)
+    # company id -> its nearest renewal within the horizon (for the contact-data task)
+    nearest: dict[str, SubscriptionRow] = {}
+    for sub in portfolio.subscriptions:
+        if sub.gone or sub.renewal_date is None or sub.renewal_date < as_of or renewal.is_cancelled(sub, config):
+            continue
+        company = portfolio.companies.get(sub.company_id) if sub.company_id else None
+        if company is not None and company.gone:
+            continue
+        owner_id, problem = assign(sub.owner_id or (company.owner_id if company else None), portfolio, config)
+        if problem:
+            plan.findings.append(_owner_finding(sub, problem, portfolio, config))
+        if sub.renewal_date > horizon_end:
+            continue
+        if sub.company_id:
+            best = nearest.get(sub.company_id)
+            if best is None or (sub.renewal_date, sub.id) < (best.renewal_date, best.id):  # type: ignore[operator]
+                nearest[sub.company_id] = sub
+        ctx = renewal.Context(
+            sub, company, portfolio.primary_contacts.get(sub.company_id or ""), owner_id, as_of, (sub.renewal_date - as_of).days, config
+        )
+        for rule in renewal.ALL:
+            plan.reminders.extend(rule(ctx))
+        if sub.communication_owner is None:
+            plan.findings.append(
+                RuleFinding(
+                    renewal.NO_COMMUNICATION_OWNER, "subscription", sub.id, "communication_owner", None,
+                    f"renewal on {sub.renewal_date.isoformat()} has no communication owner (HubSpot or the partner)",
+                )
+            )
+    for company in portfolio.companies.values():
+        if company.gone or company.id not in portfolio.primary_contacts:
+            continue  # archived, or its associations have not been read yet
+        contact_id = portfolio.primary_contacts[company.id]
+        contact = portfolio.contacts.get(contact_id) if contact_id else None
+        problems = contacts.contact_problems(contact_id, contact)
+        if not problems:
+            continue
+        plan.findings.extend(contacts.contact_findings(company, contact_id, contact, problems))
+        sub = nearest.get(company.id)
+        if sub is not None:
+            plan.reminders.append(_contact_reminder(company, contact_id, contact, problems, sub, as_of, portfolio, config))
+    return plan
+
+
+def _contact_reminder(company, contact_id, contact, problems, sub: SubscriptionRow, as_of: date, portfolio: Portfolio, config: RuleConfig) -> Reminder:
+    assert sub.renewal_date is not None
+    owner_id, _ = assign(company.owner_id or sub.owner_id, portfolio, config)
+    emails_start = sub.renewal_date - timedelta(days=config.hubspot_emails_days)
+    days_left = (sub.renewal_date - as_of).days
+    return Reminder(
+        key=f"{contacts.CONTACT_DATA}:company:{company.id}",
+        rule=contacts.CONTACT_DATA,
+        object_type="company",
+        object_id=company.id,
+        company_id=company.id,
+        subscription_id=sub.id,
+        contact_id=contact_id if contact is not None and not contact.gone else None,
+        anchor=None,
+        due=renewal.working_day(emails_start, not_before=as_of, skip_weekends=config.skip_weekends),
+        priority=HIGH if days_left <= 30 else MEDIUM if days_left <= 75 else LOW,
+        owner_id=owner_id,
+        create=True,
+        facts={
+            "company": company.name or "",
+            "problems": problems,
+            "contact_email": contact.email if contact else None,
+            "contact_name": " ".join(p for p in (contact.first_name, contact.last_name) if p) if contact else None,
+            "bounce_reason": contact.bounce_reason if contact else None,
+            "renewal_date": sub.renewal_date.isoformat(),
+            "emails_start": emails_start.isoformat(),
+        },
+    )
+
+
+def why_gone(rule: str, object_type: str, object_id: str, anchor: date | None, portfolio: Portfolio, as_of: date, config: RuleConfig) -> str:
+    """Why a reminder the worker created earlier is no longer wanted, in words for the ledger."""
+    if object_type == "company":
+        company = portfolio.companies.get(object_id)
+        if company is None or company.gone:
+            return "the client company was archived or deleted in HubSpot"
+        contact_id = portfolio.primary_contacts.get(object_id)
+        if contacts.contact_problems(contact_id, portfolio.contacts.get(contact_id) if contact_id else None):
+            return f"no renewal of this client within {config.horizon_days} days any more"
+        return "the primary contact's data was fixed"
+    sub = portfolio.subscription(object_id)
+    if sub is None or sub.gone:
+        return "the subscription was archived or deleted in HubSpot"
+    if renewal.is_cancelled(sub, config):
+        return f"the subscription was cancelled (status {sub.status})"
+    company = portfolio.companies.get(sub.company_id) if sub.company_id else None
+    if company is not None and company.gone:
+        return "the client company was archived or deleted in HubSpot"
+    if rule == renewal.DEADLINE:
+        deadline, _ = renewal.notice_deadline(sub, config)
+        if deadline != anchor:
+            return f"the notice deadline moved from {anchor} to {deadline or 'none'}"
+        if anchor is not None and anchor < as_of:
+            return "the notice deadline has passed"
+    elif sub.renewal_date != anchor:
+        return f"the renewal date moved from {anchor} to {sub.renewal_date or 'none'}"
+    if sub.renewal_date is not None and sub.renewal_date < as_of:
+        return "the renewal date has passed"
+    if sub.renewal_date is not None and (sub.renewal_date - as_of).days > config.horizon_days:
+        return f"the renewal is more than {config.horizon_days} days away"
+    return {
+        renewal.PARTNER_MEETING: "the partner no longer owns the renewal conversation",
+        renewal.NO_COMMUNICATION_OWNER: f"a communication owner was chosen ({sub.communication_owner})",
+        renewal.PRICE_CHANGE: "the renewal price no longer differs from the current price",
+        renewal.CONTACT_TIER: f"usage is back under {round(config.tier_warning_ratio * 100)}% of the contact tier",
+    }.get(rule, "the reason for the task no longer applies")

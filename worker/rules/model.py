@@ -1,0 +1,168 @@
+"""What the rules read (plain rows from the cache) and what they conclude (reminders, findings).
+
+Frozen, slotted dataclasses with no I/O: the rules are pure functions of these and an as-of date,
+so every edge (a milestone day, DST, 29 February, a weekend) is a unit test without a database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Mapping, Sequence
+
+# Priorities as HubSpot's hs_task_priority values.
+LOW, MEDIUM, HIGH = "LOW", "MEDIUM", "HIGH"
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRow:
+    id: str
+    company_id: str | None
+    owner_id: str | None
+    renewal_date: date | None
+    deadline: date | None
+    products: str | None
+    current_price: Decimal | None
+    renewal_price: Decimal | None
+    currency: str | None
+    communication_owner: str | None  # "hubspot" | "partner" | None
+    contact_tier: int | None
+    contacts_used: int | None
+    emails_sent: int | None
+    status: str | None
+    gone: bool = False  # archived or deleted in HubSpot
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyRow:
+    id: str
+    name: str | None
+    owner_id: str | None
+    gone: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRow:
+    id: str
+    email: str | None
+    email_problem: str | None  # None | "missing" | "malformed" (judged at sync time)
+    first_name: str | None
+    last_name: str | None
+    bounce_reason: str | None
+    opted_out: bool | None
+    gone: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerRow:
+    id: str
+    name: str
+    email: str | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """Everything the rules look at, as the cache holds it now."""
+
+    subscriptions: Sequence[SubscriptionRow]
+    companies: Mapping[str, CompanyRow]
+    # company id -> the chosen primary contact's id (None: no contact carries the label).
+    # A company missing from this map has not had its associations read yet.
+    primary_contacts: Mapping[str, str | None]
+    contacts: Mapping[str, ContactRow]
+    owners: Mapping[str, OwnerRow]
+
+    def subscription(self, subscription_id: str) -> SubscriptionRow | None:
+        index = self.__dict__.get("_by_id")
+        if index is None:
+            index = {row.id: row for row in self.subscriptions}
+            object.__setattr__(self, "_by_id", index)
+        return index.get(subscription_id)
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    """The rule thresholds (``[reminders]``) and what counts as cancelled (``[subscriptions]``)."""
+
+    horizon_days: int = 120
+    milestone_days: tuple[int, ...] = (120, 90, 75, 30, 7)
+    hubspot_emails_days: int = 75
+    partner_meeting_days: int = 90
+    deadline_days: int = 45
+    deadline_warning_days: tuple[int, ...] = (14, 3)
+    price_change_threshold_percent: float = 0.0
+    emails_per_tier_contact: int = 10
+    tier_warning_ratio: float = 0.9
+    skip_weekends: bool = True
+    fallback_owner_id: str | None = None
+    cancelled_statuses: frozenset[str] = frozenset({"closedlost", "cancelled"})
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "RuleConfig":
+        r = settings.reminders
+        return cls(
+            horizon_days=r.horizon_days,
+            milestone_days=tuple(r.milestone_days),
+            hubspot_emails_days=r.hubspot_emails_days,
+            partner_meeting_days=r.partner_meeting_days,
+            deadline_days=r.deadline_days,
+            deadline_warning_days=tuple(r.deadline_warning_days),
+            price_change_threshold_percent=r.price_change_threshold_percent,
+            emails_per_tier_contact=r.emails_per_tier_contact,
+            tier_warning_ratio=r.tier_warning_ratio,
+            skip_weekends=r.skip_weekends,
+            fallback_owner_id=r.fallback_owner_id,
+            cancelled_statuses=frozenset(s.casefold() for s in settings.subscriptions.values.cancelled_statuses),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """A task that should exist in HubSpot now.
+
+    ``key`` is deterministic (rule, record, anchor date, milestone): the ledger's unique key.
+    ``create`` is False for a reminder that is still valid but is not to be created now (an
+    earlier milestone that passed before the worker saw the record): one created earlier stays
+    open, a missing one is not sent late. ``facts`` carry the numbers the task text shows; they
+    are also the reminder's fingerprint, so a change in them updates the task.
+    """
+
+    key: str
+    rule: str
+    object_type: str  # "subscription" | "company"
+    object_id: str
+    company_id: str | None
+    subscription_id: str | None
+    contact_id: str | None
+    anchor: date | None  # the date the reminder is about (renewal date, deadline)
+    due: date
+    priority: str
+    owner_id: str | None
+    create: bool
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleFinding:
+    rule: str
+    object_type: str
+    object_id: str
+    field: str
+    value: str | None
+    message: str
+
+
+@dataclass
+class Plan:
+    reminders: list[Reminder] = field(default_factory=list)
+    findings: list[RuleFinding] = field(default_factory=list)
+
+    def by_key(self) -> dict[str, Reminder]:
+        return {reminder.key: reminder for reminder in self.reminders}
+
+
+# The finding rules the rule engine owns: an open finding under these prefixes that a run no
+# longer produces is resolved. (``data.*`` findings belong to the sync.)
+RULE_FINDING_PREFIXES = ("contact.", "owner.", "renewal.")
