@@ -225,10 +225,10 @@ def test_interrupted_full_pass_resumes_where_it_stopped(sandbox, tmp_path):
     settings = make_settings(sandbox.url, resumed.url, hubspot={"max_attempts": 2, "page_size": 10})
     # The fourth page of deals fails for good this run.
     sandbox.add_fault(Fault("status", status=503, match="GET /crm/v3/objects/deals", skip=3, times=2))
-    result = run_cycle(settings, gateway=make_gateway(settings), cache=resumed)
+    result = run_cycle(settings, gateway=make_gateway(settings), cache=resumed, steps=("sync",))
     assert not result.ok and "unavailable" in result.error.lower()
     sandbox.reset_stats()
-    result = run_cycle(settings, gateway=make_gateway(settings), cache=resumed)
+    result = run_cycle(settings, gateway=make_gateway(settings), cache=resumed, steps=("sync",))
     assert result.ok and result.mode == "full"
     # It continued from the fourth deals page: companies were not listed again.
     assert sandbox.stats.calls["list_objects:companies"] == 0

@@ -1,8 +1,10 @@
 """One cycle of the worker: what ``--sync-now`` runs and what every scheduled job will call.
 
-    sync (HubSpot → cache) → [rules → emission: next step of the product]
+    sync (HubSpot → cache) → rules (cache → plan, findings) → emission (plan → HubSpot tasks)
 
 Each run is recorded (start, end, outcome, counts, API calls) and logged as one summary event.
+A failed sync stops the cycle before the rules: acting on a half-synced cache could close a task
+whose record simply wasn't read yet.
 """
 
 from __future__ import annotations
@@ -28,10 +30,18 @@ from integrations.hubspot.errors import (
 )
 from integrations.hubspot.gateway import HubSpotGateway, RetryPolicy, Timeouts
 from integrations.hubspot.limiter import RequestLimiter
+from worker.cache import repo
 from worker.cache.db import Cache
+from worker.cache.locks import LockTimeout
 from worker.cache.models import Run
+from worker.cache.portfolio import load_portfolio
+from worker.emit import EmissionReport, Emitter
+from worker.rules import RULE_FINDING_PREFIXES, RuleConfig, evaluate
+from worker.rules.calendar import local_date
 from worker.settings import Settings
 from worker.sync import Progress, Syncer, utcnow
+
+ALL_STEPS = ("sync", "rules", "emit")
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +55,7 @@ class CycleResult:
     api: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     duration_s: float = 0.0
+    emission: EmissionReport | None = None
 
 
 def build_gateway(settings: Settings) -> HubSpotGateway:
@@ -79,6 +90,8 @@ def explain(error: BaseException, settings: Settings) -> str:
         return f"HubSpot rejected a request: {error}"
     if isinstance(error, HubSpotError):
         return f"HubSpot error: {error}"
+    if isinstance(error, LockTimeout):
+        return f"{error}: is another renewal-worker emitting tasks on this database? Nothing was sent; run again later"
     if isinstance(error, SQLAlchemyError):
         first = str(error).splitlines()[0][:300] if str(error) else type(error).__name__
         return f"database error: {type(error).__name__}: {first}"
@@ -93,7 +106,11 @@ def run_cycle(
     cache: Cache | None = None,
     progress: Progress | None = None,
     clock: Callable[[], datetime] = utcnow,
+    steps: tuple[str, ...] = ALL_STEPS,
+    dry_run: bool = False,
 ) -> CycleResult:
+    """Run the given steps in order. ``dry_run``: emission computes and reports its changes but
+    writes nothing to HubSpot (the sync still refreshes the cache and findings are recorded)."""
     started = time.monotonic()
     structlog.contextvars.bind_contextvars(cycle_id=uuid.uuid4().hex[:12])
     own_cache = cache is None
@@ -110,9 +127,14 @@ def run_cycle(
             run_id = run.id
         structlog.contextvars.bind_contextvars(run_id=run_id)
         result.run_id = run_id
-        report = Syncer(gateway, cache, settings, clock=clock, progress=progress).run(mode)
-        result.ok, result.mode, result.counts = True, report.mode, dict(report.counts)
-    except (HubSpotError, SQLAlchemyError) as exc:
+        if "sync" in steps:
+            report = Syncer(gateway, cache, settings, clock=clock, progress=progress).run(mode)
+            result.mode, result.counts = report.mode, dict(report.counts)
+        result.ok = True
+        if "rules" in steps:
+            _rules_and_emission(settings, cache, gateway, clock, result, emit="emit" in steps, dry_run=dry_run)
+    except (HubSpotError, SQLAlchemyError, LockTimeout) as exc:
+        result.ok = False
         result.error = explain(exc, settings)
     finally:
         result.duration_s = round(time.monotonic() - started, 3)
@@ -135,6 +157,30 @@ def run_cycle(
         if own_cache and cache is not None:
             cache.close()
     return result
+
+
+def _rules_and_emission(settings, cache, gateway, clock, result: CycleResult, *, emit: bool, dry_run: bool) -> None:
+    now = clock()
+    as_of = local_date(now, settings.tz)
+    started = time.perf_counter()
+    with cache.transaction() as session:
+        portfolio = load_portfolio(session)
+    plan = evaluate(portfolio, as_of, RuleConfig.from_settings(settings))
+    result.counts["rules_ms"] = round((time.perf_counter() - started) * 1000)
+    with cache.transaction() as session:
+        repo.replace_rule_findings(session, plan.findings, prefixes=RULE_FINDING_PREFIXES, now=now)
+    result.counts["reminders_valid"] = len(plan.reminders)
+    result.counts["rule_findings"] = len(plan.findings)
+    if not emit:
+        return
+    emission = Emitter(gateway, cache, settings, clock=clock).run(plan, portfolio, as_of, dry_run=dry_run)
+    result.emission = emission
+    if not dry_run:
+        result.counts.update(emission.counts())
+    if not emission.ok:
+        result.ok = False
+        detail = "; ".join(emission.errors[:2]) or "see task_ledger.last_error (renewal-worker tasks --pending)"
+        result.error = f"{emission.pending} task(s) could not be created in HubSpot and stay pending for the next run: {detail}"
 
 
 def _finish_run(cache: Cache | None, run_id: int | None, result: CycleResult, clock: Callable[[], datetime]) -> None:

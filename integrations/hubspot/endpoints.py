@@ -18,7 +18,7 @@ class Endpoint:
     name: str
     method: str
     path: str
-    package: str  # which SDK package's ApiClient deserializes it: objects | associations | owners
+    package: str  # which SDK package's ApiClient deserializes it: objects | associations | association_schema | owners
     response_types: Mapping[int, str]
     is_search: bool = False
 
@@ -63,4 +63,35 @@ LIST_OWNERS = Endpoint(
     {200: "CollectionResponsePublicOwnerForwardPaging"},
 )
 
-ALL_ENDPOINTS = (LIST_OBJECTS, SEARCH_OBJECTS, BATCH_READ_OBJECTS, BATCH_READ_ASSOCIATIONS, LIST_OWNERS)
+BATCH_CREATE_OBJECTS = Endpoint(
+    "batch_create_objects",
+    "POST",
+    "/crm/v3/objects/{objectType}/batch/create",
+    "objects",
+    {201: "BatchResponseSimplePublicObject", 207: "BatchResponseSimplePublicObjectWithErrors"},
+)
+BATCH_UPDATE_OBJECTS = Endpoint(
+    "batch_update_objects",
+    "POST",
+    "/crm/v3/objects/{objectType}/batch/update",
+    "objects",
+    {200: "BatchResponseSimplePublicObject", 207: "BatchResponseSimplePublicObjectWithErrors"},
+)
+ASSOCIATION_LABELS = Endpoint(
+    "association_labels",
+    "GET",
+    "/crm/v4/associations/{fromObjectType}/{toObjectType}/labels",
+    "association_schema",
+    {200: "CollectionResponseAssociationSpecWithLabelNoPaging"},
+)
+
+ALL_ENDPOINTS = (
+    LIST_OBJECTS,
+    SEARCH_OBJECTS,
+    BATCH_READ_OBJECTS,
+    BATCH_READ_ASSOCIATIONS,
+    LIST_OWNERS,
+    BATCH_CREATE_OBJECTS,
+    BATCH_UPDATE_OBJECTS,
+    ASSOCIATION_LABELS,
+)

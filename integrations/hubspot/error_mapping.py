@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 import hubspot.crm.associations.v4 as sdk_associations
+import hubspot.crm.associations.v4.schema as sdk_association_schema
 import hubspot.crm.objects as sdk_objects
 import hubspot.crm.owners as sdk_owners
 import urllib3
@@ -29,7 +30,12 @@ from integrations.hubspot.errors import (
 )
 
 # The SDK packages we call, by the name endpoints.py uses. Each has its own exception classes.
-SDK_PACKAGES = {"objects": sdk_objects, "associations": sdk_associations, "owners": sdk_owners}
+SDK_PACKAGES = {
+    "objects": sdk_objects,
+    "associations": sdk_associations,
+    "association_schema": sdk_association_schema,
+    "owners": sdk_owners,
+}
 _SDK_API_EXCEPTIONS = tuple(pkg.ApiException for pkg in SDK_PACKAGES.values())
 _SDK_OPENAPI_EXCEPTIONS = tuple(pkg.exceptions.OpenApiException for pkg in SDK_PACKAGES.values())
 

@@ -22,6 +22,8 @@ from integrations.hubspot import endpoints as ep
 from integrations.hubspot.error_mapping import SDK_PACKAGES, translate_error
 from integrations.hubspot.errors import DailyLimitReached, HubSpotError, RateLimited
 from integrations.hubspot.limiter import RequestLimiter
+from integrations.hubspot.sdk_models import next_after, record_from_sdk, utc
+from integrations.hubspot.writes import TaskWrites
 from integrations.hubspot.types import (
     Associated,
     AssociationLabel,
@@ -77,8 +79,9 @@ class CallStats:
 # --------------------------------------------------------------------------- the gateway
 
 
-class HubSpotGateway:
-    """Reads from a HubSpot portal. Returns our frozen types; raises our errors."""
+class HubSpotGateway(TaskWrites):
+    """Reads from a HubSpot portal and writes the worker's tasks. Returns our frozen types;
+    raises our errors."""
 
     def __init__(
         self,
@@ -95,6 +98,7 @@ class HubSpotGateway:
         self._timeout = (timeouts.connect_s, timeouts.read_s)
         self._sleep = sleep
         self.stats = CallStats()
+        self._association_type_ids: dict[tuple[str, str], int] = {}
         self._clients = {name: self._build_client(pkg, base_url, access_token) for name, pkg in SDK_PACKAGES.items()}
 
     @staticmethod
@@ -122,9 +126,17 @@ class HubSpotGateway:
         query: Sequence[tuple[str, Any]] = (),
         body: Any = None,
         multi: Iterable[str] = (),
+        idempotent: bool = True,
     ) -> Any:
+        """One HubSpot call with throttling and retries.
+
+        A call that is not idempotent (a batch create) is retried only on a 429, which HubSpot
+        answers before doing anything. After a 5xx, a reset or a cut-short answer the request may
+        have been carried out, so the error goes to the caller, who checks before trying again.
+        """
+        should_retry = self._should_retry if idempotent else self._should_retry_unprocessed
         retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(self._should_retry),
+            retry=tenacity.retry_if_exception(should_retry),
             stop=tenacity.stop_after_attempt(self._retry.max_attempts),
             wait=self._wait,
             sleep=self._sleep,
@@ -184,6 +196,9 @@ class HubSpotGateway:
             return False
         return True
 
+    def _should_retry_unprocessed(self, exc: BaseException) -> bool:
+        return isinstance(exc, RateLimited) and self._should_retry(exc)
+
     def _wait(self, state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RateLimited) and exc.retry_after_s is not None:
@@ -229,7 +244,7 @@ class HubSpotGateway:
         if properties:
             query.append(("properties", list(properties)))
         data = self._call(ep.LIST_OBJECTS, {"objectType": object_type}, query=query, multi=["properties"])
-        return RecordPage(tuple(_record(item) for item in data.results or []), _next_after(data.paging))
+        return RecordPage(tuple(record_from_sdk(item) for item in data.results or []), next_after(data.paging))
 
     def search_modified_since(
         self,
@@ -264,7 +279,7 @@ class HubSpotGateway:
             "limit": limit,
         }
         data = self._call(ep.SEARCH_OBJECTS, {"objectType": object_type}, body=body)
-        records = tuple(_record(item) for item in data.results or [])
+        records = tuple(record_from_sdk(item) for item in data.results or [])
         more = len(records) == limit and (data.total or 0) > len(records)
         return RecordPage(records, records[-1].id if more and records else None)
 
@@ -276,7 +291,7 @@ class HubSpotGateway:
             raise ValueError(f"batch_read takes at most {MAX_BATCH} ids")
         body = {"inputs": [{"id": str(i)} for i in ids], "properties": list(properties), "propertiesWithHistory": []}
         data = self._call(ep.BATCH_READ_OBJECTS, {"objectType": object_type}, body=body)
-        return [_record(item) for item in data.results or []]
+        return [record_from_sdk(item) for item in data.results or []]
 
     def batch_associations(
         self, from_type: str, to_type: str, ids: Sequence[str]
@@ -306,9 +321,9 @@ class HubSpotGateway:
                         for t in item.association_types or []
                     )
                     found.setdefault(from_id, []).append(Associated(to_id=str(item.to_object_id), labels=labels))
-                next_after = _next_after(result.paging)
-                if next_after:
-                    pending.append({"id": from_id, "after": next_after})
+                more = next_after(result.paging)
+                if more:
+                    pending.append({"id": from_id, "after": more})
         return {key: tuple(value) for key, value in found.items()}
 
     def list_owners(self, *, after: str | None = None, archived: bool = False, limit: int = 100) -> OwnerPage:
@@ -324,37 +339,11 @@ class HubSpotGateway:
                 last_name=item.last_name,
                 user_id=item.user_id,
                 archived=bool(item.archived),
-                updated_at=_utc(item.updated_at),
+                updated_at=utc(item.updated_at),
             )
             for item in data.results or []
         )
-        return OwnerPage(owners, _next_after(data.paging))
-
-
-def _record(item: Any) -> CrmRecord:
-    return CrmRecord(
-        id=str(item.id),
-        properties=dict(item.properties or {}),
-        created_at=_utc(item.created_at),
-        updated_at=_utc(item.updated_at),
-        archived=bool(item.archived),
-        archived_at=_utc(item.archived_at),
-    )
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    """The SDK parses timestamps with dateutil into local-zone datetimes; we keep UTC."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
-
-
-def _next_after(paging: Any) -> str | None:
-    if paging is None or getattr(paging, "next", None) is None:
-        return None
-    return paging.next.after or None
+        return OwnerPage(owners, next_after(data.paging))
 
 
 def _epoch_ms(moment: datetime) -> int:

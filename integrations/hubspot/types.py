@@ -63,3 +63,24 @@ class Associated:
     def has_label(self, label: str) -> bool:
         wanted = label.casefold()
         return any(item.label is not None and item.label.casefold() == wanted for item in self.labels)
+
+
+@dataclass(frozen=True)
+class TaskDraft:
+    """A task to create. ``trace_id`` travels as HubSpot's ``objectWriteTraceId`` and comes back
+    on the created record, which is how a batch's results are matched to its inputs."""
+
+    trace_id: str
+    properties: Mapping[str, str]
+    associations: tuple[tuple[str, int], ...] = ()  # (record id, HUBSPOT_DEFINED association type id)
+
+
+@dataclass(frozen=True)
+class BatchWriteResult:
+    """What a batch write did: ``done`` maps an input (trace id or task id) to the task id;
+    ``failed`` maps inputs HubSpot rejected to its message; ``unmatched`` are HubSpot errors that
+    name no input (the caller treats those inputs as not written)."""
+
+    done: Mapping[str, str]
+    failed: Mapping[str, str]
+    unmatched: tuple[str, ...] = ()

@@ -44,23 +44,54 @@ def record_findings(
     Every finding written here gets ``last_seen_at = now``; any other unresolved finding in scope
     (these records, rules under ``rule_prefix``) was not seen this time, so it is resolved.
     """
-    rows = [
-        {
-            "rule": problem.rule,
-            "object_type": object_type,
-            "object_id": object_id,
-            "field": problem.field,
-            "value": problem.value,
-            "message": problem.message,
-            "first_seen_at": now,
-            "last_seen_at": now,
-            "resolved_at": None,
+    _upsert_findings(
+        session,
+        [(problem.rule, object_type, object_id, problem.field, problem.value, problem.message) for object_id, problem in problems],
+        now,
+    )
+    if object_ids:
+        session.exec(  # type: ignore[call-overload]
+            update(Finding)
+            .where(
+                Finding.object_type == object_type,
+                Finding.object_id.in_(list(object_ids)),  # type: ignore[attr-defined]
+                Finding.rule.startswith(rule_prefix),  # type: ignore[attr-defined]
+                Finding.resolved_at.is_(None),  # type: ignore[union-attr]
+                Finding.last_seen_at != now,
+            )
+            .values(resolved_at=now)
+        )
+
+
+def replace_rule_findings(
+    session: Session, findings: Iterable[Any], *, prefixes: Sequence[str], now: datetime
+) -> None:
+    """The rule engine sees the whole portfolio each run: its findings are the complete set under
+    ``prefixes``, so every other unresolved finding under them resolves now."""
+    _upsert_findings(session, [(f.rule, f.object_type, f.object_id, f.field, f.value, f.message) for f in findings], now)
+    session.exec(  # type: ignore[call-overload]
+        update(Finding)
+        .where(
+            or_(*(Finding.rule.startswith(prefix) for prefix in prefixes)),  # type: ignore[attr-defined]
+            Finding.resolved_at.is_(None),  # type: ignore[union-attr]
+            Finding.last_seen_at != now,
+        )
+        .values(resolved_at=now)
+    )
+
+
+def _upsert_findings(session: Session, items: Sequence[tuple[str, str, str, str, str | None, str]], now: datetime) -> None:
+    """Open or refresh findings (rule, object type, object id, field, value, message), seen ``now``."""
+    rows = {
+        (rule, object_type, object_id, field): {
+            "rule": rule, "object_type": object_type, "object_id": object_id, "field": field, "value": value,
+            "message": message, "first_seen_at": now, "last_seen_at": now, "resolved_at": None,
         }
-        for object_id, problem in problems
-    ]
-    if rows:
-        table = Finding.__table__  # type: ignore[attr-defined]
-        insert = dialect_insert(session, table).values(rows)
+        for rule, object_type, object_id, field, value, message in items
+    }
+    table = Finding.__table__  # type: ignore[attr-defined]
+    for chunk in _chunks(list(rows.values()), 1000):
+        insert = dialect_insert(session, table).values(list(chunk))
         excluded = insert.excluded
         insert = insert.on_conflict_do_update(
             index_elements=["rule", "object_type", "object_id", "field"],
@@ -74,18 +105,6 @@ def record_findings(
             },
         )
         session.exec(insert)  # type: ignore[call-overload]
-    if object_ids:
-        session.exec(  # type: ignore[call-overload]
-            update(Finding)
-            .where(
-                Finding.object_type == object_type,
-                Finding.object_id.in_(list(object_ids)),  # type: ignore[attr-defined]
-                Finding.rule.startswith(rule_prefix),  # type: ignore[attr-defined]
-                Finding.resolved_at.is_(None),  # type: ignore[union-attr]
-                Finding.last_seen_at != now,
-            )
-            .values(resolved_at=now)
-        )
 
 
 def mark_unseen_deleted(session: Session, model: type[SQLModel], generation: int, now: datetime) -> list[str]:

@@ -13,7 +13,6 @@ from worker.rules.model import (
     HIGH,
     LOW,
     MEDIUM,
-    CompanyRow,
     Plan,
     Portfolio,
     Reminder,

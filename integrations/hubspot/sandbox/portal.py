@@ -24,7 +24,17 @@ _HUBSPOT_DEFINED = {
     ("contacts", "companies"): (1, 279),
     ("deals", "companies"): (5, 341),
     ("companies", "deals"): (6, 342),
+    # Tasks (SDK ``hubspot.crm.AssociationType``: TASK_TO_COMPANY 192, COMPANY_TO_TASK 191, ...).
+    ("tasks", "companies"): (None, 192),
+    ("companies", "tasks"): (None, 191),
+    ("tasks", "contacts"): (None, 204),
+    ("contacts", "tasks"): (None, 203),
+    ("tasks", "deals"): (None, 216),
+    ("deals", "tasks"): (None, 215),
 }
+# Task ↔ any other object type (commerce subscriptions, custom objects): ids this sandbox assigns;
+# a real portal has its own, which is why the worker asks the labels API for them.
+_OTHER_TASK_TYPE_START = 900
 _USER_DEFINED_TYPE_START = 100
 
 
@@ -146,7 +156,11 @@ class SandboxPortal:
 
     def label_type(self, from_type: str, to_type: str, label: str | None, *, primary: bool = False) -> AssocType:
         from_type, to_type = canonical_type(from_type), canonical_type(to_type)
-        ids = _HUBSPOT_DEFINED.get((from_type, to_type), (None, 1))
+        ids = _HUBSPOT_DEFINED.get((from_type, to_type))
+        if ids is None and "tasks" in (from_type, to_type):
+            other = sorted({from_type, to_type} - {"tasks"})[0]
+            ids = (None, _OTHER_TASK_TYPE_START + 2 * (sum(map(ord, other)) % 40) + (from_type == "tasks"))
+        ids = ids or (None, 1)
         if primary:
             return AssocType("HUBSPOT_DEFINED", ids[0] or 1, "Primary")
         if label is None:
@@ -182,6 +196,13 @@ class SandboxPortal:
     def associated(self, from_type: str, from_id: int, to_type: str) -> dict[int, list[AssocType]]:
         key = (canonical_type(from_type), canonical_type(to_type))
         return dict(self.associations.get(key, {}).get(int(from_id), {}))
+
+    def type_of(self, object_id: int) -> str | None:
+        """Ids are unique across the portal's tables (one counter), as HubSpot's are in practice."""
+        for name, rows in self.objects.items():
+            if int(object_id) in rows:
+                return name
+        return None
 
     # -- owners
 

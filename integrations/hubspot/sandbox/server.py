@@ -33,8 +33,11 @@ from integrations.hubspot.sandbox.portal import SandboxPortal, canonical_type
 from integrations.hubspot.sandbox.routes import (
     _ApiError,
     _error,
+    route_association_labels,
     route_associations,
+    route_batch_create,
     route_batch_read,
+    route_batch_update,
     route_list_objects,
     route_owners,
     route_search,
@@ -60,10 +63,13 @@ ALL_SCOPES = frozenset(_READ_SCOPES.values()) | {"crm.objects.custom.read"}
 
 @dataclass
 class Fault:
-    """One injected fault. ``kind``: status | reset | truncate | slow.
+    """One injected fault. ``kind``: status | reset | reset_after | truncate | slow.
 
     It applies to requests whose "METHOD path" matches ``match`` (a regex), after ``skip``
-    matching requests have gone through, ``times`` times.
+    matching requests have gone through, ``times`` times. ``reset`` hangs up before the request
+    is carried out; ``reset_after`` and ``truncate`` carry it out (a write is made) and then lose
+    the answer. A ``status`` fault answers without carrying the request out, unless
+    ``processed`` (a 5xx from a proxy after HubSpot did the work); a 429 is never processed.
     """
 
     kind: str
@@ -74,6 +80,7 @@ class Fault:
     retry_after: str | None = None
     policy: str = "TEN_SECONDLY_ROLLING"
     delay_s: float = 0.0
+    processed: bool = False
 
 
 @dataclass
@@ -151,7 +158,7 @@ class SandboxHubSpot:
         with self._lock:
             self.faults.append(fault)
 
-    def set_chaos(self, rate: float, seed: int, kinds: tuple[str, ...] = ("429", "503", "reset", "truncate")) -> None:
+    def set_chaos(self, rate: float, seed: int, kinds: tuple[str, ...] = ("429", "503", "reset", "reset_after", "truncate")) -> None:
         """Seeded random faults on a share of API requests (for soak tests and fault-equivalence)."""
         with self._lock:
             self.chaos = (rate, random.Random(seed), kinds) if rate > 0 else None
@@ -199,7 +206,7 @@ class SandboxHubSpot:
                     if kind == "429":
                         return Fault("status", status=429, retry_after=rng.choice([None, "1"]))
                     if kind == "503":
-                        return Fault("status", status=503)
+                        return Fault("status", status=503, processed=rng.random() < 0.5)
                     return Fault(kind)
         return None
 
@@ -260,7 +267,11 @@ _ROUTES = [
     ("POST", re.compile(r"^/crm/v3/objects/(?P<type>[^/]+)/batch/read/?$"), "batch_read_objects"),
     ("POST", re.compile(r"^/crm/v4/associations/(?P<from>[^/]+)/(?P<to>[^/]+)/batch/read/?$"), "batch_read_associations"),
     ("GET", re.compile(r"^/crm/v3/owners/?$"), "list_owners"),
+    ("POST", re.compile(r"^/crm/v3/objects/(?P<type>[^/]+)/batch/create/?$"), "batch_create_objects"),
+    ("POST", re.compile(r"^/crm/v3/objects/(?P<type>[^/]+)/batch/update/?$"), "batch_update_objects"),
+    ("GET", re.compile(r"^/crm/v4/associations/(?P<from>[^/]+)/(?P<to>[^/]+)/labels/?$"), "association_labels"),
 ]
+_WRITES = {"batch_create_objects", "batch_update_objects"}
 
 
 def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
@@ -295,7 +306,10 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
                 return
             if fault and fault.kind == "slow":
                 time.sleep(fault.delay_s)
-            status, body, headers = self._dispatch(method, parts.path, parse_qs(parts.query), raw)
+            status, body, headers = self._dispatch(method, parts.path, parse_qs(parts.query), raw, fault)
+            if fault and fault.kind == "reset_after":
+                self._reset()
+                return
             if fault and fault.kind == "status":
                 status, body = fault.status, (
                     _rate_limit_body(fault.policy, "You have reached your ten_secondly_rolling limit.")
@@ -310,7 +324,7 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
                     server.stats.rate_limited += 1
             self._send(status, body, headers, truncate=bool(fault and fault.kind == "truncate"))
 
-        def _dispatch(self, method: str, path: str, query: dict[str, list[str]], raw: bytes):
+        def _dispatch(self, method: str, path: str, query: dict[str, list[str]], raw: bytes, fault: Fault | None = None):
             for route_method, pattern, name in _ROUTES:
                 match = pattern.match(path)
                 if route_method != method or not match:
@@ -319,8 +333,12 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
                 object_type = groups.get("type") or groups.get("from") or "owners"
                 with server._lock:
                     server.stats.calls[f"{name}:{canonical_type(object_type)}"] += 1
+                if fault and fault.kind == "status" and (fault.status == 429 or not fault.processed):
+                    return fault.status, {}, {}  # answered before the request was carried out
                 try:
-                    self._authorize([t for t in (groups.get("type"), groups.get("from"), groups.get("to")) if t] or ["owners"])
+                    # Task writes: HubSpot's scope for tasks isn't modelled here; the token is still checked.
+                    scoped = [] if name in _WRITES or name == "association_labels" else [t for t in (groups.get("type"), groups.get("from"), groups.get("to")) if t] or ["owners"]
+                    self._authorize(scoped)
                     headers, limited = server._rate_limit(is_search=name == "search_objects")
                     if limited:
                         return 429, limited, headers
@@ -335,6 +353,14 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
                     if name == "batch_read_associations":
                         status, answer = route_associations(server.portal, groups["from"], groups["to"], body)
                         return status, answer, headers
+                    if name == "batch_create_objects":
+                        status, answer = route_batch_create(server.portal, groups["type"], body)
+                        return status, answer, headers
+                    if name == "batch_update_objects":
+                        status, answer = route_batch_update(server.portal, groups["type"], body)
+                        return status, answer, headers
+                    if name == "association_labels":
+                        return 200, route_association_labels(server.portal, groups["from"], groups["to"]), headers
                     return 200, route_owners(server.portal, query), headers
                 except _ApiError as exc:
                     return exc.status, exc.body, {}

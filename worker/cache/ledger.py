@@ -1,0 +1,129 @@
+"""The task ledger's reads and writes: bulk statements, inside the caller's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Iterable, Mapping, Sequence
+
+from sqlalchemy import bindparam, delete, func, select, update
+from sqlmodel import Session
+
+from worker.cache.models import TaskLedger
+
+T = TaskLedger.__table__  # type: ignore[attr-defined]
+
+
+@dataclass
+class LedgerEntry:
+    key: str
+    rule: str
+    object_type: str
+    object_id: str
+    company_id: str | None
+    subscription_id: str | None
+    anchor_date: date | None
+    generation: int
+    marker: str
+    state: str
+    task_id: str | None
+    owner_id: str | None
+    fingerprint: str
+    subject: str
+    priority: str
+    due_at: datetime | None
+    attempts: int
+
+
+_COLUMNS = [T.c[name] for name in LedgerEntry.__dataclass_fields__]
+
+
+def load(session: Session, *, states: Sequence[str] | None = None) -> dict[str, LedgerEntry]:
+    statement = select(*_COLUMNS)
+    if states is not None:
+        statement = statement.where(T.c.state.in_(list(states)))
+    return {row.key: LedgerEntry(**row._mapping) for row in session.execute(statement)}
+
+
+def load_keys(session: Session, keys: Iterable[str]) -> dict[str, LedgerEntry]:
+    found: dict[str, LedgerEntry] = {}
+    keys = list(keys)
+    for start in range(0, len(keys), 500):
+        statement = select(*_COLUMNS).where(T.c.key.in_(keys[start : start + 500]))
+        found.update({row.key: LedgerEntry(**row._mapping) for row in session.execute(statement)})
+    return found
+
+
+def write_attempts(session: Session, entries: Sequence[LedgerEntry], now: datetime) -> None:
+    """Before a create call: new rows are inserted, others (retried or reopened) rewritten, each
+    with its attempt counted. Committed before the call, so a crash after HubSpot's create is
+    detectable on the next run (attempts > 0, no task id)."""
+    existing = set(
+        session.execute(select(T.c.key).where(T.c.key.in_([e.key for e in entries]))).scalars()
+    )
+    fresh = [e for e in entries if e.key not in existing]
+    if fresh:
+        session.execute(T.insert(), [{**_values(e), "created_at": now} for e in fresh])
+    again = [e for e in entries if e.key in existing]
+    if again:
+        session.execute(
+            update(T).where(T.c.key == bindparam("b_key")).values(
+                {name: bindparam(f"b_{name}") for name in _values(again[0]) if name != "key"}
+            ),
+            [{f"b_{name}": value for name, value in _values(e).items()} for e in again],
+        )
+
+
+def _values(entry: LedgerEntry) -> dict[str, Any]:
+    values = dict(entry.__dict__)
+    values["closed_at"] = None
+    values["close_reason"] = None
+    return values
+
+
+def mark_open(session: Session, task_ids: Mapping[str, str], now: datetime) -> None:
+    if task_ids:
+        session.execute(
+            update(T).where(T.c.key == bindparam("b_key")).values(
+                task_id=bindparam("b_task"), state="open", sent_at=now, updated_at=now, last_error=None
+            ),
+            [{"b_key": key, "b_task": task_id} for key, task_id in task_ids.items()],
+        )
+
+
+def mark_failed(session: Session, errors: Mapping[str, str], now: datetime) -> None:
+    if errors:
+        session.execute(
+            update(T).where(T.c.key == bindparam("b_key")).values(last_error=bindparam("b_error"), updated_at=now),
+            [{"b_key": key, "b_error": error[:1000]} for key, error in errors.items()],
+        )
+
+
+def mark_updated(session: Session, entries: Sequence[LedgerEntry], now: datetime) -> None:
+    if entries:
+        session.execute(
+            update(T).where(T.c.key == bindparam("b_key")).values(
+                fingerprint=bindparam("b_fp"), owner_id=bindparam("b_owner"), subject=bindparam("b_subject"), updated_at=now
+            ),
+            [{"b_key": e.key, "b_fp": e.fingerprint, "b_owner": e.owner_id, "b_subject": e.subject} for e in entries],
+        )
+
+
+def mark_closed(session: Session, reasons: Mapping[str, str], now: datetime) -> None:
+    if reasons:
+        session.execute(
+            update(T).where(T.c.key == bindparam("b_key")).values(
+                state="closed", closed_at=now, updated_at=now, close_reason=bindparam("b_reason")
+            ),
+            [{"b_key": key, "b_reason": reason} for key, reason in reasons.items()],
+        )
+
+
+def forget(session: Session, keys: Sequence[str]) -> None:
+    """Pending rows that never reached HubSpot and are no longer wanted."""
+    if keys:
+        session.execute(delete(T).where(T.c.key.in_(list(keys)), T.c.state == "pending"))
+
+
+def counts(session: Session) -> dict[str, int]:
+    return {state: n for state, n in session.execute(select(T.c.state, func.count()).group_by(T.c.state))}

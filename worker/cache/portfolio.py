@@ -1,0 +1,54 @@
+"""The cache → the rules' input rows. Plain column selects (no ORM objects): at 100,000
+subscriptions the rows load in well under a second."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from worker.cache.models import Company, Contact, Owner, PrimaryContact, Subscription
+from worker.rules import CompanyRow, ContactRow, OwnerRow, Portfolio, SubscriptionRow
+
+
+def load_portfolio(session: Session) -> Portfolio:
+    s = Subscription.__table__.c  # type: ignore[attr-defined]
+    subscriptions = [
+        SubscriptionRow(
+            id=row.id, company_id=row.company_id, owner_id=row.owner_id, renewal_date=row.renewal_date,
+            deadline=row.deadline, products=row.products, current_price=row.current_price,
+            renewal_price=row.renewal_price, currency=row.currency, communication_owner=row.communication_owner,
+            contact_tier=row.contact_tier, contacts_used=row.contacts_used, emails_sent=row.emails_sent,
+            status=row.status, gone=bool(row.archived or row.deleted_at is not None),
+        )
+        for row in session.execute(
+            select(
+                s.id, s.company_id, s.owner_id, s.renewal_date, s.deadline, s.products, s.current_price, s.renewal_price,
+                s.currency, s.communication_owner, s.contact_tier, s.contacts_used, s.emails_sent, s.status, s.archived, s.deleted_at,
+            )
+        )
+    ]
+    c = Company.__table__.c  # type: ignore[attr-defined]
+    companies = {
+        row.id: CompanyRow(row.id, row.name, row.owner_id, bool(row.archived or row.deleted_at is not None))
+        for row in session.execute(select(c.id, c.name, c.owner_id, c.archived, c.deleted_at))
+    }
+    p = PrimaryContact.__table__.c  # type: ignore[attr-defined]
+    primary = {row.company_id: row.contact_id for row in session.execute(select(p.company_id, p.contact_id))}
+    k = Contact.__table__.c  # type: ignore[attr-defined]
+    wanted = {contact_id for contact_id in primary.values() if contact_id}
+    contacts = {
+        row.id: ContactRow(
+            row.id, row.email, row.email_problem, row.first_name, row.last_name, row.bounce_reason, row.opted_out,
+            bool(row.archived or row.deleted_at is not None),
+        )
+        for row in session.execute(
+            select(k.id, k.email, k.email_problem, k.first_name, k.last_name, k.bounce_reason, k.opted_out, k.archived, k.deleted_at)
+        )
+        if row.id in wanted
+    }
+    o = Owner.__table__.c  # type: ignore[attr-defined]
+    owners = {
+        row.id: OwnerRow(row.id, " ".join(part for part in (row.first_name, row.last_name) if part) or row.email or row.id, row.email, bool(row.active))
+        for row in session.execute(select(o.id, o.first_name, o.last_name, o.email, o.active))
+    }
+    return Portfolio(subscriptions, companies, primary, contacts, owners)
