@@ -1,7 +1,7 @@
 """``renewal-worker``: parse, configure logging, load settings, run. Nothing else lives here.
 
-Exit codes: 0 success; 1 a run that failed (one line on stderr says why); 2 a configuration error
-(every problem listed, each with its key).
+Exit codes: 0 success; 1 a run that failed (one line on stderr says why), including tasks that
+could not be created; 2 a configuration error (every problem listed, each with its key).
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import argparse
 import json
 import sys
 from contextlib import ExitStack
-from datetime import datetime
-from typing import Any, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Callable, Sequence
 
 from worker import logs
 from worker.settings import ConfigError, Settings, load_settings
@@ -26,11 +27,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", metavar="PATH", help="TOML settings file (default: $RENEWAL_WORKER_CONFIG or ./config.toml)")
     parser.add_argument("--demo", action="store_true", help="use the built-in sandbox HubSpot with sample data (no token, no network)")
-    parser.add_argument("--sync-now", action="store_true", help="run one complete cycle now and exit (0 ok, 1 failed, 2 config error)")
+    parser.add_argument("--sync-now", action="store_true", help="run one cycle now (sync → rules → tasks) and exit: 0 ok, 1 failed, 2 config error")
     parser.add_argument("--full", action="store_true", help="with --sync-now: a full pass that also reconciles archived and deleted records")
+    parser.add_argument("--dry-run", action="store_true", help="with --sync-now: compute and print the task plan, write nothing to HubSpot")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     status = commands.add_parser("status", help="last runs, sync watermarks and what the cache holds")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    renewals = commands.add_parser("renewals", help="upcoming renewals: the partner dashboard's table, from the cache")
+    renewals.add_argument("--within", type=int, metavar="DAYS", help="renewals this many days ahead (default: [reminders] horizon_days)")
+    output = renewals.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="machine-readable output")
+    output.add_argument("--csv", action="store_true", help="CSV, for a spreadsheet")
+    findings = commands.add_parser("findings", help="what is wrong in the data (open findings)")
+    findings.add_argument("--json", action="store_true", help="machine-readable output")
+    findings.add_argument("--all", action="store_true", help="include resolved findings")
+    tasks = commands.add_parser("tasks", help="the tasks the worker created in HubSpot (its ledger)")
+    tasks.add_argument("--json", action="store_true", help="machine-readable output")
+    tasks.add_argument("--state", choices=["pending", "open", "closed"], action="append", help="only these states (repeatable)")
     return parser
 
 
@@ -48,65 +61,128 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
         return EXIT_CONFIG
-    secrets = [settings.access_token.get_secret_value()] if settings.access_token else []
+    secrets = [secret.get_secret_value() for secret in (settings.access_token, settings.webhook_url) if secret]
     logs.configure(settings.logging.level, settings.logging.format, secrets=secrets)
-    if args.command == "status":
-        return _status(_demo_database(settings) if args.demo else settings, as_json=args.json)
-    return _sync_now(settings, demo=args.demo, full=args.full)
+    if args.sync_now:
+        return _sync_now(settings, demo=args.demo, full=args.full, dry_run=args.dry_run)
+    if args.demo:
+        from worker.demo import demo_settings
+
+        settings = demo_settings(settings, settings.hubspot.base_url)
+    return _report(settings, args)
 
 
-def _demo_database(settings: Settings) -> Settings:
-    from worker.demo import demo_settings
-
-    return demo_settings(settings, settings.hubspot.base_url)
-
-
-def _sync_now(settings: Settings, *, demo: bool, full: bool) -> int:
+def _sync_now(settings: Settings, *, demo: bool, full: bool, dry_run: bool) -> int:
     from worker.cycle import run_cycle
     from worker.progress import TerminalProgress
 
     with ExitStack() as stack:
+        sandbox = None
         if demo:
-            from worker.demo import demo_portal, demo_settings
+            from worker.demo import demo_portal, demo_settings, fresh_demo_database
 
             sandbox = stack.enter_context(demo_portal())
             settings = demo_settings(settings, sandbox.url)
+            fresh_demo_database(settings)
         progress = TerminalProgress() if sys.stderr.isatty() else None
-        result = run_cycle(settings, mode="full" if full else "auto", progress=progress)
+        result = run_cycle(settings, mode="full" if full else "auto", progress=progress, dry_run=dry_run)
         if progress:
             progress.close()
+        _notify(settings, result, dry_run=dry_run)
+        chatty = sys.stdout.isatty() or demo or dry_run
+        if chatty and (result.ok or result.emission is not None):
+            _print_outcome(result, settings, dry_run=dry_run)
+        if demo and sandbox is not None and result.ok:
+            from worker.demo import print_demo_outcome
+
+            print_demo_outcome(settings, sandbox)
     if not result.ok:
         print(f"renewal-worker: run failed: {result.error}", file=sys.stderr)
         return EXIT_FAILED
-    if sys.stdout.isatty() or demo:
-        counts = ", ".join(f"{key} {value:,}" for key, value in sorted(result.counts.items()))
-        print(f"sync ({result.mode}) ok in {result.duration_s:.1f}s, {result.api.get('total_calls', 0)} API calls: {counts}")
     return EXIT_OK
 
 
-def _status(settings: Settings, *, as_json: bool) -> int:
+def _print_outcome(result: Any, settings: Settings, *, dry_run: bool) -> None:
+    counts = result.counts
+    sync = ", ".join(f"{key} {counts[key]:,}" for key in ("companies", "contacts", "subscriptions") if key in counts)
+    print(f"sync ({result.mode}) in {result.duration_s:.1f}s, {result.api.get('total_calls', 0)} API calls: {sync or 'nothing changed'}")
+    emission = result.emission
+    if emission is None:
+        return
+    if dry_run:
+        from worker.reports import table
+
+        print(f"dry run: {len(emission.changes)} change(s) would be made in HubSpot; nothing was written")
+        rows = [[c.action, str(c.due or ""), c.priority, c.owner_id or "—", c.subject, c.reason or ""] for c in emission.changes]
+        if rows:
+            print(table(["Action", "Due", "Priority", "Owner", "Subject", "Why"], rows, widths={4: 80, 5: 60}))
+        return
+    print(
+        f"tasks: {emission.created} created, {emission.recovered} recovered, {emission.updated} updated, "
+        f"{emission.closed} closed, {emission.pending} pending; findings open: {counts.get('rule_findings', 0)} from the rules"
+    )
+
+
+def _notify(settings: Settings, result: Any, *, dry_run: bool) -> None:
+    if settings.webhook_url is None or dry_run:
+        return
+    from worker.notify import send_notifications
+
+    send_notifications(settings, result)
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from worker.cycle import explain
-    from worker.report import status_data
 
     try:
-        data = status_data(settings.database.url)
+        text, data = _report_output(settings, args)
     except SQLAlchemyError as exc:
         print(f"renewal-worker: {explain(exc, settings)}", file=sys.stderr)
         return EXIT_FAILED
-    if as_json:
+    if getattr(args, "json", False):
         print(json.dumps(data, indent=2, default=_json_default, ensure_ascii=False))
     else:
-        from worker.report import render_status
-
-        print(render_status(data))
+        sys.stdout.write(text() if callable(text) else text)
+        if not getattr(args, "csv", False):
+            sys.stdout.write("\n")
     return EXIT_OK
 
 
+def _report_output(settings: Settings, args: argparse.Namespace) -> tuple[str | Callable[[], str], dict[str, Any]]:
+    from worker import reports
+    from worker.cache.db import Cache
+    from worker.report import render_status, status_data
+    from worker.rules.calendar import local_date
+    from worker.sync import utcnow
+
+    if args.command == "status":
+        data = status_data(settings.database.url)
+        return (lambda: render_status(data)), data
+    cache = Cache(settings.database.url)
+    try:
+        with cache.transaction() as session:
+            if args.command == "renewals":
+                within = args.within if args.within is not None else settings.reminders.horizon_days
+                data = reports.renewals_data(session, settings, local_date(utcnow(), settings.tz), within)
+                if args.csv:
+                    return reports.renewals_csv(data), data
+                return (lambda: reports.render_renewals(data)), data
+            if args.command == "findings":
+                data = reports.findings_data(session, include_resolved=args.all)
+                return (lambda: reports.render_findings(data)), data
+            data = reports.tasks_data(session, states=args.state)
+            return (lambda: reports.render_tasks(data)), data
+    finally:
+        cache.close()
+
+
 def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
+    if isinstance(value, (datetime, date)):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
     return str(value)
 
 

@@ -1,9 +1,14 @@
-"""``--demo``: the built-in sandbox HubSpot with a generated partner portal. No token, no network."""
+"""``--demo``: the built-in sandbox HubSpot with a generated partner portal. No token, no network.
+
+Each ``--demo --sync-now`` starts a freshly generated portal, so it also starts from a fresh demo
+cache: a ledger of tasks created in an earlier, vanished sandbox would mean nothing.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 from pydantic import SecretStr
@@ -13,6 +18,7 @@ from worker.settings import Settings
 
 DEMO_DATABASE_URL = "sqlite:///renewal-worker-demo.db"
 DEMO_SPEC = PortalSpec(companies=40, seed=7)
+DEMO_FALLBACK_OWNER_ID = "1001"  # the generated portal's first (active) owner: the ops desk
 
 
 def demo_settings(settings: Settings, base_url: str) -> Settings:
@@ -21,15 +27,69 @@ def demo_settings(settings: Settings, base_url: str) -> Settings:
     database = settings.database
     if database.url == type(database)().url:
         database = database.model_copy(update={"url": DEMO_DATABASE_URL})
+    reminders = settings.reminders
+    if reminders.fallback_owner_id is None:
+        reminders = reminders.model_copy(update={"fallback_owner_id": DEMO_FALLBACK_OWNER_ID})
     return dataclasses.replace(
         settings,
         hubspot=settings.hubspot.model_copy(update={"base_url": base_url}),
         database=database,
+        reminders=reminders,
         access_token=SecretStr(DEMO_TOKEN),
     )
+
+
+def fresh_demo_database(settings: Settings) -> None:
+    if settings.database.url != DEMO_DATABASE_URL:
+        return
+    path = Path(DEMO_DATABASE_URL.split("///", 1)[1])
+    for suffix in ("", "-wal", "-shm", ".emission.lock"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 @contextmanager
 def demo_portal() -> Iterator[SandboxHubSpot]:
     with SandboxHubSpot(generate_portal(DEMO_SPEC)) as sandbox:
         yield sandbox
+
+
+def print_demo_outcome(settings: Settings, sandbox: SandboxHubSpot) -> None:
+    """The renewals table from the cache, then the tasks as the demo portal now holds them."""
+    from worker import reports
+    from worker.cache.db import Cache
+    from worker.rules.calendar import local_date
+    from worker.sync import utcnow
+
+    cache = Cache(settings.database.url)
+    try:
+        with cache.transaction() as session:
+            data = reports.renewals_data(session, settings, local_date(utcnow(), settings.tz), settings.reminders.horizon_days)
+    finally:
+        cache.close()
+    print()
+    print(reports.render_renewals(data))
+    portal = sandbox.portal
+    with portal.lock:
+        tasks = sorted(portal.table("tasks").values(), key=lambda t: (t.properties.get("hs_timestamp") or "", t.id))
+        owners = {str(o.id): f"{o.first_name} {o.last_name}" for o in portal.owners.values()}
+        rows = [
+            [
+                str(t.id),
+                _day(t.properties.get("hs_timestamp")),
+                t.properties.get("hs_task_priority") or "",
+                owners.get(t.properties.get("hubspot_owner_id") or "", "—"),
+                t.properties.get("hs_task_subject") or "",
+            ]
+            for t in tasks
+        ]
+    print()
+    print(f"Tasks now in the demo HubSpot portal: {len(rows)}")
+    print(reports.table(["Task", "Due", "Priority", "Owner", "Subject"], rows, widths={4: 90}))
+
+
+def _day(epoch_ms: str | None) -> str:
+    from datetime import datetime, timezone
+
+    if not epoch_ms or not epoch_ms.isdigit():
+        return ""
+    return datetime.fromtimestamp(int(epoch_ms) / 1000, tz=timezone.utc).strftime("%Y-%m-%d")

@@ -70,9 +70,7 @@ def evaluate(portfolio: Portfolio, as_of: date, config: RuleConfig) -> Plan:
             best = nearest.get(sub.company_id)
             if best is None or (sub.renewal_date, sub.id) < (best.renewal_date, best.id):  # type: ignore[operator]
                 nearest[sub.company_id] = sub
-        ctx = renewal.Context(
-            sub, company, portfolio.primary_contacts.get(sub.company_id or ""), owner_id, as_of, (sub.renewal_date - as_of).days, config
-        )
+        ctx = renewal.Context(sub, company, _live_contact(portfolio, sub.company_id), owner_id, as_of, (sub.renewal_date - as_of).days, config)
         for rule in renewal.ALL:
             plan.reminders.extend(rule(ctx))
         if sub.communication_owner is None:
@@ -95,6 +93,13 @@ def evaluate(portfolio: Portfolio, as_of: date, config: RuleConfig) -> Plan:
         if sub is not None:
             plan.reminders.append(_contact_reminder(company, contact_id, contact, problems, sub, as_of, portfolio, config))
     return plan
+
+
+def _live_contact(portfolio: Portfolio, company_id: str | None) -> str | None:
+    """The company's primary contact, if it still exists (a task can only link to a live one)."""
+    contact_id = portfolio.primary_contacts.get(company_id or "")
+    contact = portfolio.contacts.get(contact_id or "")
+    return contact_id if contact is not None and not contact.gone else None
 
 
 def _contact_reminder(company, contact_id, contact, problems, sub: SubscriptionRow, as_of: date, portfolio: Portfolio, config: RuleConfig) -> Reminder:

@@ -151,6 +151,13 @@ class SandboxPortal:
         """A GDPR-style permanent delete: gone from both the active and the archived lists."""
         with self.lock:
             self.table(object_type).pop(int(object_id), None)
+            kind = canonical_type(object_type)
+            for (from_type, to_type), links in self.associations.items():
+                if from_type == kind:
+                    links.pop(int(object_id), None)
+                elif to_type == kind:
+                    for linked in links.values():
+                        linked.pop(int(object_id), None)
 
     # -- associations
 

@@ -304,9 +304,11 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
             if fault and fault.kind == "reset":
                 self._reset()
                 return
-            if fault and fault.kind == "slow":
+            if fault and fault.kind == "slow" and not fault.processed:
                 time.sleep(fault.delay_s)
             status, body, headers = self._dispatch(method, parts.path, parse_qs(parts.query), raw, fault)
+            if fault and fault.kind == "slow" and fault.processed:
+                time.sleep(fault.delay_s)  # the write is made; its answer is late
             if fault and fault.kind == "reset_after":
                 self._reset()
                 return

@@ -1,0 +1,128 @@
+"""What the webhook says: a summary after each run, and once a day each owner's open tasks.
+
+Failures to notify are logged and never fail a run: the tasks in HubSpot are what matters.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+
+from integrations.webhook import WebhookFailed, WebhookNotifier
+from worker.cache import repo
+from worker.cache.db import Cache
+from worker.cache.models import Owner, TaskLedger
+from worker.rules.calendar import local_date
+from worker.settings import Settings
+from worker.sync import utcnow
+
+log = structlog.get_logger(__name__)
+
+DIGEST_STREAM = "digest"
+DIGEST_DAYS_AHEAD = 7
+
+
+def build_notifier(settings: Settings, **kw: Any) -> WebhookNotifier | None:
+    if settings.webhook_url is None:
+        return None
+    n = settings.notifications
+    return WebhookNotifier(settings.webhook_url.get_secret_value(), format=n.format, timeout_s=n.timeout_s, max_attempts=n.max_attempts, **kw)
+
+
+def send_notifications(settings: Settings, result: Any, *, notifier: WebhookNotifier | None = None, now: datetime | None = None) -> dict[str, int]:
+    """Post the run summary and, if today's is still due, the daily digest. Returns what was sent."""
+    notifier = notifier or build_notifier(settings)
+    sent = {"run_summary": 0, "digest": 0}
+    if notifier is None:
+        return sent
+    now = now or utcnow()
+    try:
+        if settings.notifications.run_summary:
+            text, lines, data = run_summary(result)
+            _post(notifier, "run_summary", text, lines, data, sent)
+        if settings.notifications.daily_digest and result.ok:
+            sent["digest"] += daily_digest(settings, notifier, now)
+    finally:
+        notifier.close()
+    return sent
+
+
+def _post(notifier: WebhookNotifier, event: str, text: str, lines: list[str], data: dict[str, Any], sent: dict[str, int]) -> bool:
+    try:
+        notifier.post(event, text, lines, data)
+    except WebhookFailed as exc:
+        log.warning("notify.failed", event=event, error=str(exc))
+        return False
+    sent[event] = sent.get(event, 0) + 1
+    return True
+
+
+def run_summary(result: Any) -> tuple[str, list[str], dict[str, Any]]:
+    counts = result.counts
+    outcome = "ok" if result.ok else "FAILED"
+    text = f"renewal-worker run {outcome} ({result.mode}, {result.duration_s:.1f}s)"
+    lines = [
+        f"• tasks: {counts.get('tasks_created', 0)} created, {counts.get('tasks_updated', 0)} updated, "
+        f"{counts.get('tasks_closed', 0)} closed, {counts.get('tasks_pending', 0)} pending",
+        f"• findings from the rules: {counts.get('rule_findings', 0)}; data problems seen in this sync: {counts.get('data_problems', 0)}",
+        f"• HubSpot API calls: {result.api.get('total_calls', 0)}, 429s: {result.api.get('rate_limited', 0)}",
+    ]
+    if result.error:
+        lines.append(f"• error: {result.error}")
+    data = {
+        "outcome": "ok" if result.ok else "failed",
+        "mode": result.mode,
+        "run_id": result.run_id,
+        "duration_s": result.duration_s,
+        "counts": dict(counts),
+        "api_calls": result.api.get("total_calls", 0),
+        "rate_limited": result.api.get("rate_limited", 0),
+        "error": result.error,
+    }
+    return text, lines, data
+
+
+def daily_digest(settings: Settings, notifier: WebhookNotifier, now: datetime) -> int:
+    """Once per local day: for each owner, their open tasks due within a week (or overdue)."""
+    today = local_date(now, settings.tz)
+    cache = Cache(settings.database.url)
+    try:
+        with cache.transaction() as session:
+            state = repo.load_state(session, DIGEST_STREAM)
+            if state.watermark is not None and local_date(state.watermark, settings.tz) >= today:
+                return 0
+            horizon = now + timedelta(days=DIGEST_DAYS_AHEAD)
+            rows = session.execute(
+                select(TaskLedger.owner_id, TaskLedger.subject, TaskLedger.due_at, TaskLedger.priority, TaskLedger.task_id)
+                .where(TaskLedger.state == "open", TaskLedger.due_at <= horizon)  # type: ignore[operator]
+                .order_by(TaskLedger.owner_id, TaskLedger.due_at)
+            ).all()
+            names = {o.id: " ".join(p for p in (o.first_name, o.last_name) if p) or o.email or o.id for (o,) in session.execute(select(Owner))}
+        per_owner: dict[str, list[Any]] = {}
+        for row in rows:
+            per_owner.setdefault(row.owner_id or "", []).append(row)
+        sent = {"digest": 0}
+        all_sent = True
+        for owner_id, items in per_owner.items():
+            who = names.get(owner_id, owner_id) if owner_id else "unassigned"
+            lines = [
+                f"• {item.due_at.astimezone(settings.tz).date().isoformat()} [{item.priority}] {item.subject}"
+                + (" (overdue)" if item.due_at < now else "")
+                for item in items
+            ]
+            data = {
+                "owner_id": owner_id or None,
+                "owner": who,
+                "date": today.isoformat(),
+                "tasks": [{"task_id": i.task_id, "subject": i.subject, "due_at": i.due_at.isoformat(), "priority": i.priority} for i in items],
+            }
+            all_sent &= _post(notifier, "digest", f"Renewal tasks for {who}: {len(items)} due by {(today + timedelta(days=DIGEST_DAYS_AHEAD)).isoformat()}", lines, data, sent)
+        if all_sent:  # else the next run tries today's digest again
+            with cache.transaction() as session:
+                repo.save_state(session, DIGEST_STREAM, now, watermark=now)
+        return sent["digest"]
+    finally:
+        cache.close()

@@ -1,0 +1,203 @@
+"""The partner's reports, from the cache: ``renewals``, ``findings`` and ``tasks``.
+
+Each has a data function (the stable ``--json`` document, documented in the README) and a
+renderer for people. Nothing here calls HubSpot.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Sequence
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from worker.cache.models import Finding, TaskLedger
+from worker.cache.portfolio import load_portfolio
+from worker.rules import RuleConfig
+from worker.rules.renewal import is_cancelled, notice_deadline, price_change_percent
+from worker.settings import Settings
+
+RENEWAL_COLUMNS = (
+    "client", "communication_owner", "products", "deadline", "renewal_date", "days_left", "currency",
+    "current_monthly_price", "renewal_monthly_price", "change_percent", "owner", "primary_contact_email", "open_findings",
+)
+
+
+def renewals_data(session: Session, settings: Settings, as_of: date, within_days: int) -> dict[str, Any]:
+    """Upcoming renewals of active subscriptions, soonest first: the partner dashboard's table, and more."""
+    config = RuleConfig.from_settings(settings)
+    portfolio = load_portfolio(session)
+    open_findings: dict[tuple[str, str], list[str]] = {}
+    for rule, object_type, object_id in session.execute(
+        select(Finding.rule, Finding.object_type, Finding.object_id).where(Finding.resolved_at.is_(None))  # type: ignore[union-attr]
+    ):
+        open_findings.setdefault((object_type, object_id), []).append(rule)
+    end = as_of + timedelta(days=within_days)
+    rows = []
+    for sub in sorted(portfolio.subscriptions, key=lambda s: (s.renewal_date or date.max, s.id)):
+        if sub.gone or sub.renewal_date is None or not (as_of <= sub.renewal_date <= end) or is_cancelled(sub, config):
+            continue
+        company = portfolio.companies.get(sub.company_id or "")
+        if company is not None and company.gone:
+            continue
+        owner_id = sub.owner_id or (company.owner_id if company else None)
+        owner = portfolio.owners.get(owner_id or "")
+        contact_id = portfolio.primary_contacts.get(sub.company_id or "")
+        contact = portfolio.contacts.get(contact_id or "")
+        deadline, source = notice_deadline(sub, config)
+        change = (
+            price_change_percent(sub.current_price, sub.renewal_price)
+            if sub.current_price is not None and sub.renewal_price is not None
+            else None
+        )
+        rows.append(
+            {
+                "subscription_id": sub.id,
+                "company_id": sub.company_id,
+                "client": company.name if company else None,
+                "communication_owner": sub.communication_owner,
+                "products": sub.products,
+                "deadline": deadline,
+                "deadline_source": source,
+                "renewal_date": sub.renewal_date,
+                "days_left": (sub.renewal_date - as_of).days,
+                "currency": sub.currency,
+                "current_monthly_price": _money(sub.current_price),
+                "renewal_monthly_price": _money(sub.renewal_price),
+                "change_percent": None if change is None else format(change, "f"),
+                "owner": {"id": owner_id, "name": owner.name if owner else None, "active": bool(owner and owner.active)},
+                "primary_contact_email": contact.email if contact else None,
+                "open_findings": sorted(
+                    open_findings.get(("subscription", sub.id), []) + open_findings.get(("company", sub.company_id or ""), [])
+                ),
+            }
+        )
+    return {"as_of": as_of, "within_days": within_days, "renewals": rows}
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
+
+
+def renewals_csv(data: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["subscription_id", "company_id", *RENEWAL_COLUMNS, "owner_id"])
+    for row in data["renewals"]:
+        writer.writerow(
+            [row["subscription_id"], row["company_id"]]
+            + [_flat(row, column) for column in RENEWAL_COLUMNS]
+            + [row["owner"]["id"] or ""]
+        )
+    return out.getvalue()
+
+
+def _flat(row: dict[str, Any], column: str) -> str:
+    value = row[column]
+    if column == "owner":
+        value = value["name"] or value["id"]
+    elif column == "open_findings":
+        value = " ".join(value)
+    return "" if value is None else str(value)
+
+
+def render_renewals(data: dict[str, Any]) -> str:
+    header = ["Client", "Comm.", "Products", "Deadline", "Renewal", "Days", "Now/month", "Renewal/month", "Change", "Owner", "Primary contact", "Findings"]
+    rows = []
+    for r in data["renewals"]:
+        change = f"{Decimal(r['change_percent']):+.1f}%" if r["change_percent"] is not None else ""
+        currency = f" {r['currency']}" if r["currency"] else ""
+        owner = r["owner"]["name"] or r["owner"]["id"] or "—"
+        if r["owner"]["id"] and not r["owner"]["active"]:
+            owner += " (inactive)"
+        rows.append([
+            r["client"] or "?", r["communication_owner"] or "NONE", r["products"] or "", str(r["deadline"] or ""), str(r["renewal_date"]),
+            str(r["days_left"]), (r["current_monthly_price"] or "?") + currency, (r["renewal_monthly_price"] or "?") + currency, change,
+            owner, r["primary_contact_email"] or "—", str(len(r["open_findings"])) if r["open_findings"] else "",
+        ])
+    title = f"Renewals from {data['as_of']} within {data['within_days']} days: {len(rows)}"
+    return title + "\n" + table(header, rows, widths={2: 28, 0: 26, 10: 30})
+
+
+def findings_data(session: Session, *, include_resolved: bool = False) -> dict[str, Any]:
+    statement = select(Finding).order_by(Finding.rule, Finding.object_type, Finding.object_id)  # type: ignore[arg-type]
+    if not include_resolved:
+        statement = statement.where(Finding.resolved_at.is_(None))  # type: ignore[union-attr]
+    items = [
+        {
+            "rule": f.rule, "object_type": f.object_type, "object_id": f.object_id, "field": f.field, "value": f.value,
+            "message": f.message, "first_seen_at": f.first_seen_at, "last_seen_at": f.last_seen_at, "resolved_at": f.resolved_at,
+        }
+        for (f,) in session.execute(statement)
+    ]
+    return {"findings": items, "open": sum(1 for f in items if f["resolved_at"] is None)}
+
+
+def render_findings(data: dict[str, Any]) -> str:
+    rows = [
+        [f["rule"], f"{f['object_type']} {f['object_id']}", f["value"] or "", f["message"], f["first_seen_at"].strftime("%Y-%m-%d"), "resolved" if f["resolved_at"] else "open"]
+        for f in data["findings"]
+    ]
+    return f"Open findings: {data['open']}\n" + table(["Rule", "Record", "Value", "What is wrong", "Since", "State"], rows, widths={2: 30, 3: 70})
+
+
+def tasks_data(session: Session, *, states: Sequence[str] | None = None) -> dict[str, Any]:
+    statement = select(TaskLedger).order_by(TaskLedger.due_at, TaskLedger.key)  # type: ignore[arg-type]
+    if states:
+        statement = statement.where(TaskLedger.state.in_(list(states)))  # type: ignore[attr-defined]
+    items = [
+        {
+            "key": t.key, "state": t.state, "task_id": t.task_id, "subject": t.subject, "owner_id": t.owner_id, "priority": t.priority,
+            "due_at": t.due_at, "marker": t.marker, "attempts": t.attempts, "last_error": t.last_error,
+            "sent_at": t.sent_at, "closed_at": t.closed_at, "close_reason": t.close_reason,
+        }
+        for (t,) in session.execute(statement)
+    ]
+    return {"tasks": items}
+
+
+def render_tasks(data: dict[str, Any]) -> str:
+    rows = [
+        [t["state"], t["task_id"] or "—", (t["due_at"].strftime("%Y-%m-%d") if t["due_at"] else ""), t["priority"], t["owner_id"] or "—", t["subject"],
+         t["close_reason"] or t["last_error"] or ""]
+        for t in data["tasks"]
+    ]
+    return f"Tasks in the ledger: {len(rows)}\n" + table(["State", "Task", "Due", "Priority", "Owner", "Subject", "Why closed / last error"], rows, widths={5: 70, 6: 50})
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], *, widths: dict[int, int] | None = None) -> str:
+    """A plain text table; long cells are cut to the given widths (terminal columns, so wide
+    characters count double)."""
+    widths = widths or {}
+    cut = [[_cut(str(cell), widths.get(i, 40)) for i, cell in enumerate(row)] for row in rows]
+    sizes = [max([_width(header[i])] + [_width(row[i]) for row in cut]) for i in range(len(header))]
+    lines = ["  ".join(_pad(h, sizes[i]) for i, h in enumerate(header)).rstrip(), "  ".join("-" * s for s in sizes)]
+    lines += ["  ".join(_pad(cell, sizes[i]) for i, cell in enumerate(row)).rstrip() for row in cut]
+    return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    if _width(text) <= limit:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if used + w > limit - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…"
+
+
+def _pad(text: str, size: int) -> str:
+    return text + " " * (size - _width(text))
