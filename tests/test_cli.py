@@ -120,49 +120,61 @@ def test_the_token_never_reaches_logs_errors_or_the_database(live_sandbox, tmp_p
 def test_demo_runs_without_token_or_network(tmp_path):
     done = run_cli(tmp_path, "--demo", "--sync-now", token=None)
     assert done.returncode == 0, done.stderr
-    assert "sync (full) ok" in done.stdout
+    assert "sync (full) in" in done.stdout
     assert (tmp_path / "renewal-worker-demo.db").exists()
+    # It ends with the renewals table and the tasks it created in the demo portal.
+    assert "Renewals from" in done.stdout and "Client" in done.stdout
+    created = int(done.stdout.split("tasks: ", 1)[1].split(" created", 1)[0])
+    assert created > 0
+    assert f"Tasks now in the demo HubSpot portal: {created}" in done.stdout
+    again = run_cli(tmp_path, "--demo", "renewals", "--json", token=None)
+    assert again.returncode == 0 and json.loads(again.stdout)["renewals"]
 
 
-@pytest.mark.parametrize("kill_after_calls", [4, 13, 27])
-def test_kill_9_mid_sync_then_rerun_gives_the_clean_cache(live_sandbox, tmp_path, kill_after_calls):
-    import signal
-    import time
+def test_dry_run_prints_the_plan_and_writes_nothing(live_sandbox, tmp_path):
+    done = run_cli(tmp_path, "--sync-now", "--dry-run", config=sandbox_config(live_sandbox, tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "dry run:" in done.stdout and "nothing was written" in done.stdout
+    assert "create" in done.stdout and "Renewal in" in done.stdout
+    assert len(live_sandbox.portal.table("tasks")) == 0
 
-    from tests.test_sync import snapshot
-    from worker.cache.db import Cache
 
-    clean_dir = tmp_path / "clean"
-    clean_dir.mkdir()
-    assert run_cli(clean_dir, "--sync-now", config=sandbox_config(live_sandbox, clean_dir)).returncode == 0
-    live_sandbox.reset_stats()
-
-    killed_dir = tmp_path / "killed"
-    killed_dir.mkdir()
-    config = sandbox_config(live_sandbox, killed_dir).replace("[database]", "page_size = 5\n[database]")
-    (killed_dir / "config.toml").write_text(config)
-    live_sandbox.add_fault(Fault("slow", delay_s=0.04, times=10_000))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUBSPOT_", "RENEWAL_WORKER"))}
-    env["HUBSPOT_ACCESS_TOKEN"] = TOKEN
-    process = subprocess.Popen(
-        [sys.executable, "-m", "worker", "--config", str(killed_dir / "config.toml"), "--sync-now"],
-        cwd=killed_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while sum(live_sandbox.stats.calls.values()) < kill_after_calls and time.monotonic() < deadline:
-        time.sleep(0.005)
-    assert process.poll() is None, "the run ended before it could be killed"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    killed = Cache(f"sqlite:///{killed_dir / 'cache.db'}")
-    with killed.transaction() as session:
-        from sqlmodel import select
-
-        from worker.cache.models import Run, SyncState
-
-        assert [run.outcome for run in session.exec(select(Run)).all()] == ["running"]  # killed mid-run
-        assert any(state.phase for state in session.exec(select(SyncState)).all())  # mid-pass
+def test_tasks_that_cannot_be_created_exit_1_and_go_out_next_run(live_sandbox, tmp_path):
+    config = sandbox_config(live_sandbox, tmp_path)
+    live_sandbox.add_fault(Fault("status", status=503, match="batch/create", times=1_000))
+    failed = run_cli(tmp_path, "--sync-now", config=config)
+    assert failed.returncode == 1
+    assert "could not be created in HubSpot and stay pending for the next run" in failed.stderr.splitlines()[-1]
+    assert len(live_sandbox.portal.table("tasks")) == 0
     live_sandbox.faults.clear()
-    rerun = run_cli(killed_dir, "--sync-now", config=config)
-    assert rerun.returncode == 0, rerun.stderr
-    assert snapshot(Cache(f"sqlite:///{killed_dir / 'cache.db'}")) == snapshot(Cache(f"sqlite:///{clean_dir / 'cache.db'}"))
+    ok = run_cli(tmp_path, "--sync-now", config=config)
+    assert ok.returncode == 0, ok.stderr
+    tasks = run_cli(tmp_path, "tasks", "--json", config=config)
+    rows = json.loads(tasks.stdout)["tasks"]
+    assert rows and {row["state"] for row in rows} == {"open"}
+    assert len(live_sandbox.portal.table("tasks")) == len(rows)
+
+
+def test_reports_from_the_cache(live_sandbox, tmp_path):
+    config = sandbox_config(live_sandbox, tmp_path)
+    assert run_cli(tmp_path, "--sync-now", config=config).returncode == 0
+    as_json = json.loads(run_cli(tmp_path, "renewals", "--json", config=config).stdout)
+    assert set(as_json) == {"as_of", "within_days", "renewals"} and as_json["within_days"] == 120
+    first = as_json["renewals"][0]
+    assert set(first) == {
+        "subscription_id", "company_id", "client", "communication_owner", "products", "deadline", "deadline_source",
+        "renewal_date", "days_left", "currency", "current_monthly_price", "renewal_monthly_price", "change_percent",
+        "owner", "primary_contact_email", "open_findings",
+    }
+    days = [row["days_left"] for row in as_json["renewals"]]
+    assert days == sorted(days) and all(0 <= d <= 120 for d in days)
+    narrow = json.loads(run_cli(tmp_path, "renewals", "--within", "30", "--json", config=config).stdout)["renewals"]
+    assert [r for r in as_json["renewals"] if r["days_left"] <= 30] == narrow
+    as_csv = run_cli(tmp_path, "renewals", "--csv", config=config).stdout.splitlines()
+    assert as_csv[0].startswith("subscription_id,company_id,client,communication_owner") and len(as_csv) == len(days) + 1
+    table = run_cli(tmp_path, "renewals", config=config).stdout
+    assert f"within 120 days: {len(days)}" in table and "Renewal/month" in table
+    findings = json.loads(run_cli(tmp_path, "findings", "--json", config=config).stdout)
+    assert findings["open"] == len(findings["findings"]) > 0
+    assert {"rule", "object_type", "object_id", "field", "value", "message", "first_seen_at", "last_seen_at", "resolved_at"} == set(findings["findings"][0])
+    assert "Open findings:" in run_cli(tmp_path, "findings", config=config).stdout

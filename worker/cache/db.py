@@ -53,7 +53,11 @@ class Cache:
         self.url = url
         self.engine = make_engine(url)
         if run_migrations:
-            migrate(self.engine)
+            from worker.cache.locks import exclusive
+
+            # Two processes starting on a new database would both create the tables.
+            with exclusive(self, "migrate", wait_s=300):
+                migrate(self.engine)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -15,11 +15,12 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from sqlalchemy import text
 
-from worker.cache.db import Cache
+if TYPE_CHECKING:
+    from worker.cache.db import Cache
 
 _POLL_S = 0.2
 _process_locks: dict[str, threading.Lock] = {}
@@ -44,7 +45,7 @@ def sqlite_lock_path(url: str, name: str) -> Path | None:
 
 
 @contextmanager
-def exclusive(cache: Cache, name: str, *, wait_s: float) -> Iterator[None]:
+def exclusive(cache: "Cache", name: str, *, wait_s: float) -> Iterator[None]:
     """Hold the named lock for the block; wait up to ``wait_s`` for it, else LockTimeout."""
     deadline = time.monotonic() + wait_s
     if cache.engine.dialect.name == "postgresql":

@@ -16,9 +16,11 @@ from worker.normalize import DataProblem
 def load_state(session: Session, stream: str) -> SyncState:
     state = session.get(SyncState, stream)
     if state is None:
-        state = SyncState(stream=stream)
-        session.add(state)
-        session.flush()
+        # ON CONFLICT: two processes starting on a new database both create the row.
+        table = SyncState.__table__  # type: ignore[attr-defined]
+        session.exec(dialect_insert(session, table).values(stream=stream, generation=0).on_conflict_do_nothing(index_elements=["stream"]))  # type: ignore[call-overload]
+        state = session.get(SyncState, stream)
+        assert state is not None
     return state
 
 

@@ -213,11 +213,12 @@ class SandboxPortal:
 
     # -- owners
 
-    def add_owner(self, first_name: str, last_name: str, *, archived: bool = False) -> SandboxOwner:
+    def add_owner(self, first_name: str, last_name: str, *, archived: bool = False, at: datetime | None = None) -> SandboxOwner:
         with self.lock:
             owner_id = self.new_id()
             email = f"{first_name}.{last_name}@partner.example".lower()
-            owner = SandboxOwner(owner_id, email, first_name, last_name, user_id=owner_id + 7_000_000, archived=archived)
+            at = at or self.now()
+            owner = SandboxOwner(owner_id, email, first_name, last_name, user_id=owner_id + 7_000_000, archived=archived, created_at=at, updated_at=at)
             self.owners[owner_id] = owner
             return owner
 
@@ -243,6 +244,7 @@ class PortalSpec:
     bad_data: bool = True
     owners: int = 10
     deactivated_owners: int = 2
+    now: datetime | None = None  # fixed: two portals from one spec are identical, timestamps included
 
 
 def generate_portal(spec: PortalSpec = PortalSpec(), portal: SandboxPortal | None = None) -> SandboxPortal:
@@ -255,11 +257,11 @@ def generate_portal(spec: PortalSpec = PortalSpec(), portal: SandboxPortal | Non
     """
     rng = random.Random(spec.seed)
     portal = portal or SandboxPortal()
-    today = spec.today or datetime.now(timezone.utc).date()
-    now = datetime.now(timezone.utc)
+    now = spec.now or datetime.now(timezone.utc)
+    today = spec.today or now.date()
 
-    active = [portal.add_owner(rng.choice(_FIRST), rng.choice(_LAST) + str(i)) for i in range(spec.owners)]
-    inactive = [portal.add_owner(rng.choice(_FIRST), rng.choice(_LAST) + f"x{i}", archived=True) for i in range(spec.deactivated_owners)]
+    active = [portal.add_owner(rng.choice(_FIRST), rng.choice(_LAST) + str(i), at=now) for i in range(spec.owners)]
+    inactive = [portal.add_owner(rng.choice(_FIRST), rng.choice(_LAST) + f"x{i}", archived=True, at=now) for i in range(spec.deactivated_owners)]
     all_owners = active + inactive
 
     def owner_id() -> str | None:

@@ -1,0 +1,104 @@
+"""The webhook notifier (httpx, mocked with respx): payloads, retries, secrecy, the daily digest."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+import respx
+from pydantic import SecretStr
+
+from integrations.webhook import WebhookFailed, WebhookNotifier
+from tests.conftest import make_settings
+from worker.cache.db import Cache
+from worker.cycle import run_cycle
+from worker.notify import send_notifications
+from worker.settings import ConfigError, load_settings
+
+URL = "https://hooks.slack.example/services/T000/B000/very-secret-token"
+
+
+@pytest.fixture
+def portal():
+    from tests.test_emission import small_portal
+
+    return small_portal()
+
+
+def notifier(**kw) -> tuple[WebhookNotifier, list[float]]:
+    sleeps: list[float] = []
+    return WebhookNotifier(URL, sleep=sleeps.append, **kw), sleeps
+
+
+@respx.mock
+def test_slack_payload_and_retry_after_a_503_honouring_retry_after():
+    route = respx.post(URL).mock(side_effect=[httpx.Response(503), httpx.Response(429, headers={"Retry-After": "3"}), httpx.Response(200, text="ok")])
+    client, sleeps = notifier()
+    client.post("run_summary", "renewal-worker run ok", ["• tasks: 3 created"], {"outcome": "ok"})
+    assert route.call_count == 3
+    assert sleeps[1] == 3.0  # Retry-After honoured
+    payload = route.calls.last.request.read()
+    assert b'"text":"renewal-worker run ok"' in payload and b'"type":"mrkdwn"' in payload
+
+
+@respx.mock
+def test_plain_json_payload():
+    route = respx.post(URL).mock(return_value=httpx.Response(204))
+    client, _ = notifier(format="json")
+    client.post("run_summary", "headline", ["line"], {"outcome": "ok", "counts": {"tasks_created": 2}})
+    import json
+
+    body = json.loads(route.calls.last.request.read())
+    assert body == {"event": "run_summary", "text": "headline", "outcome": "ok", "counts": {"tasks_created": 2}}
+
+
+@respx.mock
+def test_gives_up_after_its_attempts_without_showing_the_url():
+    respx.post(URL).mock(side_effect=httpx.ConnectError("connection refused to " + URL))
+    client, sleeps = notifier(max_attempts=3)
+    with pytest.raises(WebhookFailed) as caught:
+        client.post("run_summary", "x", [], {})
+    assert len(sleeps) == 2 and "very-secret-token" not in str(caught.value) and "hooks.slack" not in str(caught.value)
+
+
+@respx.mock
+def test_a_refusal_is_not_retried():
+    route = respx.post(URL).mock(return_value=httpx.Response(404, text="no_service"))
+    client, _ = notifier()
+    with pytest.raises(WebhookFailed, match="no_service"):
+        client.post("run_summary", "x", [], {})
+    assert route.call_count == 1
+
+
+def test_the_webhook_url_is_a_secret(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text('[notifications]\nwebhook_url = "https://hooks.slack.example/x"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, environ={"HUBSPOT_ACCESS_TOKEN": "t"})
+    assert "RENEWAL_WORKER_WEBHOOK_URL" in str(caught.value) and "hooks.slack" not in str(caught.value)
+    settings = load_settings("/dev/null", environ={"HUBSPOT_ACCESS_TOKEN": "t", "RENEWAL_WORKER_WEBHOOK_URL": URL})
+    assert settings.webhook_url.get_secret_value() == URL and "very-secret" not in repr(settings)
+    with pytest.raises(ConfigError, match="https://"):
+        load_settings("/dev/null", environ={"HUBSPOT_ACCESS_TOKEN": "t", "RENEWAL_WORKER_WEBHOOK_URL": "http://hooks.example/x"})
+
+
+@respx.mock
+def test_run_summary_after_every_run_and_one_digest_per_owner_per_day(sandbox, sqlite_url):
+    respx.route(host="127.0.0.1").pass_through()  # the sandbox HubSpot is real HTTP
+    hook = respx.post(URL).mock(return_value=httpx.Response(200, text="ok"))
+    settings = dataclasses.replace(make_settings(sandbox.url, sqlite_url), webhook_url=SecretStr(URL))
+    cache = Cache(sqlite_url)
+    result = run_cycle(settings, cache=cache)
+    assert result.ok
+    now = datetime.now(timezone.utc)
+    sent = send_notifications(settings, result, now=now)
+    assert sent["run_summary"] == 1 and sent["digest"] >= 1
+    texts = [call.request.read().decode() for call in hook.calls]
+    assert "renewal-worker run ok" in texts[0] and "2 created" in texts[0]
+    assert any("Renewal tasks for Laura Pérez" in text for text in texts[1:])
+    # The same day: a summary again, no second digest. The next day: the digest again.
+    assert send_notifications(settings, result, now=now + timedelta(minutes=5)) == {"run_summary": 1, "digest": 0}
+    assert send_notifications(settings, result, now=now + timedelta(days=1))["digest"] >= 1
+    cache.close()
