@@ -28,6 +28,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.sync_bench
+	$(BIN)/python -m bench.rules_bench
 
 clean:
 	rm -rf $(VENV) renewal-worker-demo.db* .pytest_cache

@@ -1,14 +1,14 @@
-"""Sync benchmark: API calls against the theoretical minimum, time against the rate-limit floor.
+"""Cycle benchmark: API calls against the theoretical minimum, time against the rate-limit floor.
 
     make bench            (or: python -m bench.sync_bench --companies 1000 10000)
 
 For each portal size it starts the sandbox HubSpot in its own process (HubSpot's limits: 100
-requests per 10 s, 4 searches per second), runs ``renewal-worker --sync-now`` as a real process
-against a fresh SQLite cache, and reports:
+requests per 10 s, 4 searches per second), runs ``renewal-worker --sync-now`` (sync → rules →
+task emission) as a real process against a fresh SQLite cache, and reports:
 
 - API calls per endpoint and in total, against the floor computed from the portal's data:
   list pages (active + archived) + company→contact association batches + contact batch reads +
-  subscription→company association batches + owner pages, each ⌈n/100⌉;
+  subscription→company association batches + owner pages + task batch creates, each ⌈n/100⌉;
 - wall time against the rate-limit floor (calls ÷ 10 per second);
 - 429s the sandbox sent, and the worker process's peak memory.
 
@@ -36,7 +36,7 @@ def pages(count: int, size: int = 100) -> int:
     return max(1, math.ceil(count / size))
 
 
-def floor_calls(summary: dict) -> dict[str, int]:
+def floor_calls(summary: dict, tasks: int) -> dict[str, int]:
     objects = summary["objects"]
     companies, deals = objects.get("companies", {}), objects.get("deals", {})
     return {
@@ -46,6 +46,7 @@ def floor_calls(summary: dict) -> dict[str, int]:
         "batch_read_objects:contacts": math.ceil(summary["primary_contacts"] / 100),
         "list_objects:deals": pages(deals.get("active", 0)) + pages(deals.get("archived", 0)),
         "batch_read_associations:deals": math.ceil(deals.get("active", 0) / 100),
+        "batch_create_objects:tasks": math.ceil(tasks / 100),
     }
 
 
@@ -81,16 +82,19 @@ def run_one(companies: int, seed: int, workdir: Path) -> dict:
         if os.waitstatus_to_exitcode(status) != 0:
             raise RuntimeError(f"sync failed:\n{stderr}")
         stats = get_json(f"{url}/_sandbox/stats")
+        tasks = get_json(f"{url}/_sandbox/summary")["objects"].get("tasks", {}).get("active", 0)
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=30)
-    floor = floor_calls(summary)
+    floor = floor_calls(summary, tasks)
     calls = stats["total_calls"]
     floor_total = sum(floor.values())
     return {
         "companies": companies,
         "subscriptions": summary["objects"].get("deals", {}).get("active", 0),
         "primary_contacts": summary["primary_contacts"],
+        "tasks": tasks,
+        "task_calls": stats["calls"].get("batch_create_objects:tasks", 0),
         "calls": stats["calls"],
         "floor": floor,
         "total_calls": calls,
@@ -109,6 +113,7 @@ def print_result(result: dict) -> None:
         print(f"  {name:<38}{result['calls'].get(name, 0):>8}{result['floor'].get(name, 0):>8}")
     print(f"  {'total':<38}{result['total_calls']:>8}{result['floor_calls']:>8}   calls/floor {result['total_calls'] / result['floor_calls']:.2f}")
     print(f"  wall time {result['wall_s']:.1f}s; rate-limit floor {result['time_floor_s']:.1f}s ({result['floor_calls']} calls at {RATE_PER_10S}/10s); time/floor {result['wall_s'] / result['time_floor_s']:.2f}")
+    print(f"  tasks created {result['tasks']:,} in {result['task_calls']} create calls (floor ⌈tasks/100⌉ = {math.ceil(result['tasks'] / 100)})")
     print(f"  429s {result['rate_limited']}; worker peak memory {result['peak_mb']:.0f} MB")
 
 
@@ -124,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     last = results[-1]
     print(
         f"\ncalls/floor={last['total_calls'] / last['floor_calls']:.2f} time/floor={last['wall_s'] / last['time_floor_s']:.2f} "
-        f"429s={last['rate_limited']} peak_mb={last['peak_mb']:.0f}"
+        f"429s={last['rate_limited']} peak_mb={last['peak_mb']:.0f} task_calls={last['task_calls']}/{math.ceil(last['tasks'] / 100)}"
     )
     return 0
 

@@ -23,6 +23,7 @@ _EN = {
         "To do: prepare the renewal with the client (terms, price, contacts). This is the {milestone}-day renewal milestone.",
     ],
     "partner_meeting.subject": "Hold the renewal meeting with {company} before {emails_start}",
+    "partner_meeting.subject.late": "Hold the renewal meeting with {company} now: HubSpot's emails started {emails_start}",
     "partner_meeting.body": [
         "The partner owns the renewal conversation with {company} (renewal on {renewal_date}).",
         "To do: meet the client before HubSpot's renewal emails start on {emails_start}; go over discounts, the renewal date and the deadline. Changes of terms go through the partner's renewal manager.",
@@ -48,7 +49,7 @@ _EN = {
     "contact_tier.subject.warning": "Contact tier nearly used up: {company}",
     "contact_tier.body": [
         "Contacts: {contacts_used} of {tier} ({contacts_percent}).",
-        "Marketing emails this month: {emails_sent} of {emails_limit} ({emails_percent}; the limit is 10 times the tier).",
+        "Marketing emails this month: {emails_sent} of {emails_limit} ({emails_percent}; the limit is {per_contact} times the tier).",
         "A client over either limit moves to a higher tier and pays more. To do: review usage with the client before the renewal on {renewal_date}.",
     ],
     "contact_data.subject": "Fix the primary contact of {company}: {problems}",
@@ -73,6 +74,7 @@ _ES = {
         "Qué hacer: preparar la renovación con el cliente (condiciones, precio, contactos). Es el hito de {milestone} días antes de la renovación.",
     ],
     "partner_meeting.subject": "Reunión de renovación con {company} antes del {emails_start}",
+    "partner_meeting.subject.late": "Reunión de renovación con {company} cuanto antes: los correos de HubSpot empezaron el {emails_start}",
     "partner_meeting.body": [
         "El partner lleva la comunicación de la renovación con {company} (renovación el {renewal_date}).",
         "Qué hacer: reunirse con el cliente antes de que HubSpot empiece a enviar sus correos de renovación el {emails_start}; revisar descuentos, fecha de renovación y plazo. Los cambios de condiciones pasan por el gestor de renovaciones del partner.",
@@ -98,7 +100,7 @@ _ES = {
     "contact_tier.subject.warning": "Nivel de contactos casi agotado: {company}",
     "contact_tier.body": [
         "Contactos: {contacts_used} de {tier} ({contacts_percent}).",
-        "Correos de marketing este mes: {emails_sent} de {emails_limit} ({emails_percent}; el límite es 10 veces el nivel).",
+        "Correos de marketing este mes: {emails_sent} de {emails_limit} ({emails_percent}; el límite es {per_contact} veces el nivel).",
         "Un cliente que supera cualquiera de los límites pasa a un nivel superior y paga más. Qué hacer: revisar el uso con el cliente antes de la renovación del {renewal_date}.",
     ],
     "contact_data.subject": "Corregir el contacto principal de {company}: {problems}",
@@ -175,6 +177,7 @@ def render(rule: str, facts: Mapping[str, Any], due: date, *, language: str, key
         values["emails_limit"] = number(facts["emails_limit"], language)
         values["contacts_percent"] = _usage(facts["contacts_used"], facts["tier"], language)
         values["emails_percent"] = _usage(facts["emails_sent"], facts["emails_limit"], language)
+        values["per_contact"] = facts["emails_limit"] // facts["tier"]
         name = "contact_tier"
     elif rule == "contact.data":
         name = "contact_data"
@@ -184,6 +187,8 @@ def render(rule: str, facts: Mapping[str, Any], due: date, *, language: str, key
     if name == "contact_tier":
         level = "exceeded" if "exceeded" in (facts.get("contacts_level"), facts.get("emails_level")) else "warning"
         subject_template = t[f"contact_tier.subject.{level}"]
+    elif name == "partner_meeting" and date.fromisoformat(facts["emails_start"]) < due:
+        subject_template = t["partner_meeting.subject.late"]
     else:
         subject_template = t[f"{name}.subject"]
     subject = subject_template.format(**values)

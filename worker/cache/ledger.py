@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlmodel import Session
 
 from worker.cache.models import TaskLedger
@@ -123,7 +123,3 @@ def forget(session: Session, keys: Sequence[str]) -> None:
     """Pending rows that never reached HubSpot and are no longer wanted."""
     if keys:
         session.execute(delete(T).where(T.c.key.in_(list(keys)), T.c.state == "pending"))
-
-
-def counts(session: Session) -> dict[str, int]:
-    return {state: n for state, n in session.execute(select(T.c.state, func.count()).group_by(T.c.state))}

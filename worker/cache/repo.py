@@ -9,7 +9,7 @@ from sqlalchemy import and_, case, func, or_, select, update
 from sqlmodel import Session, SQLModel
 
 from worker.cache.db import dialect_insert
-from worker.cache.models import Company, Contact, Finding, Owner, PrimaryContact, Subscription, SyncState
+from worker.cache.models import Company, Contact, Finding, Owner, PrimaryContact, Subscription, SyncState, TaskLedger
 from worker.normalize import DataProblem
 
 
@@ -175,6 +175,10 @@ def cache_counts(session: Session) -> dict[str, dict[str, int]]:
         select(func.count(), func.count(PrimaryContact.contact_id))
     ).one()
     counts["primary_contacts"] = {"companies_checked": links[0], "with_contact": links[1]}
+    counts["tasks"] = {
+        state: n
+        for state, n in session.exec(select(TaskLedger.state, func.count()).group_by(TaskLedger.state))  # type: ignore[call-overload]
+    }
     counts["open_findings"] = {
         "total": session.exec(select(func.count()).where(Finding.resolved_at.is_(None))).scalar_one()  # type: ignore[call-overload, union-attr]
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from worker.rules import contacts, renewal
+from worker.rules.calendar import working_day
 from worker.rules.model import (
     HIGH,
     LOW,
@@ -116,7 +117,7 @@ def _contact_reminder(company, contact_id, contact, problems, sub: SubscriptionR
         subscription_id=sub.id,
         contact_id=contact_id if contact is not None and not contact.gone else None,
         anchor=None,
-        due=renewal.working_day(emails_start, not_before=as_of, skip_weekends=config.skip_weekends),
+        due=working_day(emails_start, not_before=as_of, skip_weekends=config.skip_weekends),
         priority=HIGH if days_left <= 30 else MEDIUM if days_left <= 75 else LOW,
         owner_id=owner_id,
         create=True,
