@@ -19,7 +19,7 @@ def load_portfolio(session: Session) -> Portfolio:
     # Positional construction from plain tuples: a third faster than attribute access per row.
     subscriptions = [
         SubscriptionRow(*row[:14], gone=bool(row[14] or row[15] is not None))
-        for row in session.execute(select(*columns, s.archived, s.deleted_at)).tuples()
+        for row in session.execute(select(*columns, s.archived, s.deleted_at))
     ]
     c = Company.__table__.c  # type: ignore[attr-defined]
     companies = {
