@@ -43,7 +43,7 @@ def fresh_demo_database(settings: Settings) -> None:
     if settings.database.url != DEMO_DATABASE_URL:
         return
     path = Path(DEMO_DATABASE_URL.split("///", 1)[1])
-    for suffix in ("", "-wal", "-shm", ".emission.lock"):
+    for suffix in ("", "-wal", "-shm", ".emission.lock", ".migrate.lock"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 

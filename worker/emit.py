@@ -148,7 +148,10 @@ class Emitter:
                 if reminder.create:
                     creates.append((self._entry(reminder, entry), reminder))
             elif entry.state == "pending":
-                creates.append((entry, reminder))  # retried, with the same marker
+                # Retried with the same marker, and with today's owner and text.
+                entry.owner_id, entry.fingerprint = reminder.owner_id, fingerprint(reminder.facts)
+                entry.subject = self._text(reminder, self._due_date(entry), entry.marker)[0]
+                creates.append((entry, reminder))
             elif entry.fingerprint != fingerprint(reminder.facts) or entry.owner_id != reminder.owner_id:
                 updates.append((entry, reminder))
         orphans = [e for e in entries.values() if e.state == "pending" and e.key not in wanted]
