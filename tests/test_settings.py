@@ -32,7 +32,7 @@ def test_the_example_config_is_valid_and_documents_the_defaults():
 
     example = load_settings(Path(__file__).parent.parent / "config.example.toml", environ=TOKEN)
     defaults = load_settings("/dev/null", environ=TOKEN)
-    for section in ("hubspot", "database", "subscriptions", "primary_contact", "sync", "reminders", "notifications", "logging"):
+    for section in ("hubspot", "database", "subscriptions", "primary_contact", "sync", "reminders", "notifications", "schedule", "http", "logging"):
         assert getattr(example, section) == getattr(defaults, section), section
 
 

@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     tasks = commands.add_parser("tasks", help="the tasks the worker created in HubSpot (its ledger)")
     tasks.add_argument("--json", action="store_true", help="machine-readable output")
     tasks.add_argument("--state", choices=["pending", "open", "closed"], action="append", help="only these states (repeatable)")
+    commands.add_parser("run", help="the daemon: scheduled sync, rules and tasks until SIGTERM (see [schedule])")
+    commands.add_parser("check", help="health check for containers: exit 0 if a daemon's heartbeat is fresh and the last run did not fail")
     return parser
 
 
@@ -53,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.sync_now and not args.command:
         parser.print_help(sys.stderr)
         return EXIT_CONFIG
-    needs_token = bool(args.sync_now) and not args.demo
+    needs_token = (bool(args.sync_now) or args.command == "run") and not args.demo
     try:
         settings = load_settings(args.config, require_token=needs_token)
     except ConfigError as exc:
@@ -65,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(settings.logging.level, settings.logging.format, secrets=secrets)
     if args.sync_now:
         return _sync_now(settings, demo=args.demo, full=args.full, dry_run=args.dry_run)
+    if args.command == "run":
+        return _run_daemon(settings, demo=args.demo)
     if args.demo:
         from worker.demo import demo_settings
 
@@ -102,6 +106,33 @@ def _sync_now(settings: Settings, *, demo: bool, full: bool, dry_run: bool) -> i
     return EXIT_OK
 
 
+def _run_daemon(settings: Settings, *, demo: bool) -> int:
+    from scheduler.daemon import Daemon
+
+    with ExitStack() as stack:
+        if demo:
+            from worker.demo import demo_portal, demo_settings
+
+            sandbox = stack.enter_context(demo_portal())
+            settings = demo_settings(settings, sandbox.url)
+        return Daemon(settings).run()
+
+
+def _check(settings: Settings) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from scheduler.check import check
+    from worker.cycle import explain
+    from worker.sync import utcnow
+
+    try:
+        ok, message = check(settings, utcnow())
+    except SQLAlchemyError as exc:
+        ok, message = False, explain(exc, settings)
+    print(message, file=sys.stdout if ok else sys.stderr)
+    return EXIT_OK if ok else EXIT_FAILED
+
+
 def _print_outcome(result: Any, settings: Settings, *, dry_run: bool) -> None:
     counts = result.counts
     sync = ", ".join(f"{key} {counts[key]:,}" for key in ("companies", "contacts", "subscriptions") if key in counts)
@@ -134,6 +165,8 @@ def _notify(settings: Settings, result: Any, *, dry_run: bool) -> None:
 def _report(settings: Settings, args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
+    if args.command == "check":
+        return _check(settings)
     from worker.cycle import explain
 
     try:

@@ -43,6 +43,10 @@ from worker.sync import Progress, Syncer, utcnow
 
 ALL_STEPS = ("sync", "rules", "emit")
 
+
+class StopRequested(Exception):
+    """The daemon is shutting down: the cycle stops at its next safe point (a committed page)."""
+
 log = structlog.get_logger(__name__)
 
 
@@ -56,6 +60,7 @@ class CycleResult:
     error: str | None = None
     duration_s: float = 0.0
     emission: EmissionReport | None = None
+    job: str = "sync"
 
 
 def build_gateway(settings: Settings) -> HubSpotGateway:
@@ -108,6 +113,8 @@ def run_cycle(
     clock: Callable[[], datetime] = utcnow,
     steps: tuple[str, ...] = ALL_STEPS,
     dry_run: bool = False,
+    job: str = "sync",
+    should_stop: Callable[[], bool] | None = None,
 ) -> CycleResult:
     """Run the given steps in order. ``dry_run``: emission computes and reports its changes but
     writes nothing to HubSpot (the sync still refreshes the cache and findings are recorded)."""
@@ -116,26 +123,29 @@ def run_cycle(
     own_cache = cache is None
     own_gateway = gateway is None
     run_id: int | None = None
-    result = CycleResult(ok=False, run_id=None, mode=mode)
+    result = CycleResult(ok=False, run_id=None, mode=mode, job=job)
     try:
         cache = cache or Cache(settings.database.url)
         gateway = gateway or build_gateway(settings)
         with cache.transaction() as session:
-            run = Run(kind=f"sync:{mode}", started_at=clock())
+            run = Run(kind=f"{job}:{mode}", started_at=clock())
             session.add(run)
             session.flush()
             run_id = run.id
         structlog.contextvars.bind_contextvars(run_id=run_id)
         result.run_id = run_id
         if "sync" in steps:
-            report = Syncer(gateway, cache, settings, clock=clock, progress=progress).run(mode)
+            report = Syncer(gateway, cache, settings, clock=clock, progress=_stoppable(progress, should_stop)).run(mode)
             result.mode, result.counts = report.mode, dict(report.counts)
         result.ok = True
-        if "rules" in steps:
+        if "rules" in steps and not (should_stop and should_stop()):
             _rules_and_emission(settings, cache, gateway, clock, result, emit="emit" in steps, dry_run=dry_run)
     except (HubSpotError, SQLAlchemyError, LockTimeout) as exc:
         result.ok = False
         result.error = explain(exc, settings)
+    except StopRequested:
+        result.ok = False
+        result.error = "stopped for shutdown after a committed page; the next run resumes there"
     finally:
         result.duration_s = round(time.monotonic() - started, 3)
         if gateway is not None:
@@ -143,6 +153,7 @@ def run_cycle(
         _finish_run(cache, run_id, result, clock)
         log.info(
             "cycle.finished",
+            job=job,
             outcome="ok" if result.ok else "failed",
             mode=result.mode,
             duration_s=result.duration_s,
@@ -157,6 +168,20 @@ def run_cycle(
         if own_cache and cache is not None:
             cache.close()
     return result
+
+
+def _stoppable(progress: Progress | None, should_stop: Callable[[], bool] | None) -> Progress | None:
+    """Progress is reported after each committed page: the one safe point to stop a sync at."""
+    if should_stop is None:
+        return progress
+
+    def report(stream: str, done: int) -> None:
+        if progress:
+            progress(stream, done)
+        if should_stop():
+            raise StopRequested()
+
+    return report
 
 
 def _rules_and_emission(settings, cache, gateway, clock, result: CycleResult, *, emit: bool, dry_run: bool) -> None:
@@ -194,7 +219,7 @@ def _finish_run(cache: Cache | None, run_id: int | None, result: CycleResult, cl
             run.finished_at = clock()
             run.outcome = "ok" if result.ok else "failed"
             run.error = result.error
-            run.kind = f"sync:{result.mode}"
+            run.kind = f"{result.job}:{result.mode}"
             run.counts = result.counts
             run.api_calls = int(result.api.get("total_calls", 0))
             run.rate_limited = int(result.api.get("rate_limited", 0))

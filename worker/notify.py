@@ -50,6 +50,29 @@ def send_notifications(settings: Settings, result: Any, *, notifier: WebhookNoti
     return sent
 
 
+def post_run_summary(settings: Settings, result: Any) -> bool:
+    """The daemon's use: a summary of one job's run, if a webhook is set."""
+    notifier = build_notifier(settings)
+    if notifier is None or not settings.notifications.run_summary:
+        return False
+    try:
+        text, lines, data = run_summary(result)
+        return _post(notifier, "run_summary", text, lines, data, {})
+    finally:
+        notifier.close()
+
+
+def post_daily_digest(settings: Settings, now: datetime | None = None) -> int:
+    """The daemon's digest job: today's digest unless it went out already."""
+    notifier = build_notifier(settings)
+    if notifier is None or not settings.notifications.daily_digest:
+        return 0
+    try:
+        return daily_digest(settings, notifier, now or utcnow())
+    finally:
+        notifier.close()
+
+
 def _post(notifier: WebhookNotifier, event: str, text: str, lines: list[str], data: dict[str, Any], sent: dict[str, int]) -> bool:
     try:
         notifier.post(event, text, lines, data)
@@ -63,7 +86,8 @@ def _post(notifier: WebhookNotifier, event: str, text: str, lines: list[str], da
 def run_summary(result: Any) -> tuple[str, list[str], dict[str, Any]]:
     counts = result.counts
     outcome = "ok" if result.ok else "FAILED"
-    text = f"renewal-worker run {outcome} ({result.mode}, {result.duration_s:.1f}s)"
+    job = getattr(result, "job", "sync")
+    text = f"renewal-worker {'run' if job == 'sync' else job + ' job'} {outcome} ({result.mode}, {result.duration_s:.1f}s)"
     lines = [
         f"• tasks: {counts.get('tasks_created', 0)} created, {counts.get('tasks_updated', 0)} updated, "
         f"{counts.get('tasks_closed', 0)} closed, {counts.get('tasks_pending', 0)} pending",

@@ -211,6 +211,64 @@ class NotificationSettings(_Section):
     max_attempts: int = Field(4, ge=1, le=10)
 
 
+def parse_cron(value: str) -> dict[str, str]:
+    """Five crontab fields (minute hour day month day-of-week), or six with seconds first."""
+    fields = value.split()
+    names = ["minute", "hour", "day", "month", "day_of_week"]
+    if len(fields) == 6:
+        names = ["second", *names]
+    elif len(fields) != 5:
+        raise ValueError("a crontab expression of 5 fields (minute hour day month weekday), or 6 with seconds first")
+    return dict(zip(names, fields))
+
+
+class ScheduleSettings(_Section):
+    """The daemon's jobs (``renewal-worker run``). Cron expressions are read in [reminders] timezone."""
+
+    sync_interval_s: int = Field(900, ge=1, le=86_400)  # incremental sync
+    full_sync_cron: str = "0 3 * * sun"  # full reconcile: archived and deleted records
+    rules_cron: str = "0 8 * * mon-fri"  # rules and task emission
+    digest_cron: str = "30 8 * * mon-fri"  # the webhook's daily digest (when a webhook is set)
+    # After downtime a missed run is made once, if it is no older than this.
+    misfire_grace_s: int = Field(3600, ge=1, le=7 * 86_400)
+    shutdown_grace_s: float = Field(30.0, ge=0, le=3600)
+    # Leadership: a standby checks this often whether the leader is gone; the leader re-checks
+    # that it still holds the lease and writes its heartbeat at the same pace.
+    lease_check_s: float = Field(5.0, gt=0, le=300)
+    # `renewal-worker check` fails when the newest heartbeat is older than this.
+    heartbeat_max_age_s: int = Field(120, ge=1, le=86_400)
+
+    @field_validator("full_sync_cron", "rules_cron", "digest_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger(**parse_cron(value))
+        except ValueError as exc:
+            raise ValueError(f"not a valid cron expression: {exc}") from None
+        return value
+
+
+class HttpSettings(_Section):
+    """Optional listener for /healthz and /metrics. Empty: off."""
+
+    bind: str = ""
+
+    @field_validator("bind")
+    @classmethod
+    def _loopback_host_port(cls, value: str) -> str:
+        if not value:
+            return value
+        host, _, port = value.rpartition(":")
+        host = host.strip("[]")
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("HOST:PORT, e.g. 127.0.0.1:9464")
+        if not _is_loopback(host) and host not in {"0.0.0.0", "::"}:
+            raise ValueError("a loopback address (127.0.0.1:9464), or 0.0.0.0:PORT inside a container")
+        return value
+
+
 class LoggingSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = "auto"
@@ -224,6 +282,8 @@ class _FileSettings(_Section):
     sync: SyncSettings = SyncSettings()
     reminders: ReminderSettings = ReminderSettings()
     notifications: NotificationSettings = NotificationSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    http: HttpSettings = HttpSettings()
     logging: LoggingSettings = LoggingSettings()
 
 
@@ -238,6 +298,8 @@ class Settings:
     sync: SyncSettings
     reminders: ReminderSettings
     notifications: NotificationSettings
+    schedule: ScheduleSettings
+    http: HttpSettings
     logging: LoggingSettings
     access_token: SecretStr | None
     source: str
@@ -319,6 +381,8 @@ def load_settings(
         sync=file_settings.sync,
         reminders=file_settings.reminders,
         notifications=file_settings.notifications,
+        schedule=file_settings.schedule,
+        http=file_settings.http,
         logging=file_settings.logging,
         access_token=token,
         source=str(path) if path.exists() else "(defaults)",

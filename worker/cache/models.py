@@ -227,3 +227,17 @@ class TaskLedger(SQLModel, table=True):
     updated_at: datetime | None = _utc_column()
     closed_at: datetime | None = _utc_column()
     close_reason: str | None = Field(default=None, sa_type=Text)
+
+
+class DaemonHeartbeat(SQLModel, table=True):
+    """One row per daemon process: who leads, who stands by, and when each was last alive."""
+
+    __tablename__ = "daemon_heartbeats"
+
+    instance_id: str = Field(primary_key=True, max_length=64)
+    host: str = Field(max_length=255)
+    pid: int
+    role: str = Field(max_length=16)  # leader | standby | stopped
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    heartbeat_at: datetime = Field(sa_type=UTCDateTime)
+    stopped_at: datetime | None = _utc_column()
