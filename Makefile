@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench soak clean
 
 install: $(STAMP)
 
@@ -29,6 +29,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.sync_bench
 	$(BIN)/python -m bench.rules_bench
+
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak
 
 clean:
 	rm -rf $(VENV) renewal-worker-demo.db* .pytest_cache

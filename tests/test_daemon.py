@@ -177,3 +177,21 @@ def test_two_daemons_one_leader_and_the_standby_takes_over(server, tmp_path, db_
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
                 process.wait(timeout=15)
+
+
+@pytest.mark.postgres
+def test_moving_the_cache_to_postgresql_keeps_the_ledger(server, tmp_path, postgres):
+    """The README's move to PostgreSQL: copy, point the config at it, and no task is made twice."""
+    from worker.cache.copy import copy_cache
+
+    config = sandbox_config(server, tmp_path)
+    assert run_cli(tmp_path, "--sync-now", config=config).returncode == 0
+    before = len(server.portal.table("tasks"))
+    target = postgres.new_database()
+    copied = copy_cache(f"sqlite:///{tmp_path / 'cache.db'}", target)
+    assert copied["task_ledger"] == before and copied["runs"] == 1
+    moved = config.replace(f'url = "sqlite:///{tmp_path / "cache.db"}"', f'url = "{target}"')
+    done = run_cli(tmp_path, "--sync-now", config=moved)
+    assert done.returncode == 0, done.stderr
+    assert len(server.portal.table("tasks")) == before
+    assert json.loads(run_cli(tmp_path, "status", "--json", config=moved).stdout)["runs"][0]["id"] == 2

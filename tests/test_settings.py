@@ -92,3 +92,26 @@ def test_loopback_http_and_postgres_urls_are_accepted(tmp_path):
 def test_a_named_config_file_that_does_not_exist_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="file not found"):
         load_settings(tmp_path / "nope.toml", environ=TOKEN)
+
+
+def test_the_deploy_recipes_match_the_settings():
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent / "deploy"
+    container = load_settings(root / "config.container.toml", environ=TOKEN)
+    assert container.http.bind == "0.0.0.0:9464" and container.database.url.startswith("sqlite:////data/")
+    unit = (root / "renewal-worker.service").read_text()
+    timeout = int(unit.split("TimeoutStopSec=", 1)[1].split()[0])
+    assert timeout > container.schedule.shutdown_grace_s  # systemd waits for the graceful stop
+    assert "ExecStart=/opt/renewal-worker/.venv/bin/renewal-worker run" in unit and "RestartPreventExitStatus=2" in unit
+    recipe = (root / "Containerfile").read_text()
+    assert 'CMD ["renewal-worker", "run"]' in recipe and '"renewal-worker", "check"' in recipe and "STOPSIGNAL SIGTERM" in recipe
+
+
+def test_schedule_and_http_are_validated():
+    import pytest as _pytest
+
+    with _pytest.raises(ConfigError) as caught:
+        load_settings("/dev/null", environ={**TOKEN, "RENEWAL_WORKER__SCHEDULE__RULES_CRON": "every morning", "RENEWAL_WORKER__HTTP__BIND": "10.0.0.5:80"})
+    text = str(caught.value)
+    assert "schedule.rules_cron" in text and "http.bind" in text

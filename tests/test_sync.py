@@ -264,3 +264,26 @@ def test_a_throttled_run_sees_no_429(portal, sqlite_url):
     assert full.stats.total_calls > 15 and full.stats.throttle_wait_s > 0
     assert server.stats.rate_limited == 0
     assert full.stats.rate_limited == incremental.stats.rate_limited == 0
+
+
+def test_incremental_with_more_changed_subscriptions_than_one_association_batch(sqlite_url):
+    """A search page holds 200 records, an association batch 100 (found by the soak test)."""
+    from decimal import Decimal
+
+    from integrations.hubspot.sandbox import PortalSpec, generate_portal
+
+    portal = generate_portal(PortalSpec(companies=140, seed=2, bad_data=False))
+    with SandboxHubSpot(portal, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
+        settings = make_settings(server.url, sqlite_url)
+        cache = Cache(sqlite_url)
+        sync(settings, cache)
+        deals = list(portal.table("deals"))[:180]
+        assert len(deals) == 180
+        for deal_id in deals:
+            portal.update("deals", deal_id, {"renewal_monthly_price": "999.00"})
+        report, _ = sync(settings, cache)
+        assert report.mode == "incremental" and report.counts["subscriptions_changed"] >= 180
+        with cache.transaction() as session:
+            rows = [session.get(Subscription, str(deal_id)) for deal_id in deals]
+        assert all(row.renewal_price == Decimal("999.00") and row.company_id for row in rows)
+        cache.close()

@@ -351,7 +351,10 @@ class Syncer:
     # ------------------------------------------------------------------ subscriptions
 
     def _subscription_companies(self, ids: Sequence[str]) -> dict[str, str]:
-        found = self.gateway.batch_associations(self.sub_type, "companies", list(ids)) if ids else {}
+        # A search page holds up to 200 records; association batches take 100.
+        found: dict[str, tuple[Associated, ...]] = {}
+        for chunk in _chunks(list(ids)):
+            found.update(self.gateway.batch_associations(self.sub_type, "companies", chunk))
         chosen = {}
         for sub_id, associated in found.items():
             if not associated:

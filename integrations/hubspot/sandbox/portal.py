@@ -357,3 +357,52 @@ def portal_subscription(portal, rng, spec, company_id, today, owner, now, bad) -
     portal.associate(spec.subscription_type, sub.id, "companies", company_id, primary=True)
     return sub
 
+
+
+def mutate_portal(portal: SandboxPortal, rng: random.Random, count: int) -> list[str]:
+    """``count`` random edits of the kind partners make all day (for soak tests): renewal dates
+    moved, prices changed or reverted, emails broken and fixed, subscriptions cancelled, owners
+    deactivated and reactivated. Returns what was done."""
+    done = []
+    with portal.lock:
+        deals = [d for d in portal.table("deals").values() if not d.archived]
+        contacts = [c for c in portal.table("contacts").values() if not c.archived]
+        owners = list(portal.owners.values())
+        for _ in range(count):
+            roll = rng.random()
+            if roll < 0.25 and deals:
+                deal = rng.choice(deals)
+                current = deal.properties.get("renewal_date") or ""
+                try:
+                    moved = date.fromisoformat(current) + timedelta(days=rng.choice([-20, -7, 7, 30]))
+                except ValueError:
+                    moved = datetime.now(timezone.utc).date() + timedelta(days=rng.randint(1, 120))
+                portal.update("deals", deal.id, {"renewal_date": moved.isoformat()})
+                done.append(f"deal {deal.id}: renewal date → {moved}")
+            elif roll < 0.5 and deals:
+                deal = rng.choice(deals)
+                current = deal.properties.get("current_monthly_price") or "1000"
+                new = current if rng.random() < 0.5 else f"{float(current.replace(',', '.') or 0) * rng.choice([1.05, 1.2]):.2f}"
+                portal.update("deals", deal.id, {"renewal_monthly_price": new})
+                done.append(f"deal {deal.id}: renewal price → {new}")
+            elif roll < 0.7 and contacts:
+                contact = rng.choice(contacts)
+                broken = rng.random() < 0.5
+                portal.update("contacts", contact.id, {"hs_email_hard_bounce_reason_enum": "UNKNOWN_USER" if broken else None})
+                done.append(f"contact {contact.id}: {'bounced' if broken else 'fixed'}")
+            elif roll < 0.8 and deals:
+                deal = rng.choice(deals)
+                stage = "closedlost" if deal.properties.get("dealstage") != "closedlost" else "renewal_open"
+                portal.update("deals", deal.id, {"dealstage": stage})
+                done.append(f"deal {deal.id}: stage → {stage}")
+            elif roll < 0.9 and deals:
+                deal = rng.choice(deals)
+                owner = rng.choice(["hubspot", "partner", None])
+                portal.update("deals", deal.id, {"renewal_communication_owner": owner})
+                done.append(f"deal {deal.id}: communication owner → {owner}")
+            elif owners:
+                owner = rng.choice(owners)
+                owner.archived = not owner.archived
+                owner.updated_at = portal.now()
+                done.append(f"owner {owner.id}: {'deactivated' if owner.archived else 'reactivated'}")
+    return done

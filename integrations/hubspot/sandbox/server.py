@@ -29,7 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from integrations.hubspot.sandbox.portal import SandboxPortal, canonical_type
+from integrations.hubspot.sandbox.portal import SandboxPortal, canonical_type, mutate_portal
 from integrations.hubspot.sandbox.routes import (
     _ApiError,
     _error,
@@ -123,6 +123,7 @@ class SandboxHubSpot:
         self.stats = SandboxStats()
         self.faults: list[Fault] = []
         self.chaos: tuple[float, random.Random, tuple[str, ...]] | None = None
+        self.mutation_rng: dict[int, random.Random] = {}
         self._window: deque[float] = deque()
         self._search_window: deque[float] = deque()
         self._lock = threading.Lock()
@@ -406,6 +407,10 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
                 spec = json.loads(raw or b"{}")
                 server.set_chaos(float(spec.get("rate", 0)), int(spec.get("seed", 0)))
                 self._send(200, {"ok": True}, {})
+            elif path == "/_sandbox/mutate" and method == "POST":
+                spec = json.loads(raw or b"{}")
+                rng = server.mutation_rng.setdefault(int(spec.get("seed", 0)), random.Random(int(spec.get("seed", 0))))
+                self._send(200, {"done": mutate_portal(server.portal, rng, int(spec.get("count", 1)))}, {})
             elif path == "/_sandbox/reset-stats" and method == "POST":
                 server.reset_stats()
                 self._send(200, {"ok": True}, {})
