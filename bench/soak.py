@@ -129,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  tasks: {totals['tasks_created']} created, {totals['tasks_recovered']} recovered by marker, {totals['tasks_updated']} updated, {totals['tasks_closed']} closed; {len(tasks)} in HubSpot")
     print(f"  API requests {stats['total_calls']}, faults injected {stats['faults_applied']}, 429s sent {stats['rate_limited']}")
     print(f"  memory (RSS): {samples[0][1]:.0f} MB at start, median {early:.0f} MB after warm-up, {late:.0f} MB at the end (+{growth:.1f} MB), max {max(mb for _, mb in samples):.0f} MB")
+    marks = [f"{t:.0f}s {mb:.0f}" for t, mb in samples if int(t) % 30 == 0]
+    print(f"  RSS every 30 s (MB): {', '.join(marks)}")
     print(f"  duplicates {len(duplicates)}; ledger rows without their task {len(ledger_mismatch)}; unhandled errors {len(unhandled)}; exit code {exit_code}")
     for event in unhandled[:5]:
         print(f"    {event.get('event')}: {event.get('error')}")

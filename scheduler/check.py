@@ -23,7 +23,8 @@ def check(settings: Settings, now: datetime) -> tuple[bool, str]:
                 select(DaemonHeartbeat).where(DaemonHeartbeat.stopped_at.is_(None)).order_by(DaemonHeartbeat.heartbeat_at.desc())  # type: ignore[union-attr, attr-defined]
             ).scalars().all()
             last = session.execute(
-                select(Run).where(Run.finished_at.is_not(None)).order_by(Run.finished_at.desc()).limit(1)  # type: ignore[union-attr, attr-defined]
+                # A run stopped for a shutdown is neither a success nor a failure: look past it.
+                select(Run).where(Run.finished_at.is_not(None), Run.outcome != "stopped").order_by(Run.finished_at.desc()).limit(1)  # type: ignore[union-attr, attr-defined]
             ).scalars().first()
     finally:
         cache.close()

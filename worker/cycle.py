@@ -61,6 +61,7 @@ class CycleResult:
     duration_s: float = 0.0
     emission: EmissionReport | None = None
     job: str = "sync"
+    stopped: bool = False  # stopped for a shutdown at a safe point: neither ok nor a failure
 
 
 def build_gateway(settings: Settings) -> HubSpotGateway:
@@ -144,7 +145,7 @@ def run_cycle(
         result.ok = False
         result.error = explain(exc, settings)
     except StopRequested:
-        result.ok = False
+        result.ok, result.stopped = False, True
         result.error = "stopped for shutdown after a committed page; the next run resumes there"
     finally:
         result.duration_s = round(time.monotonic() - started, 3)
@@ -154,7 +155,7 @@ def run_cycle(
         log.info(
             "cycle.finished",
             job=job,
-            outcome="ok" if result.ok else "failed",
+            outcome="ok" if result.ok else "stopped" if result.stopped else "failed",
             mode=result.mode,
             duration_s=result.duration_s,
             counts=result.counts,
@@ -217,7 +218,7 @@ def _finish_run(cache: Cache | None, run_id: int | None, result: CycleResult, cl
             if run is None:
                 return
             run.finished_at = clock()
-            run.outcome = "ok" if result.ok else "failed"
+            run.outcome = "ok" if result.ok else "stopped" if result.stopped else "failed"
             run.error = result.error
             run.kind = f"{result.job}:{result.mode}"
             run.counts = result.counts

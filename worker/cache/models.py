@@ -186,7 +186,7 @@ class Run(SQLModel, table=True):
     kind: str = Field(max_length=32)
     started_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = _utc_column()
-    outcome: str = Field(default="running", max_length=16)  # running | ok | failed
+    outcome: str = Field(default="running", max_length=16)  # running | ok | failed | stopped (for a shutdown)
     error: str | None = Field(default=None, sa_type=Text)
     counts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     api_calls: int = 0
