@@ -39,7 +39,8 @@ from worker.cache.db import Cache, upsert
 from worker.cache.locks import DatabaseLock
 from worker.cache.models import DaemonHeartbeat, Finding, Run
 from worker.cycle import run_cycle
-from worker.settings import Settings, parse_cron
+from worker.config_sections import parse_cron
+from worker.settings import Settings
 from worker.sync import utcnow
 
 log = structlog.get_logger(__name__)

@@ -7,23 +7,29 @@ config-file key: it comes from ``HUBSPOT_ACCESS_TOKEN`` or ``HUBSPOT_ACCESS_TOKE
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Mapping
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
+from pydantic import SecretStr, ValidationError
+
+from worker.config_sections import (
+    DatabaseSettings,
+    HttpSettings,
+    HubSpotSettings,
+    LoggingSettings,
+    NotificationSettings,
+    PrimaryContactSettings,
+    ReminderSettings,
+    ScheduleSettings,
+    SubscriptionSettings,
+    SyncSettings,
+    _FileSettings,
+    is_loopback,
 )
 
 ENV_PREFIX = "RENEWAL_WORKER__"
@@ -42,249 +48,6 @@ def _secret_env_hint(key: str) -> str:
     if key.lower().startswith("webhook") or key.lower() == "url_secret":
         return f"{WEBHOOK_ENV} or {WEBHOOK_FILE_ENV}"
     return f"{TOKEN_ENV} or {TOKEN_FILE_ENV}"
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class HubSpotSettings(_Section):
-    base_url: str = "https://api.hubapi.com"
-    requests_per_10s: int = Field(100, ge=1, le=10_000)
-    search_requests_per_s: int = Field(4, ge=1, le=100)
-    timeout_connect_s: float = Field(5.0, gt=0)
-    timeout_read_s: float = Field(30.0, gt=0)
-    max_attempts: int = Field(6, ge=1, le=20)
-    backoff_initial_s: float = Field(0.5, ge=0)
-    backoff_max_s: float = Field(30.0, ge=0)
-    # A single Retry-After longer than this ends the run instead of sleeping through it.
-    max_retry_after_s: float = Field(120.0, ge=0)
-    # Chunk sizes are HubSpot's documented maxima; lower them only to debug.
-    page_size: int = Field(100, ge=1, le=100)
-    search_page_size: int = Field(200, ge=1, le=200)
-
-    @field_validator("base_url")
-    @classmethod
-    def _https_unless_loopback(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ValueError("must be an http(s) URL such as https://api.hubapi.com")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
-            raise ValueError("plain http:// is only allowed for loopback hosts (127.0.0.1, ::1, localhost)")
-        return value.rstrip("/")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class DatabaseSettings(_Section):
-    url: str = "sqlite:///renewal-worker.db"
-
-    @field_validator("url")
-    @classmethod
-    def _supported_backend(cls, value: str) -> str:
-        if not (value.startswith("sqlite:///") or value.startswith("postgresql+psycopg://")):
-            raise ValueError("use sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB")
-        return value
-
-
-class SubscriptionProperties(_Section):
-    """HubSpot property names, per portal: every portal names these differently."""
-
-    renewal_date: str = "renewal_date"
-    deadline: str = "renewal_deadline"
-    products: str = "renewal_products"
-    current_price: str = "current_monthly_price"
-    renewal_price: str = "renewal_monthly_price"
-    currency: str = "deal_currency_code"
-    communication_owner: str = "renewal_communication_owner"
-    contact_tier: str = "contact_tier"
-    contacts_used: str = "contacts_used"
-    emails_sent: str = "marketing_emails_sent_month"
-    status: str = "dealstage"
-    owner: str = "hubspot_owner_id"
-
-
-class SubscriptionValues(_Section):
-    communication_owner_hubspot: str = "hubspot"
-    communication_owner_partner: str = "partner"
-    cancelled_statuses: tuple[str, ...] = ("closedlost", "cancelled")
-
-
-class SubscriptionSettings(_Section):
-    object_type: str = "deals"
-    properties: SubscriptionProperties = SubscriptionProperties()
-    values: SubscriptionValues = SubscriptionValues()
-
-    @field_validator("object_type")
-    @classmethod
-    def _non_empty(cls, value: str) -> str:
-        if not value.strip() or "/" in value:
-            raise ValueError("an object type name (deals, subscriptions, a custom object) or a 2-… id")
-        return value.strip()
-
-
-class PrimaryContactSettings(_Section):
-    association_label: str = "Primary"
-
-
-class SyncSettings(_Section):
-    # The search index trails writes by seconds to minutes; each incremental search reaches this
-    # far behind the last watermark so that a late-indexed change is still seen.
-    incremental_overlap_s: int = Field(600, ge=0, le=86_400)
-    # Companies with a renewal this many days ahead get their primary-contact association
-    # re-read on every incremental sync (association changes don't move a modified date).
-    association_recheck_horizon_days: int = Field(120, ge=0, le=3650)
-
-
-class ReminderSettings(_Section):
-    """The renewal rules (``../shared/DOMAIN.md``) and how their tasks look. Defaults are HubSpot's."""
-
-    timezone: str = "UTC"
-    language: Literal["en", "es"] = "en"
-    fallback_owner_id: str | None = None
-    horizon_days: int = Field(120, ge=1, le=3650)
-    milestone_days: tuple[int, ...] = (120, 90, 75, 30, 7)
-    # HubSpot's renewal manager starts emailing the client this many days before the renewal.
-    hubspot_emails_days: int = Field(75, ge=0, le=3650)
-    partner_meeting_days: int = Field(90, ge=0, le=3650)
-    # HubSpot's documented notice deadline; a contract's own deadline property wins over it.
-    deadline_days: int = Field(45, ge=0, le=3650)
-    deadline_warning_days: tuple[int, ...] = (14, 3)
-    # A price change is reported when it exceeds this share of the current price (0: any change).
-    price_change_threshold_percent: float = Field(0.0, ge=0, le=1000)
-    emails_per_tier_contact: int = Field(10, ge=1, le=1000)
-    tier_warning_ratio: float = Field(0.9, gt=0, le=1)
-    due_time: str = "09:00"
-    skip_weekends: bool = True
-    # Seconds to wait for another worker's emission to finish before giving up (exit 1).
-    emission_lock_wait_s: float = Field(120.0, ge=0, le=3600)
-
-    @field_validator("timezone")
-    @classmethod
-    def _iana(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("not an IANA time zone name (e.g. Europe/Madrid)") from None
-        return value
-
-    @field_validator("milestone_days", "deadline_warning_days")
-    @classmethod
-    def _offsets(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        if any(day < 0 or day > 3650 for day in value):
-            raise ValueError("each offset is a number of days between 0 and 3650")
-        return tuple(sorted(set(value), reverse=True))
-
-    @field_validator("due_time")
-    @classmethod
-    def _clock_time(cls, value: str) -> str:
-        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
-            raise ValueError("a local time as HH:MM (24-hour), e.g. 09:00")
-        return value.strip()
-
-    @field_validator("fallback_owner_id")
-    @classmethod
-    def _owner_id(cls, value: str | None) -> str | None:
-        if value is not None and not str(value).strip().isdigit():
-            raise ValueError("a HubSpot owner id (digits), as listed by the owners API")
-        return None if value is None else str(value).strip()
-
-
-class NotificationSettings(_Section):
-    """Optional webhook: a run summary after each cycle and a daily digest per owner.
-
-    The webhook URL is a secret (Slack's carry a token): it comes from ``RENEWAL_WORKER_WEBHOOK_URL``
-    or ``RENEWAL_WORKER_WEBHOOK_URL_FILE``, never from this file.
-    """
-
-    format: Literal["slack", "json"] = "slack"
-    run_summary: bool = True
-    daily_digest: bool = True
-    timeout_s: float = Field(10.0, gt=0, le=120)
-    max_attempts: int = Field(4, ge=1, le=10)
-
-
-def parse_cron(value: str) -> dict[str, str]:
-    """Five crontab fields (minute hour day month day-of-week), or six with seconds first."""
-    fields = value.split()
-    names = ["minute", "hour", "day", "month", "day_of_week"]
-    if len(fields) == 6:
-        names = ["second", *names]
-    elif len(fields) != 5:
-        raise ValueError("a crontab expression of 5 fields (minute hour day month weekday), or 6 with seconds first")
-    return dict(zip(names, fields))
-
-
-class ScheduleSettings(_Section):
-    """The daemon's jobs (``renewal-worker run``). Cron expressions are read in [reminders] timezone."""
-
-    sync_interval_s: int = Field(900, ge=1, le=86_400)  # incremental sync
-    full_sync_cron: str = "0 3 * * sun"  # full reconcile: archived and deleted records
-    rules_cron: str = "0 8 * * mon-fri"  # rules and task emission
-    digest_cron: str = "30 8 * * mon-fri"  # the webhook's daily digest (when a webhook is set)
-    # After downtime a missed run is made once, if it is no older than this.
-    misfire_grace_s: int = Field(3600, ge=1, le=7 * 86_400)
-    shutdown_grace_s: float = Field(30.0, ge=0, le=3600)
-    # Leadership: a standby checks this often whether the leader is gone; the leader re-checks
-    # that it still holds the lease and writes its heartbeat at the same pace.
-    lease_check_s: float = Field(5.0, gt=0, le=300)
-    # `renewal-worker check` fails when the newest heartbeat is older than this.
-    heartbeat_max_age_s: int = Field(120, ge=1, le=86_400)
-
-    @field_validator("full_sync_cron", "rules_cron", "digest_cron")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        from apscheduler.triggers.cron import CronTrigger
-
-        try:
-            CronTrigger(**parse_cron(value))
-        except ValueError as exc:
-            raise ValueError(f"not a valid cron expression: {exc}") from None
-        return value
-
-
-class HttpSettings(_Section):
-    """Optional listener for /healthz and /metrics. Empty: off."""
-
-    bind: str = ""
-
-    @field_validator("bind")
-    @classmethod
-    def _loopback_host_port(cls, value: str) -> str:
-        if not value:
-            return value
-        host, _, port = value.rpartition(":")
-        host = host.strip("[]")
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError("HOST:PORT, e.g. 127.0.0.1:9464")
-        if not _is_loopback(host) and host not in {"0.0.0.0", "::"}:
-            raise ValueError("a loopback address (127.0.0.1:9464), or 0.0.0.0:PORT inside a container")
-        return value
-
-
-class LoggingSettings(_Section):
-    level: Literal["debug", "info", "warning", "error"] = "info"
-    format: Literal["auto", "json", "console"] = "auto"
-
-
-class _FileSettings(_Section):
-    hubspot: HubSpotSettings = HubSpotSettings()
-    database: DatabaseSettings = DatabaseSettings()
-    subscriptions: SubscriptionSettings = SubscriptionSettings()
-    primary_contact: PrimaryContactSettings = PrimaryContactSettings()
-    sync: SyncSettings = SyncSettings()
-    reminders: ReminderSettings = ReminderSettings()
-    notifications: NotificationSettings = NotificationSettings()
-    schedule: ScheduleSettings = ScheduleSettings()
-    http: HttpSettings = HttpSettings()
-    logging: LoggingSettings = LoggingSettings()
 
 
 @dataclass(frozen=True)
@@ -480,7 +243,7 @@ def _webhook_url_ok(url: str) -> bool:
     parts = urlsplit(url)
     if not parts.hostname:
         return False
-    return parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname))
+    return parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname))
 
 
 def _read_secret(

@@ -381,8 +381,12 @@ def mutate_portal(portal: SandboxPortal, rng: random.Random, count: int) -> list
                 done.append(f"deal {deal.id}: renewal date → {moved}")
             elif roll < 0.5 and deals:
                 deal = rng.choice(deals)
-                current = deal.properties.get("current_monthly_price") or "1000"
-                new = current if rng.random() < 0.5 else f"{float(current.replace(',', '.') or 0) * rng.choice([1.05, 1.2]):.2f}"
+                current = deal.properties.get("current_monthly_price") or ""
+                try:
+                    base = float(current)
+                except ValueError:  # the sample bad data ("1.234,50"): leave that one alone
+                    continue
+                new = current if rng.random() < 0.5 else f"{base * rng.choice([1.05, 1.2]):.2f}"
                 portal.update("deals", deal.id, {"renewal_monthly_price": new})
                 done.append(f"deal {deal.id}: renewal price → {new}")
             elif roll < 0.7 and contacts:
