@@ -32,7 +32,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from scheduler.metrics import HealthServer, Metrics
 from worker.cache.db import Cache, upsert
@@ -85,6 +85,7 @@ class Daemon:
         signal.signal(signal.SIGINT, self.handle_signal)
         self.cache = Cache(self.settings.database.url)
         self.lease = DatabaseLock(self.cache, LEADER_LOCK)
+        self._forget_old_instances()
         http = HealthServer(self.settings.http.bind, self.metrics, self.health).start() if self.settings.http.bind else None
         log.info("daemon.started", instance=self.instance_id, http=http.address if http else None)
         try:
@@ -104,6 +105,16 @@ class Daemon:
         return EXIT_OK
 
     def _tick(self) -> None:
+        """One beat of the main loop. A database that is briefly unreachable (a PostgreSQL
+        restart, a failover) must not end a daemon meant to run for months: the beat is logged
+        and tried again at the next one."""
+        try:
+            self._lease_beat()
+        except Exception as exc:  # noqa: BLE001 - logged; the next beat retries
+            log.warning("daemon.beat_failed", error=f"{type(exc).__name__}: {str(exc)[:200]}", role=self.role)
+        self._last_tick = time.monotonic()
+
+    def _lease_beat(self) -> None:
         assert self.lease is not None
         if self.role == "leader":
             if not self.lease.held():
@@ -112,7 +123,6 @@ class Daemon:
         elif self.lease.try_acquire():
             self._lead()
         self._heartbeat(self.role)
-        self._last_tick = time.monotonic()
 
     # ------------------------------------------------------------------ leadership
 
@@ -244,6 +254,13 @@ class Daemon:
                 }])
         except Exception as exc:  # noqa: BLE001 - a database hiccup must not kill the daemon
             log.warning("daemon.heartbeat_failed", error=f"{type(exc).__name__}: {str(exc)[:200]}")
+
+    def _forget_old_instances(self, keep_days: int = 7) -> None:
+        """Each start is a new instance row; rows of instances gone for a week are dropped."""
+        assert self.cache is not None
+        cutoff = utcnow() - timedelta(days=keep_days)
+        with self.cache.transaction() as session:
+            session.execute(delete(DaemonHeartbeat).where(DaemonHeartbeat.heartbeat_at < cutoff))  # type: ignore[arg-type]
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         stale_s = time.monotonic() - self._last_tick

@@ -195,3 +195,25 @@ def test_moving_the_cache_to_postgresql_keeps_the_ledger(server, tmp_path, postg
     assert done.returncode == 0, done.stderr
     assert len(server.portal.table("tasks")) == before
     assert json.loads(run_cli(tmp_path, "status", "--json", config=moved).stdout)["runs"][0]["id"] == 2
+
+
+@pytest.mark.postgres
+def test_a_leader_that_loses_its_database_connection_steps_down_and_leads_again(server, tmp_path, postgres):
+    import psycopg
+
+    db_url = postgres.new_database()
+    process = start_daemon(tmp_path, daemon_config(server, tmp_path, db_url))
+    try:
+        wait_for(lambda: any(e["event"] == "daemon.leading" for e in events(tmp_path)), what="the daemon to lead")
+        # A PostgreSQL restart or failover, as the daemon sees it: every connection cut.
+        plain = db_url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        wait_for(lambda: any(e["event"] == "daemon.lease_lost" for e in events(tmp_path)), what="the lost lease to be noticed")
+        wait_for(lambda: sum(e["event"] == "daemon.leading" for e in events(tmp_path)) >= 2, what="leading again")
+        assert process.poll() is None
+        before = len(runs(db_url))
+        wait_for(lambda: len(runs(db_url)) > before + 1, what="jobs after the reconnect")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
