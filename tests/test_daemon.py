@@ -135,13 +135,18 @@ def test_health_endpoints_and_check(server, tmp_path):
         assert done.returncode == 0 and done.stdout.startswith("ok: heartbeat"), done.stderr
         # HubSpot starts failing: the next run fails, and so does the health check.
         server.add_fault(Fault("status", status=503, times=100_000))
-        wait_for(lambda: runs(db_url)[-1].outcome == "failed" if runs(db_url)[-1].finished_at else False, what="a failed run")
+        wait_for(lambda: _latest_sync_failed(db_url), what="a failed sync run")
         failing = run_cli(tmp_path, "check", config=config)
-        assert failing.returncode == 1 and "failed" in failing.stderr
+        assert failing.returncode == 1 and "the last sync run" in failing.stderr and "failed" in failing.stderr
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
     assert run_cli(tmp_path, "check", config=config).returncode == 1  # stopped: no live heartbeat
+
+
+def _latest_sync_failed(db_url: str) -> bool:
+    finished = [r for r in runs(db_url) if r.kind.startswith("sync:") and r.finished_at]
+    return bool(finished) and max(finished, key=lambda r: r.finished_at).outcome == "failed"
 
 
 @pytest.mark.slow
