@@ -157,10 +157,25 @@ def route_search(portal: SandboxPortal, object_type: str, query: dict[str, list[
     return result
 
 
-def route_batch_read(portal: SandboxPortal, object_type: str, query: dict[str, list[str]], body: Any) -> tuple[int, dict[str, Any]]:
+def _batch_inputs(body: Any) -> list[dict[str, Any]]:
     inputs = (body or {}).get("inputs") or []
     if len(inputs) > BATCH_MAX_INPUTS:
         raise _ApiError(400, _error(f"Batch input limit is {BATCH_MAX_INPUTS}", "VALIDATION_ERROR"))
+    return inputs
+
+
+def _batch_answer(results: list[dict[str, Any]], started: str, missing: list[str], portal: SandboxPortal, message: str) -> tuple[int, dict[str, Any]]:
+    """HubSpot's batch answer: 200 when every input was found, else 207 naming the missing ids."""
+    answer: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": iso_ms(portal.now())}
+    if not missing:
+        return 200, answer
+    answer["numErrors"] = 1
+    answer["errors"] = [{"status": "error", "category": "OBJECT_NOT_FOUND", "message": message, "context": {"ids": missing}}]
+    return 207, answer
+
+
+def route_batch_read(portal: SandboxPortal, object_type: str, query: dict[str, list[str]], body: Any) -> tuple[int, dict[str, Any]]:
+    inputs = _batch_inputs(body)
     started = iso_ms(portal.now())
     results, missing = [], []
     with portal.lock:
@@ -171,20 +186,11 @@ def route_batch_read(portal: SandboxPortal, object_type: str, query: dict[str, l
                 missing.append(str(item.get("id")))
             else:
                 results.append(_serialize(obj, (body or {}).get("properties")))
-    answer: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": iso_ms(portal.now())}
-    if missing:
-        answer["numErrors"] = 1
-        answer["errors"] = [
-            {"status": "error", "category": "OBJECT_NOT_FOUND", "message": "Could not get some objects, they may be deleted or not exist.", "context": {"ids": missing}}
-        ]
-        return 207, answer
-    return 200, answer
+    return _batch_answer(results, started, missing, portal, "Could not get some objects, they may be deleted or not exist.")
 
 
 def route_associations(portal: SandboxPortal, from_type: str, to_type: str, body: Any) -> tuple[int, dict[str, Any]]:
-    inputs = (body or {}).get("inputs") or []
-    if len(inputs) > BATCH_MAX_INPUTS:
-        raise _ApiError(400, _error(f"Batch input limit is {BATCH_MAX_INPUTS}", "VALIDATION_ERROR"))
+    inputs = _batch_inputs(body)
     page_size = 500  # HubSpot pages the associations of one record at 500
     results, errors = [], []
     with portal.lock:
@@ -278,9 +284,7 @@ def _validate_task_properties(portal: SandboxPortal, props: dict[str, Any], inde
 
 
 def route_batch_create(portal: SandboxPortal, object_type: str, body: Any) -> tuple[int, dict[str, Any]]:
-    inputs = (body or {}).get("inputs") or []
-    if len(inputs) > BATCH_MAX_INPUTS:
-        raise _ApiError(400, _error(f"Batch input limit is {BATCH_MAX_INPUTS}", "VALIDATION_ERROR"))
+    inputs = _batch_inputs(body)
     started = iso_ms(portal.now())
     with portal.lock:
         problems = []
@@ -309,9 +313,7 @@ def route_batch_create(portal: SandboxPortal, object_type: str, body: Any) -> tu
 
 
 def route_batch_update(portal: SandboxPortal, object_type: str, body: Any) -> tuple[int, dict[str, Any]]:
-    inputs = (body or {}).get("inputs") or []
-    if len(inputs) > BATCH_MAX_INPUTS:
-        raise _ApiError(400, _error(f"Batch input limit is {BATCH_MAX_INPUTS}", "VALIDATION_ERROR"))
+    inputs = _batch_inputs(body)
     started = iso_ms(portal.now())
     results, missing = [], []
     with portal.lock:
@@ -326,12 +328,7 @@ def route_batch_update(portal: SandboxPortal, object_type: str, body: Any) -> tu
                 continue
             portal.update(object_type, obj.id, {k: (None if v is None else str(v)) for k, v in (item.get("properties") or {}).items()})
             results.append(_serialize(obj, None))
-    answer: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": iso_ms(portal.now())}
-    if missing:
-        answer["numErrors"] = 1
-        answer["errors"] = [{"status": "error", "category": "OBJECT_NOT_FOUND", "message": "Could not update some objects, they may be deleted or not exist.", "context": {"ids": missing}}]
-        return 207, answer
-    return 200, answer
+    return _batch_answer(results, started, missing, portal, "Could not update some objects, they may be deleted or not exist.")
 
 
 def route_association_labels(portal: SandboxPortal, from_type: str, to_type: str) -> dict[str, Any]:

@@ -22,14 +22,14 @@ import socket
 import struct
 import threading
 import time
-import uuid
-from collections import Counter, deque
-from dataclasses import dataclass, field
+from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from integrations.hubspot.sandbox.portal import SandboxPortal, canonical_type, mutate_portal
+from integrations.hubspot.sandbox.faults import Fault, SandboxStats, chaos_fault, rate_limit_body
+from integrations.hubspot.sandbox.generator import mutate_portal
+from integrations.hubspot.sandbox.portal import SandboxPortal, canonical_type
 from integrations.hubspot.sandbox.routes import (
     _ApiError,
     _error,
@@ -59,45 +59,6 @@ def read_scope(object_type: str) -> str:
 
 
 ALL_SCOPES = frozenset(_READ_SCOPES.values()) | {"crm.objects.custom.read"}
-
-
-@dataclass
-class Fault:
-    """One injected fault. ``kind``: status | reset | reset_after | truncate | slow.
-
-    It applies to requests whose "METHOD path" matches ``match`` (a regex), after ``skip``
-    matching requests have gone through, ``times`` times. ``reset`` hangs up before the request
-    is carried out; ``reset_after`` and ``truncate`` carry it out (a write is made) and then lose
-    the answer. A ``status`` fault answers without carrying the request out, unless
-    ``processed`` (a 5xx from a proxy after HubSpot did the work); a 429 is never processed.
-    """
-
-    kind: str
-    match: str = ".*"
-    times: int = 1
-    skip: int = 0
-    status: int = 503
-    retry_after: str | None = None
-    policy: str = "TEN_SECONDLY_ROLLING"
-    delay_s: float = 0.0
-    processed: bool = False
-
-
-@dataclass
-class SandboxStats:
-    calls: Counter = field(default_factory=Counter)  # "endpoint:object_type" -> requests
-    statuses: Counter = field(default_factory=Counter)
-    rate_limited: int = 0
-    faults_applied: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "calls": dict(self.calls),
-            "total_calls": sum(self.calls.values()),
-            "statuses": {str(k): v for k, v in self.statuses.items()},
-            "rate_limited": self.rate_limited,
-            "faults_applied": self.faults_applied,
-        }
 
 
 class SandboxHubSpot:
@@ -202,13 +163,8 @@ class SandboxHubSpot:
             if self.chaos:
                 rate, rng, kinds = self.chaos
                 if rng.random() < rate:
-                    kind = rng.choice(kinds)
                     self.stats.faults_applied += 1
-                    if kind == "429":
-                        return Fault("status", status=429, retry_after=rng.choice([None, "1"]))
-                    if kind == "503":
-                        return Fault("status", status=503, processed=rng.random() < 0.5)
-                    return Fault(kind)
+                    return chaos_fault(rng, kinds)
         return None
 
     # -- rate limits (HubSpot counts per portal in a rolling window)
@@ -235,11 +191,11 @@ class SandboxHubSpot:
                 # HubSpot documents that search responses carry no X-HubSpot-RateLimit headers.
                 headers = {}
             if self.daily_used > self.daily_limit:
-                return headers, _rate_limit_body("DAILY", "You have reached your daily limit.")
+                return headers, rate_limit_body("DAILY", "You have reached your daily limit.")
             if len(self._window) > self.requests_per_10s:
-                return headers, _rate_limit_body("TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit.")
+                return headers, rate_limit_body("TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit.")
             if is_search and len(self._search_window) > self.search_requests_per_s:
-                return headers, _rate_limit_body("SECONDLY", "You have reached your secondly limit.")
+                return headers, rate_limit_body("SECONDLY", "You have reached your secondly limit.")
         return headers, None
 
 
@@ -249,17 +205,6 @@ class _QuietServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Resets and truncations are injected on purpose; a client hanging up is not news.
         return
-
-
-def _rate_limit_body(policy: str, message: str) -> dict[str, Any]:
-    return {
-        "status": "error",
-        "message": message,
-        "errorType": "RATE_LIMIT",
-        "correlationId": str(uuid.uuid4()),
-        "policyName": policy,
-        "groupName": "api-calls",
-    }
 
 
 _ROUTES = [
@@ -315,7 +260,7 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
                 return
             if fault and fault.kind == "status":
                 status, body = fault.status, (
-                    _rate_limit_body(fault.policy, "You have reached your ten_secondly_rolling limit.")
+                    rate_limit_body(fault.policy, "You have reached your ten_secondly_rolling limit.")
                     if fault.status == 429
                     else _error("Internal error" if fault.status >= 500 else "Injected error", "INJECTED")
                 )
