@@ -25,6 +25,7 @@ import threading
 import time
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Callable
 
 import structlog
@@ -153,8 +154,8 @@ class Daemon:
         schedule, tz = self.settings.schedule, self.settings.tz
         jobs: list[tuple[str, Any, Callable[[], None], datetime | None]] = [
             # The first sync runs as soon as a daemon leads: its cache is then as fresh as can be.
-            ("sync", IntervalTrigger(seconds=schedule.sync_interval_s, timezone=tz), self._sync_job, utcnow()),
-            ("full_sync", CronTrigger(**parse_cron(schedule.full_sync_cron), timezone=tz), self._full_sync_job, None),
+            ("sync", IntervalTrigger(seconds=schedule.sync_interval_s, timezone=tz), partial(self._sync, "sync", "auto"), utcnow()),
+            ("full_sync", CronTrigger(**parse_cron(schedule.full_sync_cron), timezone=tz), partial(self._sync, "full_sync", "full"), None),
             ("rules", CronTrigger(**parse_cron(schedule.rules_cron), timezone=tz), self._rules_job, None),
         ]
         if self.settings.webhook_url is not None and self.settings.notifications.daily_digest:
@@ -208,15 +209,10 @@ class Daemon:
         self.metrics.observe(job_id, result)
         return result
 
-    def _sync_job(self) -> None:
-        result = self._cycle("sync", mode="auto", steps=("sync",))
+    def _sync(self, job_id: str, mode: str) -> None:
+        result = self._cycle(job_id, mode=mode, steps=("sync",))
         if not result.ok and not self.stop.is_set():
-            self._notify(result)
-
-    def _full_sync_job(self) -> None:
-        result = self._cycle("full_sync", mode="full", steps=("sync",))
-        if not result.ok and not self.stop.is_set():
-            self._notify(result)
+            self._notify(result)  # syncs are frequent: only their failures are news
 
     def _rules_job(self) -> None:
         result = self._cycle("rules", steps=("rules", "emit"))

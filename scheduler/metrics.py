@@ -35,8 +35,7 @@ class Metrics:
             self.tasks.labels(action)  # present at 0 from the start: rate() needs the series
 
     def observe(self, job: str, result: Any) -> None:
-        outcome = "ok" if result.ok else "stopped" if getattr(result, "stopped", False) else "failed"
-        self.runs.labels(job, outcome).inc()
+        self.runs.labels(job, result.outcome).inc()
         self.duration.labels(job).observe(result.duration_s)
         self.api_calls.labels(job).inc(result.api.get("total_calls", 0))
         self.rate_limited.labels(job).inc(result.api.get("rate_limited", 0))

@@ -63,6 +63,11 @@ class CycleResult:
     job: str = "sync"
     stopped: bool = False  # stopped for a shutdown at a safe point: neither ok nor a failure
 
+    @property
+    def outcome(self) -> str:
+        """ok | failed | stopped: what the runs table, the log and the metrics record."""
+        return "ok" if self.ok else "stopped" if self.stopped else "failed"
+
 
 def build_gateway(settings: Settings) -> HubSpotGateway:
     hubspot = settings.hubspot
@@ -155,7 +160,7 @@ def run_cycle(
         log.info(
             "cycle.finished",
             job=job,
-            outcome="ok" if result.ok else "stopped" if result.stopped else "failed",
+            outcome=result.outcome,
             mode=result.mode,
             duration_s=result.duration_s,
             counts=result.counts,
@@ -205,7 +210,7 @@ def _rules_and_emission(settings, cache, gateway, clock, result: CycleResult, *,
         result.counts.update(emission.counts())
     if not emission.ok:
         result.ok = False
-        detail = "; ".join(emission.errors[:2]) or "see task_ledger.last_error (renewal-worker tasks --pending)"
+        detail = "; ".join(emission.errors[:2]) or "see task_ledger.last_error (renewal-worker tasks --state pending)"
         result.error = f"{emission.pending} task(s) could not be created in HubSpot and stay pending for the next run: {detail}"
 
 
@@ -218,7 +223,7 @@ def _finish_run(cache: Cache | None, run_id: int | None, result: CycleResult, cl
             if run is None:
                 return
             run.finished_at = clock()
-            run.outcome = "ok" if result.ok else "stopped" if result.stopped else "failed"
+            run.outcome = result.outcome
             run.error = result.error
             run.kind = f"{result.job}:{result.mode}"
             run.counts = result.counts

@@ -27,6 +27,7 @@ from integrations.hubspot.errors import BadRequest, HubSpotError, Unavailable
 from integrations.hubspot.gateway import HubSpotGateway
 from integrations.hubspot.types import TaskDraft
 from integrations.hubspot.writes import MAX_BATCH_WRITE
+from worker.batching import chunks
 from worker.cache import ledger
 from worker.cache.db import Cache
 from worker.cache.ledger import LedgerEntry
@@ -225,8 +226,8 @@ class Emitter:
             report.recovered += len(found)
         todo = [(e, r) for e, r in creates if e.key not in found]
         sends = [_Send(e, r, self._draft(e, r)) for e, r in todo]
-        for start in range(0, len(sends), MAX_BATCH_WRITE):
-            self._create_batch(sends[start : start + MAX_BATCH_WRITE], report)
+        for batch in chunks(sends, MAX_BATCH_WRITE):
+            self._create_batch(list(batch), report)
 
     def _draft(self, entry: LedgerEntry, reminder: Reminder) -> TaskDraft:
         assert self.gateway is not None
@@ -334,13 +335,13 @@ class Emitter:
         task_ids: list[str] = []
         for from_type, ids in anchors.items():
             ordered = sorted(ids)
-            for start in range(0, len(ordered), MAX_BATCH_WRITE):
-                linked = self.gateway.batch_associations(from_type, "tasks", ordered[start : start + MAX_BATCH_WRITE])
+            for batch in chunks(ordered, MAX_BATCH_WRITE):
+                linked = self.gateway.batch_associations(from_type, "tasks", batch)
                 task_ids.extend(a.to_id for items in linked.values() for a in items)
         by_marker: dict[str, str] = {}
         unique = sorted(set(task_ids))
-        for start in range(0, len(unique), MAX_BATCH_WRITE):
-            for record in self.gateway.batch_read("tasks", unique[start : start + MAX_BATCH_WRITE], ["hs_task_body"]):
+        for batch in chunks(unique, MAX_BATCH_WRITE):
+            for record in self.gateway.batch_read("tasks", batch, ["hs_task_body"]):
                 found = find_marker(record.properties.get("hs_task_body"))
                 if found:
                     by_marker.setdefault(found, record.id)
@@ -355,8 +356,7 @@ class Emitter:
 
     def _update(self, updates: list[tuple[LedgerEntry, Reminder]], report: EmissionReport) -> None:
         assert self.gateway is not None
-        for start in range(0, len(updates), MAX_BATCH_WRITE):
-            chunk = updates[start : start + MAX_BATCH_WRITE]
+        for chunk in chunks(updates, MAX_BATCH_WRITE):
             properties: dict[str, dict[str, str]] = {}
             changed: list[LedgerEntry] = []
             for entry, reminder in chunk:
@@ -376,9 +376,7 @@ class Emitter:
 
     def _close(self, closes: dict[str, tuple[LedgerEntry, str]], report: EmissionReport) -> None:
         assert self.gateway is not None
-        items = list(closes.values())
-        for start in range(0, len(items), MAX_BATCH_WRITE):
-            chunk = items[start : start + MAX_BATCH_WRITE]
+        for chunk in chunks(list(closes.values()), MAX_BATCH_WRITE):
             result = self.gateway.update_tasks({e.task_id or "": {"hs_task_status": "COMPLETED"} for e, _ in chunk})
             reasons = {
                 e.key: reason + (" (the task had already been deleted in HubSpot)" if e.task_id in result.failed else "")

@@ -85,7 +85,7 @@ def _post(notifier: WebhookNotifier, event: str, text: str, lines: list[str], da
 
 def run_summary(result: Any) -> tuple[str, list[str], dict[str, Any]]:
     counts = result.counts
-    outcome = "ok" if result.ok else "FAILED"
+    outcome = "ok" if result.ok else result.outcome.upper()
     job = getattr(result, "job", "sync")
     text = f"renewal-worker {'run' if job == 'sync' else job + ' job'} {outcome} ({result.mode}, {result.duration_s:.1f}s)"
     lines = [
@@ -97,7 +97,7 @@ def run_summary(result: Any) -> tuple[str, list[str], dict[str, Any]]:
     if result.error:
         lines.append(f"• error: {result.error}")
     data = {
-        "outcome": "ok" if result.ok else "failed",
+        "outcome": result.outcome,
         "mode": result.mode,
         "run_id": result.run_id,
         "duration_s": result.duration_s,

@@ -17,6 +17,7 @@ import structlog
 
 from integrations.hubspot.gateway import MAX_BATCH, HubSpotGateway
 from integrations.hubspot.types import Associated, CrmRecord, RecordPage
+from worker.batching import chunks
 from worker.cache import repo
 from worker.cache.db import Cache, upsert
 from worker.cache.models import Company, Contact, Owner, PrimaryContact, Subscription
@@ -66,10 +67,6 @@ class Stream:
     properties: Sequence[str]
     prepare: Callable[..., Any]
     write: Callable[..., None]
-
-
-def _chunks(items: Sequence[str], size: int = MAX_BATCH) -> list[Sequence[str]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 class Syncer:
@@ -250,11 +247,11 @@ class Syncer:
         with self.cache.transaction() as session:
             company_ids = repo.companies_with_renewals_between(session, today, end)
             subscription_ids = repo.subscriptions_with_renewals_between(session, today, end)
-        for chunk in _chunks(company_ids):
+        for chunk in chunks(company_ids, MAX_BATCH):
             links, contacts = self._primary_links(chunk, only_unknown=True)
             with self.cache.transaction() as session:
                 self._write_links(session, chunk, links, contacts, generation=None)
-        for chunk in _chunks(subscription_ids):
+        for chunk in chunks(subscription_ids, MAX_BATCH):
             companies = self._subscription_companies(chunk)
             with self.cache.transaction() as session:
                 rows = [{"id": sub_id, "company_id": companies.get(sub_id)} for sub_id in chunk]
@@ -273,7 +270,7 @@ class Syncer:
     ) -> tuple[dict[str, list[str]], list[CrmRecord]]:
         """Contacts carrying the primary label, per company, and those contacts' records."""
         associations: dict[str, tuple[Associated, ...]] = {}
-        for chunk in _chunks(list(company_ids)):
+        for chunk in chunks(list(company_ids), MAX_BATCH):
             associations.update(self.gateway.batch_associations("companies", "contacts", chunk))
         links = {
             company_id: [a.to_id for a in associations.get(company_id, ()) if a.has_label(self.label)]
@@ -285,7 +282,7 @@ class Syncer:
                 known = repo.known_contact_ids(session, wanted)
             wanted = [contact_id for contact_id in wanted if contact_id not in known]
         contacts: list[CrmRecord] = []
-        for chunk in _chunks(wanted):
+        for chunk in chunks(wanted, MAX_BATCH):
             contacts.extend(self.gateway.batch_read("contacts", chunk, CONTACT_PROPERTIES))
         return links, contacts
 
@@ -353,7 +350,7 @@ class Syncer:
     def _subscription_companies(self, ids: Sequence[str]) -> dict[str, str]:
         # A search page holds up to 200 records; association batches take 100.
         found: dict[str, tuple[Associated, ...]] = {}
-        for chunk in _chunks(list(ids)):
+        for chunk in chunks(list(ids), MAX_BATCH):
             found.update(self.gateway.batch_associations(self.sub_type, "companies", chunk))
         chosen = {}
         for sub_id, associated in found.items():

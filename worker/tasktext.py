@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 from datetime import date
 from decimal import Decimal
 from typing import Any, Mapping
@@ -129,8 +130,6 @@ def marker(key: str, generation: int) -> str:
 
 def fingerprint(facts: Mapping[str, Any]) -> str:
     """Changes exactly when the numbers a task shows change."""
-    import json
-
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

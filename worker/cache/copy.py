@@ -13,6 +13,7 @@ import sys
 
 from sqlalchemy import func, select
 
+from worker.batching import chunks
 from worker.cache.db import Cache, metadata
 
 BATCH = 2000
@@ -30,8 +31,8 @@ def copy_cache(source_url: str, target_url: str) -> dict[str, int]:
             with source.engine.connect() as src:
                 for table in tables:
                     rows = [dict(row._mapping) for row in src.execute(select(table))]
-                    for start in range(0, len(rows), BATCH):
-                        out.execute(table.insert(), rows[start : start + BATCH])
+                    for batch in chunks(rows, BATCH):
+                        out.execute(table.insert(), list(batch))
                     copied[table.name] = len(rows)
             if target.engine.dialect.name == "postgresql":
                 # Serial ids (findings, runs) continue after the copied rows. setval is strict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlmodel import Session
@@ -43,15 +43,6 @@ def load(session: Session, *, states: Sequence[str] | None = None) -> dict[str, 
     if states is not None:
         statement = statement.where(T.c.state.in_(list(states)))
     return {row.key: LedgerEntry(**row._mapping) for row in session.execute(statement)}
-
-
-def load_keys(session: Session, keys: Iterable[str]) -> dict[str, LedgerEntry]:
-    found: dict[str, LedgerEntry] = {}
-    keys = list(keys)
-    for start in range(0, len(keys), 500):
-        statement = select(*_COLUMNS).where(T.c.key.in_(keys[start : start + 500]))
-        found.update({row.key: LedgerEntry(**row._mapping) for row in session.execute(statement)})
-    return found
 
 
 def write_attempts(session: Session, entries: Sequence[LedgerEntry], now: datetime) -> None:

@@ -8,6 +8,7 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlmodel import Session, SQLModel
 
+from worker.batching import chunks
 from worker.cache.db import dialect_insert
 from worker.cache.models import Company, Contact, Finding, Owner, PrimaryContact, Subscription, SyncState, TaskLedger
 from worker.normalize import DataProblem
@@ -52,16 +53,11 @@ def record_findings(
         now,
     )
     if object_ids:
-        session.exec(  # type: ignore[call-overload]
-            update(Finding)
-            .where(
-                Finding.object_type == object_type,
-                Finding.object_id.in_(list(object_ids)),  # type: ignore[attr-defined]
-                Finding.rule.startswith(rule_prefix),  # type: ignore[attr-defined]
-                Finding.resolved_at.is_(None),  # type: ignore[union-attr]
-                Finding.last_seen_at != now,
-            )
-            .values(resolved_at=now)
+        _resolve_unseen(
+            session, now,
+            Finding.object_type == object_type,
+            Finding.object_id.in_(list(object_ids)),  # type: ignore[attr-defined]
+            Finding.rule.startswith(rule_prefix),  # type: ignore[attr-defined]
         )
 
 
@@ -71,13 +67,14 @@ def replace_rule_findings(
     """The rule engine sees the whole portfolio each run: its findings are the complete set under
     ``prefixes``, so every other unresolved finding under them resolves now."""
     _upsert_findings(session, [(f.rule, f.object_type, f.object_id, f.field, f.value, f.message) for f in findings], now)
+    _resolve_unseen(session, now, or_(*(Finding.rule.startswith(prefix) for prefix in prefixes)))  # type: ignore[attr-defined]
+
+
+def _resolve_unseen(session: Session, now: datetime, *scope: Any) -> None:
+    """Open findings within ``scope`` that were not seen ``now`` are resolved ``now``."""
     session.exec(  # type: ignore[call-overload]
         update(Finding)
-        .where(
-            or_(*(Finding.rule.startswith(prefix) for prefix in prefixes)),  # type: ignore[attr-defined]
-            Finding.resolved_at.is_(None),  # type: ignore[union-attr]
-            Finding.last_seen_at != now,
-        )
+        .where(*scope, Finding.resolved_at.is_(None), Finding.last_seen_at != now)  # type: ignore[union-attr]
         .values(resolved_at=now)
     )
 
@@ -92,7 +89,7 @@ def _upsert_findings(session: Session, items: Sequence[tuple[str, str, str, str,
         for rule, object_type, object_id, field, value, message in items
     }
     table = Finding.__table__  # type: ignore[attr-defined]
-    for chunk in _chunks(list(rows.values()), 1000):
+    for chunk in chunks(list(rows.values()), 1000):
         insert = dialect_insert(session, table).values(list(chunk))
         excluded = insert.excluded
         insert = insert.on_conflict_do_update(
@@ -116,7 +113,7 @@ def mark_unseen_deleted(session: Session, model: type[SQLModel], generation: int
             select(model.id).where(model.seen_generation < generation, model.deleted_at.is_(None))  # type: ignore[attr-defined]
         ).scalars()
     )
-    for chunk in _chunks(ids, 500):
+    for chunk in chunks(ids, 500):
         values: dict[str, Any] = {"deleted_at": now}
         values.update({"active": False} if model is Owner else {"archived": True})
         session.exec(update(model).where(model.id.in_(chunk)).values(**values))  # type: ignore[attr-defined, call-overload]
@@ -184,7 +181,3 @@ def cache_counts(session: Session) -> dict[str, dict[str, int]]:
     }
     return counts
 
-
-def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

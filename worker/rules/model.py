@@ -7,6 +7,7 @@ so every edge (a milestone day, DST, 29 February, a weekend) is a unit test with
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from decimal import Decimal
 from typing import Any, Mapping, Sequence
@@ -74,12 +75,13 @@ class Portfolio:
     contacts: Mapping[str, ContactRow]
     owners: Mapping[str, OwnerRow]
 
+    @cached_property
+    def _subscriptions_by_id(self) -> dict[str, SubscriptionRow]:
+        # Built on first use only: the rules never need it, closing a task does.
+        return {row.id: row for row in self.subscriptions}
+
     def subscription(self, subscription_id: str) -> SubscriptionRow | None:
-        index = self.__dict__.get("_by_id")
-        if index is None:
-            index = {row.id: row for row in self.subscriptions}
-            object.__setattr__(self, "_by_id", index)
-        return index.get(subscription_id)
+        return self._subscriptions_by_id.get(subscription_id)
 
 
 @dataclass(frozen=True)
