@@ -30,16 +30,30 @@ def test_every_endpoint_uses_a_covered_sdk_package():
 
 @pytest.mark.parametrize("package_name", sorted(SDK_PACKAGES))
 def test_every_exception_class_of_each_sdk_package_is_translated(package_name):
+    """Each class lands where it belongs: an HTTP answer by its status, an argument the SDK
+    refused before sending as BadRequest. Nothing falls through to a catch-all."""
     module = SDK_PACKAGES[package_name].exceptions
     classes = [c for _, c in inspect.getmembers(module, inspect.isclass) if issubclass(c, Exception) and c.__module__ == module.__name__]
     assert len(classes) >= 8
     for cls in classes:
         if issubclass(cls, module.ApiException):
-            exc = cls(status=418, reason="teapot")
+            for status, expected in ((418, BadRequest), (503, Unavailable), (401, AuthFailed), (404, NotFound)):
+                translated = translate_error(cls(status=status, reason="x"), "list_objects")
+                assert type(translated) is expected, (cls, status)
         else:
-            exc = cls("refused")
-        translated = translate_error(exc, "list_objects")
-        assert isinstance(translated, HubSpotError), cls
+            assert type(translate_error(cls("refused"), "list_objects")) is BadRequest, cls
+
+
+@pytest.mark.parametrize("exc", [ValueError("bad"), TypeError("bad"), KeyError("x"), AttributeError("x"), ZeroDivisionError()])
+def test_an_exception_the_mapping_does_not_know_is_not_dressed_up_as_hubspot_unavailable(exc):
+    assert translate_error(exc, "list_objects") is None
+
+
+def test_a_bug_of_ours_surfaces_at_once_instead_of_being_retried(sandbox):
+    gateway = gateway_for(sandbox)
+    with pytest.raises(TypeError):
+        gateway._call(endpoints.LIST_OWNERS, {}, parse=lambda body: body["results"] + 1)
+    assert sandbox.stats.calls["list_owners:owners"] == 1
 
 
 class _FakeResponse:
@@ -87,10 +101,9 @@ def test_status_table(status, body, headers, expected):
         urllib3.exceptions.ReadTimeoutError(None, "/x", "read timed out"),
         urllib3.exceptions.NewConnectionError(None, "refused"),
         ConnectionRefusedError(111, "refused"),
-        ValueError("Invalid value for `results`, must not be `None`"),
     ],
 )
-def test_transport_and_garbled_responses_are_unavailable(exc):
+def test_transport_errors_are_unavailable(exc):
     assert isinstance(translate_error(exc, "search_objects"), Unavailable)
 
 

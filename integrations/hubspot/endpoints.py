@@ -4,13 +4,12 @@ HubSpot retires the v3/v4 paths (associations v4 on 2027-03-30, the rest in Sept
 favour of date-versioned ones such as ``/crm/objects/2026-03/{objectType}``. The SDK's generated
 API classes hard-code the old paths, so the gateway calls the SDK's ``ApiClient.call_api`` with
 the paths below: switching versions is an edit of this table (and of the sandbox's routes).
-Shapes: the SDK's generated models named in ``response_types`` (hubspot-api-client 12.0.0).
+The answers' shapes are checked and read by ``answers.py``, not by the SDK's generated models.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
 
 
 @dataclass(frozen=True)
@@ -18,72 +17,19 @@ class Endpoint:
     name: str
     method: str
     path: str
-    package: str  # which SDK package's ApiClient deserializes it: objects | associations | association_schema | owners
-    response_types: Mapping[int, str]
+    package: str  # which SDK package's ApiClient (auth, transport, error classes) carries it: objects | associations | association_schema | owners
     is_search: bool = False
 
 
-LIST_OBJECTS = Endpoint(
-    "list_objects",
-    "GET",
-    "/crm/v3/objects/{objectType}",
-    "objects",
-    {200: "CollectionResponseSimplePublicObjectWithAssociationsForwardPaging"},
-)
-SEARCH_OBJECTS = Endpoint(
-    "search_objects",
-    "POST",
-    "/crm/v3/objects/{objectType}/search",
-    "objects",
-    {200: "CollectionResponseWithTotalSimplePublicObjectForwardPaging"},
-    is_search=True,
-)
-BATCH_READ_OBJECTS = Endpoint(
-    "batch_read_objects",
-    "POST",
-    "/crm/v3/objects/{objectType}/batch/read",
-    "objects",
-    {200: "BatchResponseSimplePublicObject", 207: "BatchResponseSimplePublicObjectWithErrors"},
-)
-BATCH_READ_ASSOCIATIONS = Endpoint(
-    "batch_read_associations",
-    "POST",
-    "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read",
-    "associations",
-    {
-        200: "BatchResponsePublicAssociationMultiWithLabel",
-        207: "BatchResponsePublicAssociationMultiWithLabelWithErrors",
-    },
-)
-LIST_OWNERS = Endpoint(
-    "list_owners",
-    "GET",
-    "/crm/v3/owners/",
-    "owners",
-    {200: "CollectionResponsePublicOwnerForwardPaging"},
-)
+LIST_OBJECTS = Endpoint("list_objects", "GET", "/crm/v3/objects/{objectType}", "objects")
+SEARCH_OBJECTS = Endpoint("search_objects", "POST", "/crm/v3/objects/{objectType}/search", "objects", is_search=True)
+BATCH_READ_OBJECTS = Endpoint("batch_read_objects", "POST", "/crm/v3/objects/{objectType}/batch/read", "objects")
+BATCH_READ_ASSOCIATIONS = Endpoint("batch_read_associations", "POST", "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read", "associations")
+LIST_OWNERS = Endpoint("list_owners", "GET", "/crm/v3/owners/", "owners")
 
-BATCH_CREATE_OBJECTS = Endpoint(
-    "batch_create_objects",
-    "POST",
-    "/crm/v3/objects/{objectType}/batch/create",
-    "objects",
-    {201: "BatchResponseSimplePublicObject", 207: "BatchResponseSimplePublicObjectWithErrors"},
-)
-BATCH_UPDATE_OBJECTS = Endpoint(
-    "batch_update_objects",
-    "POST",
-    "/crm/v3/objects/{objectType}/batch/update",
-    "objects",
-    {200: "BatchResponseSimplePublicObject", 207: "BatchResponseSimplePublicObjectWithErrors"},
-)
-ASSOCIATION_LABELS = Endpoint(
-    "association_labels",
-    "GET",
-    "/crm/v4/associations/{fromObjectType}/{toObjectType}/labels",
-    "association_schema",
-    {200: "CollectionResponseAssociationSpecWithLabelNoPaging"},
-)
+BATCH_CREATE_OBJECTS = Endpoint("batch_create_objects", "POST", "/crm/v3/objects/{objectType}/batch/create", "objects")
+BATCH_UPDATE_OBJECTS = Endpoint("batch_update_objects", "POST", "/crm/v3/objects/{objectType}/batch/update", "objects")
+ASSOCIATION_LABELS = Endpoint("association_labels", "GET", "/crm/v4/associations/{fromObjectType}/{toObjectType}/labels", "association_schema")
 
 ALL_ENDPOINTS = (
     LIST_OBJECTS,

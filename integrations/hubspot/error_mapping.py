@@ -8,6 +8,7 @@ gateway calls lands in our tree.
 from __future__ import annotations
 
 import email.utils
+import http.client
 import json
 from datetime import datetime, timezone
 from typing import Any, Mapping
@@ -40,23 +41,22 @@ _SDK_API_EXCEPTIONS = tuple(pkg.ApiException for pkg in SDK_PACKAGES.values())
 _SDK_OPENAPI_EXCEPTIONS = tuple(pkg.exceptions.OpenApiException for pkg in SDK_PACKAGES.values())
 
 
-def translate_error(exc: BaseException, endpoint: str) -> HubSpotError:
-    """Map anything the SDK or urllib3 raises into our tree. The one place that knows SDK errors."""
+def translate_error(exc: BaseException, endpoint: str) -> HubSpotError | None:
+    """Map what the SDK, urllib3 or the socket raised into our tree; the one place that knows
+    SDK errors. None for anything else: that is a bug of ours, and the caller lets it surface as
+    one instead of retrying it and calling HubSpot unavailable."""
     if isinstance(exc, HubSpotError):
         return exc
     if isinstance(exc, _SDK_API_EXCEPTIONS):
         return _from_status(exc, endpoint)
     if isinstance(exc, _SDK_OPENAPI_EXCEPTIONS):
-        # ApiTypeError/ApiValueError: the SDK refused our arguments before sending anything.
+        # ApiTypeError/ApiValueError/ApiKeyError/ApiAttributeError: the SDK refused our
+        # arguments before sending anything.
         return BadRequest(f"{endpoint}: the SDK rejected the request: {type(exc).__name__}")
-    if isinstance(exc, (urllib3.exceptions.HTTPError, OSError)):
+    if isinstance(exc, (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)):
         # Connection refused or reset, timeouts, a body cut short (ProtocolError/IncompleteRead).
         return Unavailable(f"{endpoint}: connection problem: {type(exc).__name__}")
-    if isinstance(exc, (ValueError, KeyError, TypeError, AttributeError)):
-        # A 2xx whose body was cut short or isn't the documented shape: the SDK's deserializer
-        # falls back to the raw string and its models then refuse the missing required fields.
-        return Unavailable(f"{endpoint}: unreadable response from HubSpot ({type(exc).__name__})")
-    return Unavailable(f"{endpoint}: unexpected error {type(exc).__name__}")
+    return None
 
 
 def _from_status(exc: Any, endpoint: str) -> HubSpotError:

@@ -41,6 +41,12 @@ class Unavailable(HubSpotError):
     retryable = True
 
 
+class MalformedAnswer(Unavailable):
+    """A 2xx whose body is not the answer the call promises: cut short, an HTML page from a
+    proxy, no ``results``, a cursor on an empty page, ids of a batch unaccounted for. Retried
+    like a 5xx; never read as "nothing there"."""
+
+
 class AuthFailed(HubSpotError):
     """401: the token is wrong, expired or revoked."""
 

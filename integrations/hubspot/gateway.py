@@ -13,16 +13,16 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 import structlog
 import tenacity
 
+from integrations.hubspot import answers
 from integrations.hubspot import endpoints as ep
 from integrations.hubspot.error_mapping import SDK_PACKAGES, translate_error
 from integrations.hubspot.errors import DailyLimitReached, HubSpotError, RateLimited
 from integrations.hubspot.limiter import RequestLimiter
-from integrations.hubspot.sdk_models import next_after, record_from_sdk, utc
 from integrations.hubspot.writes import TaskWrites
 from integrations.hubspot.types import (
     Associated,
@@ -34,6 +34,7 @@ from integrations.hubspot.types import (
 )
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 MAX_BATCH = 100  # HubSpot's documented maximum for batch reads (objects and associations v4)
 
@@ -127,8 +128,10 @@ class HubSpotGateway(TaskWrites):
         body: Any = None,
         multi: Iterable[str] = (),
         idempotent: bool = True,
-    ) -> Any:
-        """One HubSpot call with throttling and retries.
+        parse: Callable[[dict[str, Any]], T] = lambda body: body,  # type: ignore[assignment, return-value]
+    ) -> T:
+        """One HubSpot call with throttling and retries; ``parse`` checks and reads the body
+        inside the attempt, so an answer that isn't the promised shape is retried like a 5xx.
 
         A call that is not idempotent (a batch create) is retried only on a 429, which HubSpot
         answers before doing anything. After a 5xx, a reset or a cut-short answer the request may
@@ -143,9 +146,9 @@ class HubSpotGateway(TaskWrites):
             before_sleep=self._log_retry(endpoint),
             reraise=True,
         )
-        return retrying(self._attempt, endpoint, path_params, query, body, tuple(multi))
+        return retrying(lambda: parse(self._attempt(endpoint, path_params, query, body, tuple(multi))))
 
-    def _attempt(self, endpoint, path_params, query, body, multi):
+    def _attempt(self, endpoint, path_params, query, body, multi) -> dict[str, Any]:
         client = self._clients[endpoint.package]
         headers = {"Accept": "application/json"}
         if body is not None:
@@ -154,30 +157,40 @@ class HubSpotGateway(TaskWrites):
         waited_before = self._limiter.waited_s
         try:
             with self._limiter.slot(is_search=endpoint.is_search):
-                data, _status, response_headers = client.call_api(
+                # The raw response, not the SDK's models: ``answers`` checks the body is what
+                # this call promises before anything reads it (see its docstring for why).
+                response = client.call_api(
                     endpoint.path,
                     endpoint.method,
                     path_params=dict(path_params),
                     query_params=list(query),
                     header_params=headers,
                     body=body,
-                    response_types_map=dict(endpoint.response_types),
+                    response_types_map={},
                     auth_settings=["oauth2"],
-                    _return_http_data_only=False,
+                    _return_http_data_only=True,
+                    _preload_content=False,
                     collection_formats={name: "multi" for name in multi},
                     _request_timeout=self._timeout,
                 )
+                try:
+                    raw = response.data  # a connection cut mid-body raises here
+                    response_headers = response.headers
+                finally:
+                    response.release_conn()
         except BaseException as exc:  # noqa: BLE001 - translated, never swallowed
             if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
                 raise
             error = translate_error(exc, endpoint.name)
+            if error is None:
+                raise
             if isinstance(error, (RateLimited, DailyLimitReached)):
                 self.stats.rate_limited += 1
             raise error from None
         finally:
             self.stats.throttle_wait_s += self._limiter.waited_s - waited_before
         self._note_headers(response_headers)
-        return data
+        return answers.decode(raw, endpoint.name)
 
     def _note_headers(self, headers: Mapping[str, str] | None) -> None:
         if not headers:
@@ -243,8 +256,11 @@ class HubSpotGateway(TaskWrites):
             query.append(("after", after))
         if properties:
             query.append(("properties", list(properties)))
-        data = self._call(ep.LIST_OBJECTS, {"objectType": object_type}, query=query, multi=["properties"])
-        return RecordPage(tuple(record_from_sdk(item) for item in data.results or []), next_after(data.paging))
+        found, next_after = self._call(
+            ep.LIST_OBJECTS, {"objectType": object_type}, query=query, multi=["properties"],
+            parse=lambda body: answers.records(body, ep.LIST_OBJECTS.name),
+        )
+        return RecordPage(tuple(found), next_after)
 
     def search_modified_since(
         self,
@@ -278,10 +294,21 @@ class HubSpotGateway(TaskWrites):
             "properties": list(properties),
             "limit": limit,
         }
-        data = self._call(ep.SEARCH_OBJECTS, {"objectType": object_type}, body=body)
-        records = tuple(record_from_sdk(item) for item in data.results or [])
-        more = len(records) == limit and (data.total or 0) > len(records)
-        return RecordPage(records, records[-1].id if more and records else None)
+        found, total = self._call(
+            ep.SEARCH_OBJECTS, {"objectType": object_type}, body=body,
+            parse=lambda answer: (answers.records(answer, ep.SEARCH_OBJECTS.name)[0], answers.search_total(answer, ep.SEARCH_OBJECTS.name)),
+        )
+        more = len(found) == limit and total > len(found)
+        return RecordPage(tuple(found), found[-1].id if more and found else None)
+
+    def count_objects(self, object_type: str) -> int:
+        """How many active records HubSpot holds: a search for one record answers with ``total``.
+        The reconcile's cross-check before it concludes that many records are gone."""
+        body = {"filterGroups": [], "properties": ["hs_object_id"], "limit": 1}
+        return self._call(
+            ep.SEARCH_OBJECTS, {"objectType": object_type}, body=body,
+            parse=lambda answer: answers.search_total(answer, ep.SEARCH_OBJECTS.name),
+        )
 
     def batch_read(self, object_type: str, ids: Sequence[str], properties: Sequence[str]) -> list[CrmRecord]:
         """Read up to 100 records by id. Ids HubSpot doesn't know are left out of the answer."""
@@ -289,9 +316,12 @@ class HubSpotGateway(TaskWrites):
             return []
         if len(ids) > MAX_BATCH:
             raise ValueError(f"batch_read takes at most {MAX_BATCH} ids")
-        body = {"inputs": [{"id": str(i)} for i in ids], "properties": list(properties), "propertiesWithHistory": []}
-        data = self._call(ep.BATCH_READ_OBJECTS, {"objectType": object_type}, body=body)
-        return [record_from_sdk(item) for item in data.results or []]
+        asked = [str(i) for i in ids]
+        body = {"inputs": [{"id": i} for i in asked], "properties": list(properties), "propertiesWithHistory": []}
+        return self._call(
+            ep.BATCH_READ_OBJECTS, {"objectType": object_type}, body=body,
+            parse=lambda answer: answers.batch_records(answer, ep.BATCH_READ_OBJECTS.name, asked),
+        )
 
     def batch_associations(
         self, from_type: str, to_type: str, ids: Sequence[str]
@@ -307,43 +337,26 @@ class HubSpotGateway(TaskWrites):
         found: dict[str, list[Associated]] = {str(i): [] for i in ids}
         pending: list[dict[str, str]] = [{"id": str(i)} for i in ids]
         while pending:
-            data = self._call(
+            asked = [item["id"] for item in pending]
+            linked, more = self._call(
                 ep.BATCH_READ_ASSOCIATIONS,
                 {"fromObjectType": from_type, "toObjectType": to_type},
                 body={"inputs": pending},
+                parse=lambda answer: answers.associations(answer, ep.BATCH_READ_ASSOCIATIONS.name, asked),
             )
-            pending = []
-            for result in data.results or []:
-                from_id = str(result._from.id)
-                for item in result.to or []:
-                    labels = tuple(
-                        AssociationLabel(category=t.category, type_id=int(t.type_id), label=t.label)
-                        for t in item.association_types or []
-                    )
-                    found.setdefault(from_id, []).append(Associated(to_id=str(item.to_object_id), labels=labels))
-                more = next_after(result.paging)
-                if more:
-                    pending.append({"id": from_id, "after": more})
+            for from_id, items in linked.items():
+                found.setdefault(from_id, []).extend(items)
+            pending = [{"id": from_id, "after": after} for from_id, after in more.items()]
         return {key: tuple(value) for key, value in found.items()}
 
     def list_owners(self, *, after: str | None = None, archived: bool = False, limit: int = 100) -> OwnerPage:
         query: list[tuple[str, Any]] = [("limit", limit), ("archived", str(archived).lower())]
         if after:
             query.append(("after", after))
-        data = self._call(ep.LIST_OWNERS, {}, query=query)
-        owners = tuple(
-            Owner(
-                id=str(item.id),
-                email=item.email,
-                first_name=item.first_name,
-                last_name=item.last_name,
-                user_id=item.user_id,
-                archived=bool(item.archived),
-                updated_at=utc(item.updated_at),
-            )
-            for item in data.results or []
+        found, next_after = self._call(
+            ep.LIST_OWNERS, {}, query=query, parse=lambda body: answers.owners(body, ep.LIST_OWNERS.name)
         )
-        return OwnerPage(owners, next_after(data.paging))
+        return OwnerPage(tuple(found), next_after)
 
 
 def _epoch_ms(moment: datetime) -> int:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+from integrations.hubspot import answers
 from integrations.hubspot import endpoints as ep
 from integrations.hubspot.errors import BadRequest
-from integrations.hubspot.sdk_models import record_from_sdk
 from integrations.hubspot.types import BatchWriteResult, CrmRecord, TaskDraft
 
 MAX_BATCH_WRITE = 100  # HubSpot's documented maximum inputs per batch create / update
@@ -50,11 +50,11 @@ class TaskWrites:
                 for draft in drafts
             ]
         }
-        data = self._call(ep.BATCH_CREATE_OBJECTS, {"objectType": "tasks"}, body=body, idempotent=False)
-        records = [record_from_sdk(item) for item in data.results or []]
-        done = {str(item.object_write_trace_id): str(item.id) for item in data.results or [] if item.object_write_trace_id}
-        failed, unmatched = _errors(getattr(data, "errors", None), "objectWriteTraceId")
-        return BatchWriteResult(done, failed, unmatched), records
+        asked = [draft.trace_id for draft in drafts]
+        return self._call(
+            ep.BATCH_CREATE_OBJECTS, {"objectType": "tasks"}, body=body, idempotent=False,
+            parse=lambda answer: _created(answer, asked),
+        )
 
     def update_tasks(self, updates: Mapping[str, Mapping[str, str]]) -> BatchWriteResult:
         """Set properties on up to 100 tasks (task id → properties). Idempotent: retried as reads are."""
@@ -63,10 +63,8 @@ class TaskWrites:
         if not updates:
             return BatchWriteResult({}, {})
         body = {"inputs": [{"id": task_id, "properties": dict(props)} for task_id, props in updates.items()]}
-        data = self._call(ep.BATCH_UPDATE_OBJECTS, {"objectType": "tasks"}, body=body)
-        done = {str(item.id): str(item.id) for item in data.results or []}
-        failed, unmatched = _errors(getattr(data, "errors", None), "ids")
-        return BatchWriteResult(done, failed, unmatched)
+        asked = list(updates)
+        return self._call(ep.BATCH_UPDATE_OBJECTS, {"objectType": "tasks"}, body=body, parse=lambda answer: _updated(answer, asked))
 
     def task_association_type_id(self, to_object_type: str) -> int:
         """The HUBSPOT_DEFINED (unlabelled) association type from tasks to ``to_object_type``."""
@@ -74,8 +72,11 @@ class TaskWrites:
             return KNOWN_TASK_ASSOCIATION_TYPES[to_object_type]
         key = ("tasks", to_object_type)
         if key not in self._association_type_ids:
-            data = self._call(ep.ASSOCIATION_LABELS, {"fromObjectType": "tasks", "toObjectType": to_object_type})
-            specs = [(spec.category, int(spec.type_id), spec.label) for spec in data.results or []]
+            found = self._call(
+                ep.ASSOCIATION_LABELS, {"fromObjectType": "tasks", "toObjectType": to_object_type},
+                parse=lambda answer: answers.association_specs(answer, ep.ASSOCIATION_LABELS.name),
+            )
+            specs = [(spec.category, spec.type_id, spec.label) for spec in found]
             defined = [type_id for category, type_id, label in specs if category == "HUBSPOT_DEFINED" and not label]
             if not defined:
                 defined = [type_id for _category, type_id, _label in specs]
@@ -85,16 +86,31 @@ class TaskWrites:
         return self._association_type_ids[key]
 
 
-def _errors(errors: Any, context_key: str) -> tuple[dict[str, str], tuple[str, ...]]:
-    """Per-input errors of a 207, keyed by the input they name in their context."""
-    failed: dict[str, str] = {}
-    unmatched: list[str] = []
-    for error in errors or []:
-        message = f"{getattr(error, 'category', '') or 'ERROR'}: {getattr(error, 'message', '') or ''}"[:300]
-        context = getattr(error, "context", None) or {}
-        named = list(context.get(context_key) or [])
-        for value in named:
-            failed[str(value)] = message
-        if not named:
-            unmatched.append(message)
-    return failed, tuple(unmatched)
+def _split_errors(errors: list[tuple[str, list[str]]]) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Per-input errors keyed by the input they name; errors that name none, apart."""
+    failed = {value: message for message, named in errors for value in named}
+    return failed, tuple(message for message, named in errors if not named)
+
+
+def _created(answer: dict[str, Any], asked: Sequence[str]) -> tuple[BatchWriteResult, list[CrmRecord]]:
+    """A batch create's answer: created tasks by trace id. Every trace id must be a result or
+    an error (else ``MalformedAnswer``: the caller looks the tasks up by marker)."""
+    name = ep.BATCH_CREATE_OBJECTS.name
+    results = answers.collection(answer, name)[0]
+    records = [answers.record(item, name) for item in results]
+    done = {str(item["objectWriteTraceId"]): rec.id for item, rec in zip(results, records) if item.get("objectWriteTraceId")}
+    errors = answers.batch_errors(answer, name)
+    failed, unmatched = _split_errors(errors)
+    if not unmatched:
+        answers.account_for(asked, done, errors, name)
+    return BatchWriteResult(done, failed, unmatched), records
+
+
+def _updated(answer: dict[str, Any], asked: Sequence[str]) -> BatchWriteResult:
+    name = ep.BATCH_UPDATE_OBJECTS.name
+    done = {rec.id: rec.id for rec in (answers.record(item, name) for item in answers.collection(answer, name)[0])}
+    errors = answers.batch_errors(answer, name)
+    failed, unmatched = _split_errors(errors)
+    if not unmatched:
+        answers.account_for(asked, done, errors, name)
+    return BatchWriteResult(done, failed, unmatched)

@@ -11,13 +11,16 @@ from typing import Any
 
 @dataclass
 class Fault:
-    """One injected fault. ``kind``: status | reset | reset_after | truncate | slow.
+    """One injected fault. ``kind``: status | reset | reset_after | truncate | slow | garble.
 
     It applies to requests whose "METHOD path" matches ``match`` (a regex), after ``skip``
     matching requests have gone through, ``times`` times. ``reset`` hangs up before the request
     is carried out; ``reset_after`` and ``truncate`` carry it out (a write is made) and then lose
     the answer. A ``status`` fault answers without carrying the request out, unless
     ``processed`` (a 5xx from a proxy after HubSpot did the work); a 429 is never processed.
+    ``garble`` carries the request out and answers 200 with a complete HTTP response whose body
+    is not the promised JSON (``garble`` names how: see ``GARBLES``), which is what a proxy or
+    a bad deploy in front of HubSpot sends; unlike ``truncate``, ``Content-Length`` matches.
     """
 
     kind: str
@@ -29,6 +32,31 @@ class Fault:
     policy: str = "TEN_SECONDLY_ROLLING"
     delay_s: float = 0.0
     processed: bool = False
+    garble: str = "cut"
+
+
+# How a ``garble`` fault spoils a 2xx answer: the body it sends instead of the real one.
+GARBLES = ("cut", "html", "empty_object", "empty_with_cursor", "empty_end", "not_utf8", "array")
+
+
+def garbled_body(how: str, real: bytes) -> bytes:
+    if how == "cut":
+        return real[: max(len(real) // 2, 1)]
+    if how == "html":
+        return b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"
+    if how == "empty_object":
+        return b"{}"
+    if how == "empty_with_cursor":
+        return b'{"results": [], "paging": {"next": {"after": "100"}}}'
+    if how == "empty_end":
+        # Well-formed, and wrong: "no results, no next page" where there were more. Only the
+        # reconcile's cross-check with HubSpot's own count can tell.
+        return b'{"results": []}'
+    if how == "not_utf8":
+        return b'{"results": ["' + bytes([0xFF, 0xFE]) + b'"]}'
+    if how == "array":
+        return b"[]"
+    raise ValueError(f"unknown garble {how!r}; one of {GARBLES}")
 
 
 @dataclass
@@ -55,6 +83,10 @@ def chaos_fault(rng: random.Random, kinds: tuple[str, ...]) -> Fault:
         return Fault("status", status=429, retry_after=rng.choice([None, "1"]))
     if kind == "503":
         return Fault("status", status=503, processed=rng.random() < 0.5)
+    if kind == "garble":
+        # Not "empty_end": a well-formed early end is caught by the reconcile's count check,
+        # not per call, so chaos would turn every incremental list into a refused reconcile.
+        return Fault("garble", garble=rng.choice([g for g in GARBLES if g != "empty_end"]))
     return Fault(kind)
 
 

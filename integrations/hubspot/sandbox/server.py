@@ -10,7 +10,7 @@ It also behaves like HubSpot where clients get hurt: the rolling ten-second limi
 API's per-second limit with HubSpot's 429 body (``policyName``) and ``X-HubSpot-RateLimit-*``
 headers, a daily limit, the search API's 10,000-result cap, 401 and 403 with missing scopes; and
 it injects faults on demand (429 with and without Retry-After, 5xx, connection reset, slow and
-truncated responses).
+truncated responses, and complete 200 answers whose body is garbled: see ``faults.GARBLES``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from integrations.hubspot.sandbox.faults import Fault, SandboxStats, chaos_fault, rate_limit_body
+from integrations.hubspot.sandbox.faults import Fault, SandboxStats, chaos_fault, garbled_body, rate_limit_body
 from integrations.hubspot.sandbox.generator import mutate_portal
 from integrations.hubspot.sandbox.portal import SandboxPortal, canonical_type
 from integrations.hubspot.sandbox.routes import (
@@ -120,7 +120,7 @@ class SandboxHubSpot:
         with self._lock:
             self.faults.append(fault)
 
-    def set_chaos(self, rate: float, seed: int, kinds: tuple[str, ...] = ("429", "503", "reset", "reset_after", "truncate")) -> None:
+    def set_chaos(self, rate: float, seed: int, kinds: tuple[str, ...] = ("429", "503", "reset", "reset_after", "truncate", "garble")) -> None:
         """Seeded random faults on a share of API requests (for soak tests and fault-equivalence)."""
         with self._lock:
             self.chaos = (rate, random.Random(seed), kinds) if rate > 0 else None
@@ -270,7 +270,8 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
                 server.stats.statuses[status] += 1
                 if status == 429:
                     server.stats.rate_limited += 1
-            self._send(status, body, headers, truncate=bool(fault and fault.kind == "truncate"))
+            garble = fault.garble if fault and fault.kind == "garble" and 200 <= status < 300 else None
+            self._send(status, body, headers, truncate=bool(fault and fault.kind == "truncate"), garble=garble)
 
         def _dispatch(self, method: str, path: str, query: dict[str, list[str]], raw: bytes, fault: Fault | None = None):
             for route_method, pattern, name in _ROUTES:
@@ -362,10 +363,15 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(404, {"status": "error", "message": "unknown sandbox control"}, {})
 
-        def _send(self, status: int, body: dict[str, Any], headers: dict[str, str], *, truncate: bool = False) -> None:
+        def _send(self, status: int, body: dict[str, Any], headers: dict[str, str], *, truncate: bool = False, garble: str | None = None) -> None:
             payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            if garble:
+                payload = garbled_body(garble, payload)
+                if garble == "html":
+                    headers = {**headers, "Content-Type": "text/html; charset=utf-8"}
             self.send_response(status)
-            self.send_header("Content-Type", "application/json;charset=utf-8")
+            if "Content-Type" not in headers:
+                self.send_header("Content-Type", "application/json;charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))
             for key, value in headers.items():
                 self.send_header(key, value)
