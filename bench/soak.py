@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="rw-soak-"))
     sandbox = subprocess.Popen(
-        [sys.executable, "-m", "integrations.hubspot.sandbox", "--companies", str(args.companies), "--seed", str(args.seed),
+        [sys.executable, "-m", "integrations.hubspot.sandbox", "--companies", str(args.companies), "--seed", str(args.seed), "--hostile-showcase",
          "--requests-per-10s", "1000", "--search-requests-per-s", "50", "--token", TOKEN],
         stdout=subprocess.PIPE, text=True,
     )

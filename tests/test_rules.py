@@ -286,6 +286,17 @@ def test_priority_follows_urgency(days, priority):
     assert task.priority == priority
 
 
+@pytest.mark.parametrize(("days", "priority"), [(29, "HIGH"), (30, "HIGH"), (31, "MEDIUM"), (75, "MEDIUM"), (76, "LOW")])
+def test_priority_boundaries_of_tasks_that_follow_the_renewals_urgency(days, priority):
+    """A price change and a contact problem take the renewal's urgency: a month ahead, 30 days
+    included, is HIGH; within HubSpot's 75 days, MEDIUM."""
+    changed = sub(renewal_price=Decimal("1320.00"))
+    plan = evaluate(portfolio(changed, primary=contact(email=None, email_problem="missing")), RENEWAL - timedelta(days=days), CONFIG)
+    (price,) = reminders(plan, "renewal.price_change")
+    (contact_task,) = reminders(plan, "contact.data")
+    assert (price.priority, contact_task.priority) == (priority, priority)
+
+
 def test_the_same_inputs_give_the_same_plan():
     as_of = RENEWAL - timedelta(days=20)
     subs = [sub(id=str(i), communication_owner=None, renewal_price=Decimal("1500")) for i in range(500, 520)]

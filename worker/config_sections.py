@@ -6,15 +6,26 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """``timeout_read_s = true`` is a mistake, not 1.0: pydantic would read it as one."""
+        annotation = cls.model_fields[info.field_name].annotation if info.field_name else None
+        wants_number = annotation in (int, float) or annotation in (tuple[int, ...], tuple[float, ...])
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if wants_number and any(isinstance(item, bool) for item in values):
+            raise ValueError("a number, not true/false")
+        return value
 
 
 class HubSpotSettings(_Section):
@@ -58,8 +69,19 @@ class DatabaseSettings(_Section):
     @field_validator("url")
     @classmethod
     def _supported_backend(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+
         if not (value.startswith("sqlite:///") or value.startswith("postgresql+psycopg://")):
             raise ValueError("use sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB")
+        try:
+            url = make_url(value)
+            url.port  # noqa: B018 - parsing the port is the check ("host:port" with a word for port)
+        except (ValueError, TypeError):
+            raise ValueError("not a database URL: check the host, the port (a number) and the database name") from None
+        if value.startswith("sqlite") and (not url.database or url.database == ":memory:" or "mode=memory" in value):
+            # The cache holds the task ledger: one that vanishes with the process would have
+            # every task created again on the next run.
+            raise ValueError("an SQLite cache needs a file path (sqlite:///renewal-worker.db): an in-memory database forgets which tasks exist")
         return value
 
 
@@ -110,6 +132,9 @@ class SyncSettings(_Section):
     # Companies with a renewal this many days ahead get their primary-contact association
     # re-read on every incremental sync (association changes don't move a modified date).
     association_recheck_horizon_days: int = Field(120, ge=0, le=3650)
+    # A reconcile that would mark more than this share of the cached records deleted first
+    # checks HubSpot's own count, and refuses (finding, exit 1) when the counts disagree.
+    max_delete_share: float = Field(0.10, ge=0, le=1)
 
 
 class ReminderSettings(_Section):

@@ -9,6 +9,8 @@ whose record simply wasn't read yet.
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from integrations.hubspot.errors import (
     DailyLimitReached,
     Forbidden,
     HubSpotError,
+    MalformedAnswer,
     NotFound,
     RateLimited,
     Unavailable,
@@ -31,7 +34,7 @@ from integrations.hubspot.errors import (
 from integrations.hubspot.gateway import HubSpotGateway, RetryPolicy, Timeouts
 from integrations.hubspot.limiter import RequestLimiter
 from worker.cache import repo
-from worker.cache.db import Cache
+from worker.cache.db import Cache, CacheUnavailable
 from worker.cache.locks import LockTimeout
 from worker.cache.models import Run
 from worker.cache.portfolio import load_portfolio
@@ -39,7 +42,7 @@ from worker.emit import EmissionReport, Emitter
 from worker.rules import RULE_FINDING_PREFIXES, RuleConfig, evaluate
 from worker.rules.calendar import local_date
 from worker.settings import Settings
-from worker.sync import Progress, Syncer, utcnow
+from worker.sync import Progress, ReconcileRefused, Syncer, utcnow
 
 ALL_STEPS = ("sync", "rules", "emit")
 
@@ -93,6 +96,8 @@ def explain(error: BaseException, settings: Settings) -> str:
         return "HubSpot's daily API limit for this portal is used up (429, policy DAILY): stopped instead of retrying for hours; it resets at midnight in the portal's time zone"
     if isinstance(error, RateLimited):
         return f"HubSpot kept rate-limiting the worker (429) after {attempts} attempts: another app may be using this portal's limit; {error}"
+    if isinstance(error, MalformedAnswer):
+        return f"HubSpot's answers were not what the API promises after {attempts} attempts (nothing was concluded from them): {error}"
     if isinstance(error, Unavailable):
         return f"HubSpot unavailable after {attempts} attempts: {error}"
     if isinstance(error, NotFound):
@@ -101,6 +106,10 @@ def explain(error: BaseException, settings: Settings) -> str:
         return f"HubSpot rejected a request: {error}"
     if isinstance(error, HubSpotError):
         return f"HubSpot error: {error}"
+    if isinstance(error, CacheUnavailable):
+        return str(error)
+    if isinstance(error, ReconcileRefused):
+        return f"reconcile refused: {error}"
     if isinstance(error, LockTimeout):
         return f"{error}: is another renewal-worker emitting tasks on this database? Nothing was sent; run again later"
     if isinstance(error, SQLAlchemyError):
@@ -134,7 +143,7 @@ def run_cycle(
         cache = cache or Cache(settings.database.url)
         gateway = gateway or build_gateway(settings)
         with cache.transaction() as session:
-            run = Run(kind=f"{job}:{mode}", started_at=clock())
+            run = Run(kind=f"{job}:{mode}", started_at=clock(), host=socket.gethostname()[:255], pid=os.getpid())
             session.add(run)
             session.flush()
             run_id = run.id
@@ -146,12 +155,16 @@ def run_cycle(
         result.ok = True
         if "rules" in steps and not (should_stop and should_stop()):
             _rules_and_emission(settings, cache, gateway, clock, result, emit="emit" in steps, dry_run=dry_run)
-    except (HubSpotError, SQLAlchemyError, LockTimeout) as exc:
+    except (HubSpotError, SQLAlchemyError, LockTimeout, ReconcileRefused, CacheUnavailable) as exc:
         result.ok = False
         result.error = explain(exc, settings)
     except StopRequested:
         result.ok, result.stopped = False, True
         result.error = "stopped for shutdown after a committed page; the next run resumes there"
+    except Exception as exc:  # noqa: BLE001 - a bug of ours: recorded, logged with its traceback, one line out
+        result.ok = False
+        result.error = f"unexpected error (a bug in renewal-worker; the log has the traceback): {type(exc).__name__}: {str(exc)[:200]}"
+        log.exception("cycle.crashed", error_type=type(exc).__name__)
     finally:
         result.duration_s = round(time.monotonic() - started, 3)
         if gateway is not None:

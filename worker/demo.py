@@ -17,7 +17,7 @@ from integrations.hubspot.sandbox import DEMO_TOKEN, PortalSpec, SandboxHubSpot,
 from worker.settings import Settings
 
 DEMO_DATABASE_URL = "sqlite:///renewal-worker-demo.db"
-DEMO_SPEC = PortalSpec(companies=40, seed=7)
+DEMO_SPEC = PortalSpec(companies=40, seed=7, hostile_showcase=True)
 DEMO_FALLBACK_OWNER_ID = "1001"  # the generated portal's first (active) owner: the ops desk
 
 

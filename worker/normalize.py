@@ -7,6 +7,7 @@ the row's ``properties``, and a ``DataProblem`` tells the partner what to fix an
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -19,7 +20,13 @@ from integrations.hubspot.types import CrmRecord, Owner
 from worker.settings import SubscriptionSettings
 
 MAX_SHOWN_VALUE = 200  # a finding quotes at most this much of a bad value
-_PLAIN_DECIMAL = re.compile(r"^[+-]?\d+(\.\d+)?$")
+# ASCII digits only: Python's \d, int() and Decimal() also read "２０２６" (full-width) and other
+# scripts' digits, which a person typed by mistake and a spreadsheet would not read as a number.
+_PLAIN_DECIMAL = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
+# The cache's integer columns are 32-bit on PostgreSQL: a count beyond that is not a count.
+MAX_COUNT = 2_147_483_647
+# A monthly price beyond a trillion is a typo or hostile, and would not survive float reports.
+MAX_PRICE = Decimal("1e12")
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,8 @@ def parse_date(raw: str | None) -> tuple[date | None, str | None]:
     if raw is None or not raw.strip():
         return None, None
     text = raw.strip()
+    if not text.isascii():
+        return None, "not a valid date (expected YYYY-MM-DD)"
     if text.isdigit():
         try:
             return datetime.fromtimestamp(int(text) / 1000, tz=timezone.utc).date(), None
@@ -53,6 +62,9 @@ def parse_date(raw: str | None) -> tuple[date | None, str | None]:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc).date(), None
     except ValueError:
         return None, "not a valid date (expected YYYY-MM-DD)"
+    except OverflowError:
+        # 0001-01-01T00:00:00+05:00 is before year 1 in UTC; 9999-12-31T23:00-05:00 after 9999.
+        return None, "not a valid date (out of range)"
 
 
 def parse_money(raw: str | None) -> tuple[Decimal | None, str | None]:
@@ -66,8 +78,10 @@ def parse_money(raw: str | None) -> tuple[Decimal | None, str | None]:
         value = Decimal(text)
     except InvalidOperation:
         return None, "not a number"
-    if value < 0:
+    if value.is_signed():  # "-0" too: a sign on a price is a typo, not a free renewal
         return None, "a negative price"
+    if value >= MAX_PRICE:
+        return None, "out of range (a trillion or more)"
     return value, None
 
 
@@ -83,7 +97,24 @@ def parse_count(raw: str | None) -> tuple[int | None, str | None]:
         return None, "not a whole number"
     if value < 0:
         return None, "a negative count"
+    if value > MAX_COUNT:
+        return None, f"out of range (more than {MAX_COUNT:,})"
     return int(value), None
+
+
+def storable(record: CrmRecord) -> tuple[CrmRecord, list[DataProblem]]:
+    """The record with every value the database can store, and a finding per value that had to
+    be cleaned. NUL characters are refused by PostgreSQL's text and JSON types (and a sign of
+    a broken import): they are removed, never allowed to fail the page the record is on."""
+    problems = [
+        DataProblem("data.unstorable_value", name, _shown(value.replace("\x00", "\\0")), f"{name}: contains NUL characters (removed)")
+        for name, value in record.properties.items()
+        if value is not None and "\x00" in value
+    ]
+    if not problems:
+        return record, []
+    properties = {name: (value.replace("\x00", "") if value is not None else None) for name, value in record.properties.items()}
+    return dataclasses.replace(record, properties=properties), problems
 
 
 def _text(raw: str | None) -> str | None:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Sequence
 
 import structlog
+from sqlmodel import select
 
 from integrations.hubspot.gateway import MAX_BATCH, HubSpotGateway
 from integrations.hubspot.types import Associated, CrmRecord, RecordPage
@@ -29,9 +30,11 @@ from worker.normalize import (
     contact_row,
     owner_row,
     primary_contact_choice,
+    storable,
     subscription_properties,
     subscription_row,
 )
+from worker.reconcile_guard import counts_agree, exceeds_share
 from worker.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -39,6 +42,11 @@ log = structlog.get_logger(__name__)
 Progress = Callable[[str, int], None]
 
 COMPANIES, CONTACTS, SUBSCRIPTIONS, OWNERS = "companies", "contacts", "subscriptions", "owners"
+
+
+class ReconcileRefused(Exception):
+    """A full pass would have removed more than the configured share of the cache while its own
+    count disagrees with HubSpot's: nothing was removed, the run fails (exit 1)."""
 
 
 def utcnow() -> datetime:
@@ -130,17 +138,20 @@ class Syncer:
     # ------------------------------------------------------------------ owners
 
     def _sync_owners(self, report: SyncReport) -> None:
-        """Owners are few (one per partner employee): list them all, active and deactivated."""
-        rows: dict[str, dict] = {}
-        for archived in (False, True):
-            after = None
-            while True:
-                page = self.gateway.list_owners(after=after, archived=archived)
-                for owner in page.owners:
-                    rows.setdefault(owner.id, owner_row(owner))
-                after = page.next_after
-                if not after:
-                    break
+        """Owners are few (one per partner employee): list them all, active and deactivated.
+
+        An owner in neither list is gone. When that would be more than ``[sync]
+        max_delete_share`` of the cached owners, both lists are read once more and an owner seen
+        in either reading stays: the owners API has no count to check against, and one early
+        well-formed end of a list must not hand every owner's tasks to the fallback owner.
+        """
+        rows = self._list_all_owners()
+        with self.cache.transaction() as session:
+            held = repo.held_count(session, Owner)
+            cached = set(session.exec(select(Owner.id).where(Owner.deleted_at.is_(None))))  # type: ignore[union-attr]
+        if exceeds_share(len(cached - set(rows)), held, self.settings.sync.max_delete_share):
+            for owner_id, row in self._list_all_owners().items():
+                rows.setdefault(owner_id, row)
         now = self.clock()
         with self.cache.transaction() as session:
             state = repo.load_state(session, OWNERS)
@@ -152,6 +163,19 @@ class Syncer:
         report.counts["owners"] += len(rows)
         report.counts["owners_deleted"] += len(gone)
         self.progress(OWNERS, len(rows))
+
+    def _list_all_owners(self) -> dict[str, dict]:
+        rows: dict[str, dict] = {}
+        for archived in (False, True):
+            after = None
+            while True:
+                page = self.gateway.list_owners(after=after, archived=archived)
+                for owner in page.owners:
+                    rows.setdefault(owner.id, owner_row(owner))
+                after = page.next_after
+                if not after:
+                    break
+        return rows
 
     # ------------------------------------------------------------------ full pass
 
@@ -181,9 +205,10 @@ class Syncer:
             phase, cursor = next_phase, next_cursor
             done += len(page.records)
             self.progress(stream.name, done)
+        model = Company if stream.name == COMPANIES else Subscription
+        self._guard_reconcile(stream, model, generation)
         with self.cache.transaction() as session:
             now = self.clock()
-            model = Company if stream.name == COMPANIES else Subscription
             gone = repo.mark_unseen_deleted(session, model, generation, now)
             if stream.name == COMPANIES:
                 gone_contacts = repo.mark_unseen_deleted(session, Contact, generation, now)
@@ -191,8 +216,41 @@ class Syncer:
             repo.record_findings(
                 session, object_type=_finding_type(stream.name), object_ids=gone, problems=[], rule_prefix="data.", now=now
             )
+            repo.record_findings(session, object_type="sync", object_ids=[stream.name], problems=[], rule_prefix="sync.", now=now)
             repo.save_state(session, stream.name, now, phase=None, cursor=None, watermark=started, full_completed_at=now)
         report.counts[f"{stream.name}_deleted"] += len(gone)
+
+    def _guard_reconcile(self, stream: Stream, model: type, generation: int) -> None:
+        """Before a reconcile marks many records deleted, ask HubSpot how many it holds.
+
+        A pass can end early without any call failing: a proxy's well-formed ``{"results": []}``
+        reads as the last page. Marking the rest deleted would complete their tasks under the
+        owners' eyes, so above ``[sync] max_delete_share`` the pass's own count of active records
+        must agree with HubSpot's (a search's ``total``); otherwise nothing is removed, a finding
+        says why and the run fails.
+        """
+        with self.cache.transaction() as session:
+            would_remove = len(repo.unseen_ids(session, model, generation))
+            held = repo.held_count(session, model)
+            listed = repo.seen_active_count(session, model, generation)
+        if not exceeds_share(would_remove, held, self.settings.sync.max_delete_share):
+            return
+        counted = self.gateway.count_objects(stream.object_type)
+        if counts_agree(listed, counted):
+            log.warning("sync.reconcile_many_deleted", stream=stream.name, deleted=would_remove, held=held, hubspot_count=counted)
+            return
+        message = (
+            f"the {stream.name} reconcile would mark {would_remove} of {held} cached records deleted, but it listed "
+            f"{listed} active records where HubSpot counts {counted}: nothing was removed. If HubSpot's answers were "
+            f"incomplete the next full sync sets it right; if the records really are gone, raise [sync] max_delete_share"
+        )
+        now = self.clock()
+        with self.cache.transaction() as session:
+            problem = DataProblem("sync.reconcile_refused", "deleted", f"{would_remove} of {held}", message)
+            repo.record_findings(session, object_type="sync", object_ids=[stream.name], problems=[(stream.name, problem)], rule_prefix="sync.", now=now)
+            # The pass is over either way; the next full pass starts a new one.
+            repo.save_state(session, stream.name, now, phase=None, cursor=None)
+        raise ReconcileRefused(message)
 
     # ------------------------------------------------------------------ incremental pass
 
@@ -295,6 +353,7 @@ class Syncer:
     def _write_companies(self, session, records, prepared, *, generation, report) -> None:
         links, contacts = prepared
         now = self.clock()
+        records = self._storable(session, "company", records, now)
         rows = [{**company_row(r), "seen_generation": generation, "synced_at": now} for r in records]
         upsert(session, Company, rows)
         self._write_links(session, [r.id for r in records if not r.archived and r.id in links], links, contacts, generation=generation)
@@ -305,6 +364,7 @@ class Syncer:
 
     def _write_links(self, session, company_ids, links, contacts: list[CrmRecord], *, generation: int | None) -> None:
         now = self.clock()
+        contacts = self._storable(session, "contact", contacts, now)
         if contacts:
             contact_rows = [{**contact_row(c), "synced_at": now} for c in contacts]
             if generation is not None:
@@ -334,6 +394,19 @@ class Syncer:
             rule_prefix="data.primary_contact", now=now,
         )
 
+    def _storable(self, session, object_type: str, records: Sequence[CrmRecord], now: datetime) -> list[CrmRecord]:
+        """Records cleaned of values the database cannot store, each cleaning a finding."""
+        cleaned, problems = [], []
+        for record in records:
+            record, found = storable(record)
+            cleaned.append(record)
+            problems.extend((record.id, problem) for problem in found)
+        repo.record_findings(
+            session, object_type=object_type, object_ids=[r.id for r in records], problems=problems,
+            rule_prefix="data.unstorable", now=now,
+        )
+        return cleaned
+
     # ------------------------------------------------------------------ contacts (incremental)
 
     def _write_known_contacts(self, session, records, prepared, *, generation, report) -> None:
@@ -341,7 +414,8 @@ class Syncer:
         newly given the label arrives through the association re-check."""
         known = repo.known_contact_ids(session, [r.id for r in records])
         now = self.clock()
-        rows = [{**contact_row(r), "synced_at": now} for r in records if r.id in known]
+        records = self._storable(session, "contact", [r for r in records if r.id in known], now)
+        rows = [{**contact_row(r), "synced_at": now} for r in records]
         upsert(session, Contact, rows)
         report.counts["contacts"] += len(rows)
 
@@ -372,7 +446,9 @@ class Syncer:
         rows, problems = [], []
         for record in records:
             company_id = None if prepared is None else prepared.get(record.id)
+            record, unstorable = storable(record)
             row, found = subscription_row(record, company_id, self.settings.subscriptions)
+            found = unstorable + found
             rows.append({**row, "seen_generation": generation, "synced_at": now})
             if not record.archived:
                 problems.extend((record.id, problem) for problem in found)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import glob
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
@@ -52,18 +54,87 @@ def migrate(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), "head")
 
 
-class Cache:
-    """The database: one engine, migrated at construction, and short transactions."""
+class CacheUnavailable(Exception):
+    """The cache cannot be opened as asked: none exists where a reader looks, or a writer cannot
+    create one there. The message is the one line a person needs."""
 
-    def __init__(self, url: str, *, run_migrations: bool = True):
+
+def sqlite_path(url: str) -> Path | None:
+    return Path(url.split("///", 1)[1]) if url.startswith("sqlite:///") else None
+
+
+# The cache holds client names and emails: its file, SQLite's -wal/-shm and the lock files are
+# the owner's alone. Companions SQLite creates later inherit the process's umask (set by the CLI).
+PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700
+
+
+def _prepare_sqlite_file(path: Path) -> None:
+    """A writer's SQLite path: the directory is created (owner only) when missing; an existing
+    cache and its companions are made private if an older version left them readable."""
+    directory = path.parent
+    if not directory.exists():
+        try:
+            directory.mkdir(parents=True, mode=PRIVATE_DIR)
+        except OSError as exc:
+            raise CacheUnavailable(f"cannot create the cache's directory {directory}: {exc.strerror}") from None
+    if not directory.is_dir():
+        raise CacheUnavailable(f"the cache's directory {directory} is not a directory")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise CacheUnavailable(f"cannot write in the cache's directory {directory} (permission denied)")
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE))
+        except OSError as exc:
+            raise CacheUnavailable(f"cannot create the cache {path}: {exc.strerror}") from None
+    for companion in (path, *directory.glob(f"{glob.escape(path.name)}-*"), *directory.glob(f"{glob.escape(path.name)}.*.lock")):
+        try:
+            if companion.stat().st_mode & 0o077 and companion.stat().st_uid == os.getuid():
+                companion.chmod(PRIVATE_FILE)
+        except OSError:
+            pass  # gone in between, or not ours: nothing to tighten
+
+
+class Cache:
+    """The database: one engine, and short transactions.
+
+    A writer (``create=True``: ``--sync-now``, ``run``, the demo) creates and migrates it; a
+    reader (``create=False``: reports, ``check``, ``status``) never does, and says so in one
+    line when there is no cache where it looks (a typo in a path must not make a new one).
+    """
+
+    def __init__(self, url: str, *, run_migrations: bool = True, create: bool = True):
         self.url = url
+        path = sqlite_path(url)
+        if path is not None:
+            if create:
+                _prepare_sqlite_file(path)
+            elif not path.is_file():
+                raise CacheUnavailable(f"no cache at {path}: run `renewal-worker --sync-now` first, or check [database] url")
         self.engine = make_engine(url)
-        if run_migrations:
+        if not create:
+            self._require_schema()
+        elif run_migrations:
             from worker.cache.locks import exclusive
 
             # Two processes starting on a new database would both create the tables.
             with exclusive(self, "migrate", wait_s=300):
                 migrate(self.engine)
+
+    @classmethod
+    def existing(cls, url: str) -> "Cache":
+        """Open a cache for reading: never creates or migrates it."""
+        return cls(url, create=False)
+
+    def _require_schema(self) -> None:
+        try:
+            present = inspect(self.engine).has_table("runs")
+        except Exception:
+            self.engine.dispose()
+            raise
+        if not present:
+            self.engine.dispose()
+            where = sqlite_path(self.url) or "this database"
+            raise CacheUnavailable(f"no renewal-worker cache in {where}: run `renewal-worker --sync-now` first, or check [database] url")
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

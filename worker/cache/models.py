@@ -191,6 +191,8 @@ class Run(SQLModel, table=True):
     counts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     api_calls: int = 0
     rate_limited: int = 0
+    host: str | None = Field(default=None, max_length=255)  # who ran it: a "running" run whose
+    pid: int | None = None  # process is gone from this host was interrupted (status says so)
 
 
 class TaskLedger(SQLModel, table=True):

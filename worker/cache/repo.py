@@ -106,17 +106,38 @@ def _upsert_findings(session: Session, items: Sequence[tuple[str, str, str, str,
         session.exec(insert)  # type: ignore[call-overload]
 
 
-def mark_unseen_deleted(session: Session, model: type[SQLModel], generation: int, now: datetime) -> list[str]:
-    """After a complete full pass: rows HubSpot listed neither as active nor as archived are gone."""
-    ids = list(
+def unseen_ids(session: Session, model: type[SQLModel], generation: int) -> list[str]:
+    """Rows a full pass of ``generation`` saw neither active nor archived (not yet deleted)."""
+    return list(
         session.exec(  # type: ignore[call-overload]
             select(model.id).where(model.seen_generation < generation, model.deleted_at.is_(None))  # type: ignore[attr-defined]
         ).scalars()
     )
-    for chunk in chunks(ids, 500):
-        values: dict[str, Any] = {"deleted_at": now}
-        values.update({"active": False} if model is Owner else {"archived": True})
+
+
+def held_count(session: Session, model: type[SQLModel]) -> int:
+    """Rows the cache holds as not deleted (active or archived)."""
+    return session.exec(select(func.count()).where(model.deleted_at.is_(None))).scalar_one()  # type: ignore[call-overload, attr-defined]
+
+
+def seen_active_count(session: Session, model: type[SQLModel], generation: int) -> int:
+    """Active rows a full pass of ``generation`` listed."""
+    return session.exec(  # type: ignore[call-overload]
+        select(func.count()).where(model.seen_generation == generation, model.archived.is_(False))  # type: ignore[attr-defined]
+    ).scalar_one()
+
+
+def mark_deleted(session: Session, model: type[SQLModel], ids: Sequence[str], now: datetime) -> None:
+    values: dict[str, Any] = {"deleted_at": now}
+    values.update({"active": False} if model is Owner else {"archived": True})
+    for chunk in chunks(list(ids), 500):
         session.exec(update(model).where(model.id.in_(chunk)).values(**values))  # type: ignore[attr-defined, call-overload]
+
+
+def mark_unseen_deleted(session: Session, model: type[SQLModel], generation: int, now: datetime) -> list[str]:
+    """After a complete full pass: rows HubSpot listed neither as active nor as archived are gone."""
+    ids = unseen_ids(session, model, generation)
+    mark_deleted(session, model, ids, now)
     return ids
 
 

@@ -11,15 +11,13 @@ from datetime import date, timedelta
 from worker.rules import contacts, renewal
 from worker.rules.calendar import working_day
 from worker.rules.model import (
-    HIGH,
-    LOW,
-    MEDIUM,
     Plan,
     Portfolio,
     Reminder,
     RuleConfig,
     RuleFinding,
     SubscriptionRow,
+    urgency,
 )
 
 OWNER_MISSING = "owner.missing"
@@ -118,7 +116,7 @@ def _contact_reminder(company, contact_id, contact, problems, sub: SubscriptionR
         contact_id=contact_id if contact is not None and not contact.gone else None,
         anchor=None,
         due=working_day(emails_start, not_before=as_of, skip_weekends=config.skip_weekends),
-        priority=HIGH if days_left <= 30 else MEDIUM if days_left <= 75 else LOW,
+        priority=urgency(days_left),
         owner_id=owner_id,
         create=True,
         facts={

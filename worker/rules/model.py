@@ -16,6 +16,12 @@ from typing import Any, Mapping, Sequence
 LOW, MEDIUM, HIGH = "LOW", "MEDIUM", "HIGH"
 
 
+def urgency(days_left: int) -> str:
+    """A task's priority from the days left to its renewal: HIGH within a month (30 days
+    included), MEDIUM once HubSpot's 75-day emails could have started, LOW before."""
+    return HIGH if days_left <= 30 else MEDIUM if days_left <= 75 else LOW
+
+
 @dataclass(frozen=True, slots=True)
 class SubscriptionRow:
     id: str

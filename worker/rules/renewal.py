@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from worker.rules.calendar import working_day
-from worker.rules.model import HIGH, LOW, MEDIUM, CompanyRow, Reminder, RuleConfig, SubscriptionRow
+from worker.rules.model import HIGH, CompanyRow, Reminder, RuleConfig, SubscriptionRow, urgency
 
 MILESTONE = "renewal.milestone"
 PARTNER_MEETING = "renewal.partner_meeting"
@@ -66,7 +66,7 @@ class Context:
 
     @property
     def urgency(self) -> str:
-        return HIGH if self.days_left <= 30 else MEDIUM if self.days_left <= 75 else LOW
+        return urgency(self.days_left)
 
 
 def is_cancelled(sub: SubscriptionRow, config: RuleConfig) -> bool:

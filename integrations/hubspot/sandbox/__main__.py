@@ -24,9 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests-per-10s", type=int, default=100)
     parser.add_argument("--search-requests-per-s", type=int, default=4)
     parser.add_argument("--token", default=DEMO_TOKEN)
+    parser.add_argument("--hostile-showcase", action="store_true", help="put every hostile value on some record (the soak)")
     args = parser.parse_args(argv)
 
-    portal = generate_portal(PortalSpec(companies=args.companies, seed=args.seed))
+    portal = generate_portal(PortalSpec(companies=args.companies, seed=args.seed, hostile_showcase=args.hostile_showcase))
     server = SandboxHubSpot(
         portal,
         tokens={args.token: ALL_SCOPES},

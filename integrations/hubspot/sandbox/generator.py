@@ -32,6 +32,26 @@ class PortalSpec:
     owners: int = 10
     deactivated_owners: int = 2
     now: datetime | None = None  # fixed: two portals from one spec are identical, timestamps included
+    # Put every hostile value on some record for sure (the demo, the soak): with a few dozen
+    # companies, the random draws alone may miss them.
+    hostile_showcase: bool = False
+
+
+# Values a hostile or broken portal holds, and what must come of each (README, "Bad data"):
+# markup and mentions for Slack and HTML, terminal control codes, a NUL byte (PostgreSQL refuses
+# it), an RTL override, a spreadsheet formula.
+HOSTILE_COMPANY_NAMES = (
+    "Slack <!channel> <https://evil.example|Click to renew> *Co*",
+    "Nul\x00Byte GmbH",
+    "\x1b]0;pwned\x07\x1b[2JTerm Co",
+    '=HYPERLINK("https://evil.example","Renew")',
+    "Evil \u202eoC LLC",
+    "<script>alert(1)</script> S.A.",
+)
+# Dates outside what a date type holds once read in UTC, and full-width digits.
+IMPOSSIBLE_DATES = ("0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00", "２０２６-１２-０１")
+# Counts beyond any integer column (SQLite's 64 bits, PostgreSQL's 32).
+OUT_OF_RANGE_COUNTS = ("1" + "0" * 30, "3000000000")
 
 
 def generate_portal(spec: PortalSpec = PortalSpec(), portal: SandboxPortal | None = None) -> SandboxPortal:
@@ -40,7 +60,8 @@ def generate_portal(spec: PortalSpec = PortalSpec(), portal: SandboxPortal | Non
     With ``bad_data`` a few records carry the defects real portals have: empty or impossible
     dates, European decimal commas, negative prices, non-numeric tiers, unknown enum values,
     very long and non-Latin text, bounced and opted-out contacts, companies with no primary
-    contact and companies with two.
+    contact and companies with two; and the hostile ones above (markup, control codes, NUL,
+    formulas, out-of-range numbers and dates).
     """
     rng = random.Random(spec.seed)
     portal = portal or SandboxPortal()
@@ -66,7 +87,7 @@ def generate_portal(spec: PortalSpec = PortalSpec(), portal: SandboxPortal | Non
         updated = now - timedelta(days=rng.randint(1, 120), seconds=rng.randint(0, 86_400))
         name = f"{rng.choice(_COMPANY_WORDS)} {rng.choice(_COMPANY_WORDS)} {rng.choice(_SUFFIX)}"
         if bad(0.02):
-            name = rng.choice(["株式会社サンプル", "ООО «Пример»", "شركة المثال", "Ελληνική Εταιρεία"])
+            name = rng.choice(["株式会社サンプル", "ООО «Пример»", "شركة المثال", "Ελληνική Εταιρεία", *HOSTILE_COMPANY_NAMES])
         company = portal.create(
             "companies",
             {"name": name, "domain": f"client{n}.example", "hubspot_owner_id": owner_id()},
@@ -104,7 +125,32 @@ def generate_portal(spec: PortalSpec = PortalSpec(), portal: SandboxPortal | Non
         low, high = spec.subscriptions_per_company
         for _ in range(rng.randint(low, high)):
             portal_subscription(portal, rng, spec, company.id, today, owner_id(), now, bad)
+    if spec.hostile_showcase:
+        add_hostile_showcase(portal, spec.subscription_type, today)
     return portal
+
+
+def add_hostile_showcase(portal: SandboxPortal, subscription_type: str, today: date) -> None:
+    """Every hostile value on a record, without another random draw: company names on clients
+    renewing within 120 days (so the renewals table shows them), impossible numbers and dates on
+    subscriptions of other clients."""
+    deals = sorted(portal.table(subscription_type).values(), key=lambda d: d.id)
+
+    def renews_soon(deal: SandboxObject) -> bool:
+        try:
+            return 0 <= (date.fromisoformat(deal.properties.get("renewal_date") or "") - today).days <= 120
+        except ValueError:
+            return False
+
+    soon = [d for d in deals if renews_soon(d) and d.properties.get("dealstage") != "closedlost"]
+    companies = list(dict.fromkeys(cid for d in soon for cid in portal.associated(subscription_type, d.id, "companies")))
+    for company_id, name in zip(companies, HOSTILE_COMPANY_NAMES):
+        portal.update("companies", company_id, {"name": name})
+    others = [d for d in deals if not renews_soon(d)]
+    values = [("renewal_date", v) for v in IMPOSSIBLE_DATES] + [("contact_tier", v) for v in OUT_OF_RANGE_COUNTS]
+    values += [("current_monthly_price", "-0"), ("current_monthly_price", "１２００.００"), ("renewal_products", "Sales Hub\x00 Pro")]
+    for deal, (name, value) in zip(others, values):
+        portal.update(subscription_type, deal.id, {name: value})
 
 
 def portal_subscription(portal, rng, spec, company_id, today, owner, now, bad) -> SandboxObject:
@@ -128,13 +174,14 @@ def portal_subscription(portal, rng, spec, company_id, today, owner, now, bad) -
         "hubspot_owner_id": owner,
     }
     if bad(0.02):
-        props["renewal_date"] = rng.choice(["", "2026-02-30", "31/12/2026", "soon"])
+        props["renewal_date"] = rng.choice(["", "2026-02-30", "31/12/2026", "soon", *IMPOSSIBLE_DATES])
     if bad(0.02):
-        props["current_monthly_price"] = "1.234,50"
+        # By id, not by another draw: adding a case must not reshuffle every generated portal.
+        props["current_monthly_price"] = ("1.234,50", "-0", "１２００.００")[company_id % 3]
     if bad(0.01):
         props["renewal_monthly_price"] = "-120.00"
     if bad(0.02):
-        props["contact_tier"] = rng.choice(["lots", "10k", "2.5"])
+        props["contact_tier"] = rng.choice(["lots", "10k", "2.5", *OUT_OF_RANGE_COUNTS])
     if bad(0.02):
         props["renewal_communication_owner"] = "agency"
     if bad(0.01):

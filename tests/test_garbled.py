@@ -1,0 +1,171 @@
+"""Garbled 200 answers: a complete HTTP answer whose body is not the promised JSON (cut short with
+a consistent Content-Length, an HTML page from a proxy, ``{}``, an empty page with a cursor, an
+early well-formed end) must never be read as "nothing there". The run fails with one line naming
+the call, and the cache, the findings and HubSpot's tasks stay exactly as they were.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+
+from integrations.hubspot.sandbox import Fault, PortalSpec, SandboxHubSpot, generate_portal
+from tests.conftest import make_settings
+from tests.emission_helpers import portal_tasks
+from tests.test_sync import snapshot
+from worker.cache.db import Cache
+from worker.cycle import run_cycle
+
+PAGE = 20  # several list pages from a small portal: "the 2nd page" exists for each stream
+
+# Each read route the sync calls, as "METHOD path" regexes the sandbox's faults match.
+ROUTES = {
+    "companies page": r"GET /crm/v3/objects/companies$",
+    "deals page": r"GET /crm/v3/objects/deals$",
+    "company→contact associations": r"POST /crm/v4/associations/companies/contacts/batch/read",
+    "contacts batch read": r"POST /crm/v3/objects/contacts/batch/read",
+    "deal→company associations": r"POST /crm/v4/associations/deals/companies/batch/read",
+    "owners list": r"GET /crm/v3/owners",
+}
+GARBLED = ("cut", "html", "empty_object", "empty_with_cursor", "not_utf8", "array")
+
+
+@contextmanager
+def portal_after_a_clean_run(db_url: str):
+    """A 60-company portal, synced once and its tasks created: the state a reconcile starts from."""
+    portal = generate_portal(PortalSpec(companies=60, seed=23))
+    with SandboxHubSpot(portal, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
+        settings = make_settings(server.url, db_url, hubspot={"page_size": PAGE, "max_attempts": 3})
+        cache = Cache(db_url)
+        try:
+            first = run_cycle(settings, cache=cache)
+            assert first.ok, first.error
+            assert first.counts.get("tasks_created", 0) > 10
+            yield server, settings, cache
+        finally:
+            cache.close()
+
+
+def _tasks(server) -> dict[str, tuple]:
+    return {marker: (t["id"], t.get("hs_task_status"), t.get("hubspot_owner_id")) for marker, t in portal_tasks(server.portal).items()}
+
+
+def _reconcile_with(server, settings, cache, fault: Fault):
+    before_cache, before_tasks = snapshot(cache), _tasks(server)
+    server.reset_stats()
+    server.add_fault(fault)
+    result = run_cycle(settings, cache=cache, mode="full")
+    return result, before_cache, before_tasks
+
+
+def _assert_nothing_lost(result, server, cache, before_cache, before_tasks, call: str):
+    assert not result.ok and result.outcome == "failed"
+    assert call in result.error and "\n" not in result.error
+    assert snapshot(cache) == before_cache
+    assert _tasks(server) == before_tasks
+
+
+@pytest.mark.parametrize("garble", GARBLED)
+def test_a_garbled_second_companies_page_during_a_reconcile_loses_nothing(sqlite_url, garble):
+    with portal_after_a_clean_run(sqlite_url) as (server, settings, cache):
+        # Every attempt at the 2nd page is garbled: the retries cannot get past it.
+        fault = Fault("garble", garble=garble, match=ROUTES["companies page"], skip=1, times=10)
+        result, before_cache, before_tasks = _reconcile_with(server, settings, cache, fault)
+        _assert_nothing_lost(result, server, cache, before_cache, before_tasks, "list_objects")
+        assert server.stats.calls["list_objects:companies"] == 1 + settings.hubspot.max_attempts
+
+
+@pytest.mark.parametrize(
+    "route, call, garble",
+    [
+        ("deals page", "list_objects", "cut"),
+        ("company→contact associations", "batch_read_associations", "empty_object"),
+        ("contacts batch read", "batch_read_objects", "html"),
+        ("deal→company associations", "batch_read_associations", "array"),
+        ("owners list", "list_owners", "empty_with_cursor"),
+    ],
+)
+def test_each_read_route_garbled_during_a_reconcile_loses_nothing(db_url, route, call, garble):
+    with portal_after_a_clean_run(db_url) as (server, settings, cache):
+        fault = Fault("garble", garble=garble, match=ROUTES[route], skip=1 if "page" in route else 0, times=10)
+        result, before_cache, before_tasks = _reconcile_with(server, settings, cache, fault)
+        _assert_nothing_lost(result, server, cache, before_cache, before_tasks, call)
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES))
+def test_one_garbled_answer_is_retried_and_the_run_ends_as_a_clean_one_would(sqlite_url, route):
+    with portal_after_a_clean_run(sqlite_url) as (server, settings, cache):
+        clean = run_cycle(settings, cache=cache, mode="full")
+        assert clean.ok
+        expected_cache, expected_tasks = snapshot(cache), _tasks(server)
+        server.add_fault(Fault("garble", garble="cut", match=ROUTES[route], skip=1 if "page" in route else 0))
+        result = run_cycle(settings, cache=cache, mode="full")
+        assert result.ok, result.error
+        assert server.stats.faults_applied == 1 and result.api["retries"] >= 1
+        assert snapshot(cache) == expected_cache
+        assert _tasks(server) == expected_tasks
+
+
+def test_a_garbled_answer_on_a_first_sync_fails_the_run_and_the_rerun_completes_it(sqlite_url):
+    portal = generate_portal(PortalSpec(companies=60, seed=23))
+    with SandboxHubSpot(portal, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
+        settings = make_settings(server.url, sqlite_url, hubspot={"page_size": PAGE, "max_attempts": 2})
+        cache = Cache(sqlite_url)
+        try:
+            server.add_fault(Fault("garble", garble="html", match=ROUTES["deal→company associations"], skip=1, times=2))
+            failed = run_cycle(settings, cache=cache)
+            assert not failed.ok and "batch_read_associations" in failed.error
+            assert portal_tasks(portal) == {}  # the rules never ran on a half-synced cache
+            rerun = run_cycle(settings, cache=cache)
+            assert rerun.ok, rerun.error
+            # Every subscription knows its company: none was left "not associated" by the fault.
+            with cache.transaction() as session:
+                from sqlmodel import select
+
+                from worker.cache.models import Subscription
+
+                orphans = [s.id for s in session.exec(select(Subscription)).all() if s.company_id is None]
+            assert orphans == sorted(str(i) for i, deal in portal.table("deals").items() if not portal.associated("deals", i, "companies"))
+        finally:
+            cache.close()
+
+
+@pytest.mark.parametrize("route, stream", [("companies page", "companies"), ("deals page", "subscriptions")])
+def test_an_early_well_formed_end_is_caught_by_hubspots_count_and_nothing_is_removed(db_url, route, stream):
+    """``{"results": []}`` without a cursor is a valid last page: only the count check can tell."""
+    with portal_after_a_clean_run(db_url) as (server, settings, cache):
+        fault = Fault("garble", garble="empty_end", match=ROUTES[route], skip=1)
+        result, before_cache, before_tasks = _reconcile_with(server, settings, cache, fault)
+        assert not result.ok
+        assert result.error.startswith("reconcile refused:") and f"the {stream} reconcile" in result.error
+        assert "HubSpot counts" in result.error
+        after = snapshot(cache)
+        refused = [f for f in after.pop("findings") if f[0] == "sync.reconcile_refused"]
+        assert refused == [("sync.reconcile_refused", "sync", stream, "deleted", refused[0][4], True)]
+        assert after == {k: v for k, v in before_cache.items() if k != "findings"}
+        assert _tasks(server) == before_tasks
+        # The next reconcile, with honest answers, completes and resolves the finding.
+        again = run_cycle(settings, cache=cache, mode="full")
+        assert again.ok, again.error
+        assert not [f for f in snapshot(cache)["findings"] if f[0] == "sync.reconcile_refused" and f[5]]
+
+
+def test_records_really_deleted_in_hubspot_are_removed_when_hubspots_count_agrees(sqlite_url):
+    with portal_after_a_clean_run(sqlite_url) as (server, settings, cache):
+        doomed = sorted(server.portal.table("companies"))[:20]  # a third of the portal: above 10 %
+        for company_id in doomed:
+            server.portal.purge("companies", company_id)
+        result = run_cycle(settings, cache=cache, mode="full")
+        assert result.ok, result.error
+        assert result.counts["companies_deleted"] == 20
+
+
+def test_an_early_end_of_the_owners_list_deactivates_nobody(sqlite_url):
+    with portal_after_a_clean_run(sqlite_url) as (server, settings, cache):
+        fault = Fault("garble", garble="empty_end", match=ROUTES["owners list"])
+        result, before_cache, before_tasks = _reconcile_with(server, settings, cache, fault)
+        assert result.ok, result.error
+        assert result.counts["owners_deleted"] == 0
+        assert snapshot(cache)["owners"] == before_cache["owners"]
+        assert _tasks(server) == before_tasks
