@@ -50,6 +50,10 @@ class WebhookNotifier:
     def post(self, event: str, text: str, lines: Sequence[str], data: Mapping[str, Any]) -> None:
         """One message: ``text`` is the headline, ``lines`` the details, ``data`` the JSON form."""
         if self.format == "slack":
+            # Every word here may come from HubSpot (a company named "<!channel>" or
+            # "<https://evil.example|Renew here>"): escaped as Slack asks, so data can neither
+            # mention anyone nor disguise a link.
+            text, lines = slack_escape(text), [slack_escape(line) for line in lines]
             body = "\n".join(lines)
             payload: dict[str, Any] = {
                 "text": text,  # Slack's fallback for notifications
@@ -90,6 +94,11 @@ class WebhookNotifier:
         if isinstance(exc, _Retryable) and exc.retry_after_s is not None:
             return min(exc.retry_after_s, 60.0)
         return min(0.5 * 2 ** (state.attempt_number - 1), 10.0)
+
+
+def slack_escape(text: str) -> str:
+    """Slack's three control characters in message text (api.slack.com, "Escaping text")."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -16,7 +16,7 @@ from worker.settings import Settings
 
 
 def check(settings: Settings, now: datetime) -> tuple[bool, str]:
-    cache = Cache(settings.database.url)
+    cache = Cache.existing(settings.database.url)
     try:
         with cache.transaction() as session:
             beats = session.execute(

@@ -51,13 +51,25 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+CONNECTION_TIMEOUT_S = 10.0
+
+
+class HealthServerError(Exception):
+    """The /healthz listener could not start (the port is taken, the address is not ours)."""
+
+
 class HealthServer:
     """/metrics and /healthz on ``host:port``, in a daemon thread."""
 
-    def __init__(self, bind: str, metrics: Metrics, health: Callable[[], tuple[bool, dict[str, Any]]]):
+    def __init__(
+        self, bind: str, metrics: Metrics, health: Callable[[], tuple[bool, dict[str, Any]]], *, connection_timeout_s: float = CONNECTION_TIMEOUT_S
+    ):
         host, _, port = bind.rpartition(":")
-        handler = _handler(metrics, health)
-        self._server = ThreadingHTTPServer((host.strip("[]"), int(port)), handler)
+        handler = _handler(metrics, health, connection_timeout_s)
+        try:
+            self._server = ThreadingHTTPServer((host.strip("[]"), int(port)), handler)
+        except OSError as exc:
+            raise HealthServerError(f"cannot listen on {bind} ([http] bind): {exc.strerror or exc}") from None
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="health-http", daemon=True)
 
@@ -75,8 +87,12 @@ class HealthServer:
         self._server.server_close()
 
 
-def _handler(metrics: Metrics, health: Callable[[], tuple[bool, dict[str, Any]]]) -> type[BaseHTTPRequestHandler]:
+def _handler(metrics: Metrics, health: Callable[[], tuple[bool, dict[str, Any]]], connection_timeout_s: float) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        # A client that opens a connection and sends nothing (or half a request) is dropped
+        # after this long instead of holding a thread for ever.
+        timeout = connection_timeout_s
+
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
             return
 

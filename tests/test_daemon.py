@@ -101,7 +101,8 @@ def test_a_second_signal_exits_at_once(server, tmp_path):
     process = start_daemon(tmp_path, daemon_config(server, tmp_path, shutdown_grace_s=60))
     wait_for(lambda: sum(server.stats.calls.values()) >= 1, what="a job in hand")
     process.send_signal(signal.SIGTERM)
-    time.sleep(0.3)
+    # The first signal has been handled once the main loop says it is stopping.
+    wait_for(lambda: any(e["event"] == "daemon.stopping" for e in events(tmp_path)), what="the graceful stop to begin")
     started = time.monotonic()
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=5) == 130
@@ -157,13 +158,18 @@ def test_two_daemons_one_leader_and_the_standby_takes_over(server, tmp_path, db_
     second = start_daemon(tmp_path, config, name="b.toml")
     try:
         wait_for(lambda: len(heartbeats(db_url)) == 2, what="the standby's heartbeat")
-        time.sleep(3)  # both run side by side for a while
+
+        def finished(job: str) -> list:
+            return [(r.started_at, r.finished_at) for r in runs(db_url) if r.kind.startswith(job + ":") and r.finished_at]
+
+        # Both run side by side until the leader has finished each job twice.
+        wait_for(lambda: all(len(finished(job)) >= 2 for job in ("sync", "rules")), what="two runs of each job")
         roles = sorted(h.role for h in heartbeats(db_url))
         assert roles == ["leader", "standby"]
         assert not any(e["event"] == "daemon.leading" for e in events(tmp_path, "b.toml"))
         # Never the same job at the same time: each job's runs are strictly one after another.
         for job in ("sync", "rules"):
-            spans = [(r.started_at, r.finished_at) for r in runs(db_url) if r.kind.startswith(job + ":") and r.finished_at]
+            spans = finished(job)
             assert len(spans) >= 2
             assert all(earlier[1] <= later[0] for earlier, later in zip(spans, spans[1:]))
         # The leader dies hard: the standby leads within the lease check interval.

@@ -90,9 +90,10 @@ def test_run_summary_after_every_run_and_one_digest_per_owner_per_day(sandbox, s
     hook = respx.post(URL).mock(return_value=httpx.Response(200, text="ok"))
     settings = dataclasses.replace(make_settings(sandbox.url, sqlite_url), webhook_url=SecretStr(URL))
     cache = Cache(sqlite_url)
-    result = run_cycle(settings, cache=cache)
+    # Noon, pinned: "five minutes later" must still be the same day whenever the suite runs.
+    now = datetime.now(timezone.utc).replace(hour=12, minute=0, second=0, microsecond=0)
+    result = run_cycle(settings, cache=cache, clock=lambda: now)
     assert result.ok
-    now = datetime.now(timezone.utc)
     sent = send_notifications(settings, result, now=now)
     assert sent["run_summary"] == 1 and sent["digest"] >= 1
     texts = [call.request.read().decode() for call in hook.calls]
@@ -102,3 +103,69 @@ def test_run_summary_after_every_run_and_one_digest_per_owner_per_day(sandbox, s
     assert send_notifications(settings, result, now=now + timedelta(minutes=5)) == {"run_summary": 1, "digest": 0}
     assert send_notifications(settings, result, now=now + timedelta(days=1))["digest"] >= 1
     cache.close()
+
+
+# --------------------------------------------------------------------------- failures and hostile text
+
+
+class _Answer:
+    ok, outcome, mode, duration_s, job, error, run_id = True, "ok", "incremental", 1.0, "sync", None, 7
+    counts = {"tasks_created": 1}
+    api = {"total_calls": 3}
+
+
+def test_a_webhook_that_does_not_answer_fails_no_run_and_logs_one_event_without_the_url(tmp_path, capsys):
+    """Through the real logger configuration: structlog's first argument is the event, and a
+    second ``event=`` used to raise TypeError after the sync and the tasks had succeeded."""
+    from worker import logs
+
+    dead = "http://127.0.0.1:1/services/T1/B2/dead-hook-secret"
+    logs.configure("debug", "json", secrets=[dead])
+    base = make_settings("http://127.0.0.1:1", f"sqlite:///{tmp_path / 'c.db'}", notifications={"max_attempts": 1, "daily_digest": False})
+    settings = dataclasses.replace(base, webhook_url=SecretStr(dead))
+    sent = send_notifications(settings, _Answer())
+    assert sent == {"run_summary": 0, "digest": 0}
+    err = capsys.readouterr().err
+    failures = [line for line in err.splitlines() if '"notify.failed"' in line]
+    assert len(failures) == 1 and '"message_kind": "run_summary"' in failures[0]
+    assert "dead-hook-secret" not in err and "/services/T1" not in err
+
+
+def test_a_broken_database_behind_the_digest_is_a_log_event_not_a_failed_run(tmp_path):
+    from structlog.testing import capture_logs
+
+    (tmp_path / "a-file").write_text("not a directory")
+    base = make_settings("http://127.0.0.1:1", f"sqlite:///{tmp_path / 'a-file' / 'c.db'}")
+    settings = dataclasses.replace(base, webhook_url=SecretStr(URL))
+    with respx.mock:
+        respx.post(URL).mock(return_value=httpx.Response(200))
+        with capture_logs() as events:
+            sent = send_notifications(settings, _Answer())
+    assert sent["run_summary"] == 1 and sent["digest"] == 0
+    assert [e["message_kind"] for e in events if e["event"] == "notify.failed"] == ["digest"]
+
+
+@respx.mock
+def test_slack_text_from_hubspot_can_neither_mention_anyone_nor_disguise_a_link():
+    route = respx.post(URL).mock(return_value=httpx.Response(200))
+    client, _ = notifier()
+    hostile = "Slack <!channel> <https://evil.example|Click to renew> *Co* & <@U123>"
+    client.post("digest", f"Tasks for {hostile}", [f"• renew {hostile}"], {"owner": hostile})
+    payload = route.calls.last.request.read().decode()
+    assert "<!channel>" not in payload and "<https://evil" not in payload and "<@U123>" not in payload
+    assert "&lt;!channel&gt; &lt;https://evil.example|Click to renew&gt; *Co* &amp; &lt;@U123&gt;" in payload
+
+
+def test_the_webhook_url_never_reaches_a_log_line_at_debug_level_however_its_host_is_spelt(capsys):
+    from worker import logs
+
+    secret = "http://LOCALHOST:9/services/T000/B000/SECRETPART"
+    logs.configure("debug", "json", secrets=[secret])
+    import logging
+
+    import structlog
+
+    structlog.get_logger("t").info("x", url="http://localhost:9/services/T000/B000/SECRETPART", path="/services/T000/B000/SECRETPART")
+    logging.getLogger("httpx").info("HTTP Request: POST http://localhost:9/services/T000/B000/SECRETPART")
+    err = capsys.readouterr().err
+    assert "SECRETPART" not in err and err.count("[REDACTED]") == 2

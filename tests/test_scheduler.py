@@ -101,3 +101,25 @@ def test_jobs_have_explicit_ids_and_the_digest_needs_a_webhook(sqlite_url):
     assert [job_id for job_id, *_ in d._jobs()] == ["sync", "full_sync", "rules"]  # no webhook: no digest job
     with_hook = dataclasses.replace(d.settings, webhook_url="https://hooks.example/x")
     assert [job_id for job_id, *_ in Daemon(with_hook)._jobs()][-1] == "digest"
+
+
+def test_a_beat_that_cannot_reach_the_database_is_logged_and_the_daemon_goes_on(sqlite_url):
+    """A PostgreSQL restart or failover must not end a daemon meant to run for months."""
+    from sqlalchemy.exc import OperationalError
+
+    d = daemon(sqlite_url)
+
+    class UnreachableLease:
+        calls = 0
+
+        def try_acquire(self):
+            UnreachableLease.calls += 1
+            raise OperationalError("SELECT pg_try_advisory_lock(1)", {}, ConnectionRefusedError("server closed the connection"))
+
+    d.lease = UnreachableLease()
+    with capture_logs() as logs:
+        d._tick()
+        d._tick()
+    failed = [e for e in logs if e["event"] == "daemon.beat_failed"]
+    assert UnreachableLease.calls == 2 and len(failed) == 2
+    assert failed[0]["role"] == "standby" and failed[0]["error"].startswith("OperationalError")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from contextlib import ExitStack
 from datetime import date, datetime
@@ -15,9 +16,21 @@ from decimal import Decimal
 from typing import Any, Callable, Sequence
 
 from worker import logs
-from worker.settings import ConfigError, Settings, load_settings
+from worker.safe_text import for_terminal
+from worker.settings import ConfigError, Settings, load_settings, secret_file_warnings
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def _days(text: str) -> int:
+    """A number of days a calendar can hold: argparse turns the error into one line, exit 2."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of days: {text!r}") from None
+    if not 0 <= value <= 3650:
+        raise argparse.ArgumentTypeError(f"{value} is outside 0..3650 days")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="last runs, sync watermarks and what the cache holds")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     renewals = commands.add_parser("renewals", help="upcoming renewals: the partner dashboard's table, from the cache")
-    renewals.add_argument("--within", type=int, metavar="DAYS", help="renewals this many days ahead (default: [reminders] horizon_days)")
+    renewals.add_argument("--within", type=_days, metavar="DAYS", help="renewals this many days ahead, 0 to 3650 (default: [reminders] horizon_days)")
     output = renewals.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="machine-readable output")
     output.add_argument("--csv", action="store_true", help="CSV, for a spreadsheet")
@@ -50,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Everything this process creates (the cache, SQLite's -wal/-shm, lock files) holds client
+    # names and emails: readable by its owner only.
+    os.umask(0o077)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.sync_now and not args.command:
@@ -65,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     secrets = [secret.get_secret_value() for secret in (settings.access_token, settings.webhook_url) if secret]
     logs.configure(settings.logging.level, settings.logging.format, secrets=secrets)
+    for warning in secret_file_warnings(os.environ):
+        logs.get_logger().warning("settings.secret_file_readable", detail=warning)
     if args.sync_now:
         return _sync_now(settings, demo=args.demo, full=args.full, dry_run=args.dry_run)
     if args.command == "run":
@@ -101,13 +119,15 @@ def _sync_now(settings: Settings, *, demo: bool, full: bool, dry_run: bool) -> i
 
             print_demo_outcome(settings, sandbox)
     if not result.ok:
-        print(f"renewal-worker: run failed: {result.error}", file=sys.stderr)
+        print(f"renewal-worker: run failed: {for_terminal(result.error or 'unknown error')}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 
 
 def _run_daemon(settings: Settings, *, demo: bool) -> int:
     from scheduler.daemon import Daemon
+    from scheduler.metrics import HealthServerError
+    from worker.cache.db import CacheUnavailable
 
     with ExitStack() as stack:
         if demo:
@@ -115,19 +135,24 @@ def _run_daemon(settings: Settings, *, demo: bool) -> int:
 
             sandbox = stack.enter_context(demo_portal())
             settings = demo_settings(settings, sandbox.url)
-        return Daemon(settings).run()
+        try:
+            return Daemon(settings).run()
+        except (CacheUnavailable, HealthServerError) as exc:
+            print(f"renewal-worker: cannot start: {exc}", file=sys.stderr)
+            return EXIT_FAILED
 
 
 def _check(settings: Settings) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from scheduler.check import check
+    from worker.cache.db import CacheUnavailable
     from worker.cycle import explain
     from worker.sync import utcnow
 
     try:
         ok, message = check(settings, utcnow())
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, CacheUnavailable) as exc:
         ok, message = False, explain(exc, settings)
     print(message, file=sys.stdout if ok else sys.stderr)
     return EXIT_OK if ok else EXIT_FAILED
@@ -169,9 +194,11 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
         return _check(settings)
     from worker.cycle import explain
 
+    from worker.cache.db import CacheUnavailable
+
     try:
         text, data = _report_output(settings, args)
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, CacheUnavailable) as exc:
         print(f"renewal-worker: {explain(exc, settings)}", file=sys.stderr)
         return EXIT_FAILED
     if getattr(args, "json", False):
@@ -193,7 +220,7 @@ def _report_output(settings: Settings, args: argparse.Namespace) -> tuple[str | 
     if args.command == "status":
         data = status_data(settings.database.url)
         return (lambda: render_status(data)), data
-    cache = Cache(settings.database.url)
+    cache = Cache.existing(settings.database.url)
     try:
         with cache.transaction() as session:
             if args.command == "renewals":

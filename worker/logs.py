@@ -12,6 +12,7 @@ import logging
 import re
 import sys
 from typing import Any, Iterable
+from urllib.parse import urlsplit
 
 import structlog
 
@@ -19,14 +20,28 @@ _BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
 REDACTED = "[REDACTED]"
 
 
+def secret_forms(secret: str) -> list[str]:
+    """The ways a secret can be written in a log line. A URL (the webhook's) is also found by
+    its path and query, where Slack's token lives, however a library spells its host."""
+    forms = [secret]
+    parts = urlsplit(secret) if "://" in secret else None
+    if parts and parts.scheme in {"http", "https"}:
+        tail = parts.path + (f"?{parts.query}" if parts.query else "")
+        if len(tail.strip("/")) >= 6:
+            forms.append(tail)
+    return forms
+
+
 class Redactor:
     def __init__(self, secrets: Iterable[str] = ()):
-        self.secrets = [s for s in secrets if s and len(s) >= 4]
+        forms = [form for s in secrets if s and len(s) >= 4 for form in secret_forms(s)]
+        # Longest first, case-insensitive: "http://LOCALHOST/x" is logged as "http://localhost/x".
+        self._pattern = re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)), re.IGNORECASE) if forms else None
 
     def scrub(self, value: Any) -> Any:
         if isinstance(value, str):
-            for secret in self.secrets:
-                value = value.replace(secret, REDACTED)
+            if self._pattern is not None:
+                value = self._pattern.sub(REDACTED, value)
             return _BEARER.sub(r"\1" + REDACTED, value)
         if isinstance(value, dict):
             return {key: self.scrub(item) for key, item in value.items()}
@@ -69,6 +84,11 @@ def configure(level: str = "info", fmt: str = "auto", secrets: Iterable[str] = (
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
-    # urllib3 at debug prints every request line; the SDK's rest logger prints bodies.
-    for noisy in ("urllib3", "hubspot", "alembic"):
+    # urllib3 at debug prints every request line; the SDK's rest logger prints bodies; httpx and
+    # httpcore log each request's URL at info, and the webhook's URL is a secret.
+    for noisy in ("urllib3", "hubspot", "alembic", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def get_logger(name: str = "renewal_worker") -> Any:
+    return structlog.get_logger(name)

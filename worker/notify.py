@@ -6,7 +6,7 @@ Failures to notify are logged and never fail a run: the tasks in HubSpot are wha
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import structlog
 from sqlalchemy import select
@@ -21,6 +21,8 @@ from worker.sync import utcnow
 
 log = structlog.get_logger(__name__)
 
+T = TypeVar("T")
+
 DIGEST_STREAM = "digest"
 DIGEST_DAYS_AHEAD = 7
 
@@ -32,19 +34,28 @@ def build_notifier(settings: Settings, **kw: Any) -> WebhookNotifier | None:
     return WebhookNotifier(settings.webhook_url.get_secret_value(), format=n.format, timeout_s=n.timeout_s, max_attempts=n.max_attempts, **kw)
 
 
+def _guarded(kind: str, send: Callable[[], T], default: T) -> T:
+    """A notification never fails a run or a job: whatever goes wrong (the webhook, the
+    database behind the digest, a bug) is one log event with its class, never the URL."""
+    try:
+        return send()
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        log.warning("notify.failed", message_kind=kind, error_type=type(exc).__name__)
+        return default
+
+
 def send_notifications(settings: Settings, result: Any, *, notifier: WebhookNotifier | None = None, now: datetime | None = None) -> dict[str, int]:
     """Post the run summary and, if today's is still due, the daily digest. Returns what was sent."""
-    notifier = notifier or build_notifier(settings)
     sent = {"run_summary": 0, "digest": 0}
+    notifier = notifier or _guarded("run_summary", lambda: build_notifier(settings), None)
     if notifier is None:
         return sent
-    now = now or utcnow()
+    moment = now or utcnow()
     try:
         if settings.notifications.run_summary:
-            text, lines, data = run_summary(result)
-            _post(notifier, "run_summary", text, lines, data, sent)
+            _guarded("run_summary", lambda: _post(notifier, "run_summary", *run_summary(result), sent), False)
         if settings.notifications.daily_digest and result.ok:
-            sent["digest"] += daily_digest(settings, notifier, now)
+            sent["digest"] += _guarded("digest", lambda: daily_digest(settings, notifier, moment), 0)
     finally:
         notifier.close()
     return sent
@@ -52,32 +63,40 @@ def send_notifications(settings: Settings, result: Any, *, notifier: WebhookNoti
 
 def post_run_summary(settings: Settings, result: Any) -> bool:
     """The daemon's use: a summary of one job's run, if a webhook is set."""
-    notifier = build_notifier(settings)
-    if notifier is None or not settings.notifications.run_summary:
-        return False
-    try:
-        text, lines, data = run_summary(result)
-        return _post(notifier, "run_summary", text, lines, data, {})
-    finally:
-        notifier.close()
+
+    def send() -> bool:
+        notifier = build_notifier(settings)
+        if notifier is None or not settings.notifications.run_summary:
+            return False
+        try:
+            return _post(notifier, "run_summary", *run_summary(result), {})
+        finally:
+            notifier.close()
+
+    return _guarded("run_summary", send, False)
 
 
 def post_daily_digest(settings: Settings, now: datetime | None = None) -> int:
     """The daemon's digest job: today's digest unless it went out already."""
-    notifier = build_notifier(settings)
-    if notifier is None or not settings.notifications.daily_digest:
-        return 0
-    try:
-        return daily_digest(settings, notifier, now or utcnow())
-    finally:
-        notifier.close()
+
+    def send() -> int:
+        notifier = build_notifier(settings)
+        if notifier is None or not settings.notifications.daily_digest:
+            return 0
+        try:
+            return daily_digest(settings, notifier, now or utcnow())
+        finally:
+            notifier.close()
+
+    return _guarded("digest", send, 0)
 
 
 def _post(notifier: WebhookNotifier, event: str, text: str, lines: list[str], data: dict[str, Any], sent: dict[str, int]) -> bool:
     try:
         notifier.post(event, text, lines, data)
     except WebhookFailed as exc:
-        log.warning("notify.failed", event=event, error=str(exc))
+        # structlog's first argument is the event: the message's kind goes under its own key.
+        log.warning("notify.failed", message_kind=event, reason=str(exc))
         return False
     sent[event] = sent.get(event, 0) + 1
     return True
@@ -112,7 +131,7 @@ def run_summary(result: Any) -> tuple[str, list[str], dict[str, Any]]:
 def daily_digest(settings: Settings, notifier: WebhookNotifier, now: datetime) -> int:
     """Once per local day: for each owner, their open tasks due within a week (or overdue)."""
     today = local_date(now, settings.tz)
-    cache = Cache(settings.database.url)
+    cache = Cache.existing(settings.database.url)
     try:
         with cache.transaction() as session:
             state = repo.load_state(session, DIGEST_STREAM)

@@ -2,19 +2,40 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from sqlmodel import select
 
 from worker.cache import repo
 from worker.cache.db import Cache
 from worker.cache.models import Run, SyncState
+from worker.safe_text import for_terminal
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
+
+
+def shown_outcome(run: Run, *, host: str | None = None, alive: Callable[[int], bool] = process_alive) -> str:
+    """A run still "running" whose process is gone from this host was interrupted (kill -9, a
+    power cut): it never will finish. On another host we cannot tell, so it stays "running"."""
+    if run.outcome != "running" or run.pid is None or run.host != (host or socket.gethostname()[:255]):
+        return run.outcome
+    return run.outcome if alive(run.pid) else "interrupted"
 
 
 def status_data(database_url: str, *, last_runs: int = 5) -> dict[str, Any]:
     """The ``status --json`` document: stable keys, documented in the README."""
-    cache = Cache(database_url)
+    cache = Cache.existing(database_url)
     try:
         with cache.transaction() as session:
             runs = session.exec(select(Run).order_by(Run.id.desc()).limit(last_runs)).all()  # type: ignore[union-attr]
@@ -27,7 +48,7 @@ def status_data(database_url: str, *, last_runs: int = 5) -> dict[str, Any]:
                     "kind": run.kind,
                     "started_at": run.started_at,
                     "finished_at": run.finished_at,
-                    "outcome": run.outcome,
+                    "outcome": shown_outcome(run),
                     "error": run.error,
                     "api_calls": run.api_calls,
                     "rate_limited": run.rate_limited,
@@ -77,5 +98,5 @@ def render_status(data: dict[str, Any]) -> str:
         line = f"  #{run['id']:<4} {_when(run['started_at'])}  {run['kind']:<17} {run['outcome']:<7}{took}, {run['api_calls']} API calls, {run['rate_limited']} × 429"
         lines.append(line)
         if run["error"]:
-            lines.append(f"        {run['error']}")
+            lines.append(f"        {for_terminal(run['error'])}")
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from worker.cache.models import Finding, TaskLedger
 from worker.cache.portfolio import load_portfolio
 from worker.rules import RuleConfig
 from worker.rules.renewal import is_cancelled, notice_deadline, price_change_percent
+from worker.safe_text import csv_cell, for_terminal
 from worker.settings import Settings
 
 RENEWAL_COLUMNS = (
@@ -90,7 +91,8 @@ def renewals_csv(data: dict[str, Any]) -> str:
     writer.writerow(["subscription_id", "company_id", *RENEWAL_COLUMNS, "owner_id"])
     for row in data["renewals"]:
         writer.writerow(
-            [row["subscription_id"], row["company_id"]]
+            csv_cell(cell)
+            for cell in [row["subscription_id"], row["company_id"]]
             + [_flat(row, column) for column in RENEWAL_COLUMNS]
             + [row["owner"]["id"] or ""]
         )
@@ -174,7 +176,7 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], *, widths: dict[
     """A plain text table; long cells are cut to the given widths (terminal columns, so wide
     characters count double)."""
     widths = widths or {}
-    cut = [[_cut(str(cell), widths.get(i, 40)) for i, cell in enumerate(row)] for row in rows]
+    cut = [[_cut(for_terminal(" ".join(str(cell).split())), widths.get(i, 40)) for i, cell in enumerate(row)] for row in rows]
     sizes = [max([_width(header[i])] + [_width(row[i]) for row in cut]) for i in range(len(header))]
     lines = ["  ".join(_pad(h, sizes[i]) for i, h in enumerate(header)).rstrip(), "  ".join("-" * s for s in sizes)]
     lines += ["  ".join(_pad(cell, sizes[i]) for i, cell in enumerate(row)).rstrip() for row in cut]

@@ -8,6 +8,8 @@ config-file key: it comes from ``HUBSPOT_ACCESS_TOKEN`` or ``HUBSPOT_ACCESS_TOKE
 from __future__ import annotations
 
 import os
+import re
+import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +43,12 @@ WEBHOOK_FILE_ENV = "RENEWAL_WORKER_WEBHOOK_URL_FILE"
 DEFAULT_CONFIG_PATH = Path("config.toml")
 
 # Keys a user might reasonably try for the token; each is refused with a pointer to the env vars.
-_TOKEN_LIKE_KEYS = {"access_token", "token", "api_key", "private_app_token", "hapikey", "webhook_url", "url_secret"}
+_TOKEN_LIKE_KEYS = {
+    "access_token", "token", "api_key", "api_token", "private_app_token", "hapikey", "webhook_url", "url_secret",
+    "hubspot_access_token", "hubspot_token", "service_key", "secret", "password",
+}
+# A value that looks like a credential is never echoed, whatever key it was put under.
+_SECRET_LOOKING = re.compile(r"^(pat-|sk-|xox[abpr]-|hooks\.|https?://[^\s]*/services/)|^[A-Za-z0-9_\-]{32,}$", re.IGNORECASE)
 
 
 def _secret_env_hint(key: str) -> str:
@@ -218,9 +225,16 @@ def _problems_from_validation(exc: ValidationError, raw: Mapping[str, Any]) -> l
         key = ".".join(loc)
         value = _lookup(raw, error["loc"])
         reason = error["msg"].removeprefix("Value error, ")
+        shown = "" if value is _MISSING else repr(value)[:80]
         if error["type"] == "extra_forbidden":
             reason = "unknown key (see config.example.toml for the keys this version reads)"
-        problems.append(ConfigProblem(key, "" if value is _MISSING else repr(value)[:80], reason))
+            if not isinstance(value, (bool, int, float)):
+                # Plainly not a secret only when it is a number or a boolean: an unknown key is
+                # where a pasted token or webhook URL ends up.
+                shown, reason = "", reason + "; its value is not shown in case it is a secret"
+        elif isinstance(value, str) and _SECRET_LOOKING.search(value.strip()):
+            shown = "***"
+        problems.append(ConfigProblem(key, shown, reason))
     return problems
 
 
@@ -246,6 +260,25 @@ def _webhook_url_ok(url: str) -> bool:
     return parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname))
 
 
+def _one_printable_line(secret: str) -> bool:
+    """Tokens and URLs are printable ASCII: anything else could never be sent in a header."""
+    return secret.isascii() and secret.isprintable()
+
+
+def secret_file_warnings(env: Mapping[str, str]) -> list[str]:
+    """A secret file others can read is a leak waiting to happen: said at start-up, not refused."""
+    found = []
+    for name in (TOKEN_FILE_ENV, WEBHOOK_FILE_ENV):
+        path = env.get(name, "").strip()
+        try:
+            mode = os.stat(path).st_mode if path else None
+        except OSError:
+            continue
+        if mode is not None and mode & (stat.S_IRWXG | stat.S_IRWXO):
+            found.append(f"{name}: {path} can be read by other users (mode {stat.filemode(mode)}); chmod 600 it")
+    return found
+
+
 def _read_secret(
     env: Mapping[str, str], direct_name: str, file_name_env: str, *, required: bool
 ) -> tuple[SecretStr | None, list[ConfigProblem]]:
@@ -259,10 +292,16 @@ def _read_secret(
             secret = Path(file_name).read_text(encoding="utf-8").strip()
         except OSError as exc:
             return None, [ConfigProblem(file_name_env, file_name, f"cannot read the file: {exc.strerror}")]
+        except UnicodeDecodeError:
+            return None, [ConfigProblem(file_name_env, file_name, "the file is not text (expected the secret on one line)")]
         if not secret:
             return None, [ConfigProblem(file_name_env, file_name, "the file is empty")]
+        if not _one_printable_line(secret):
+            return None, [ConfigProblem(file_name_env, file_name, "the file holds more than one line or control characters (expected the secret on one line)")]
         return SecretStr(secret), []
     if direct:
+        if not _one_printable_line(direct):
+            return None, [ConfigProblem(direct_name, "***", "contains a line break, a control character or a non-ASCII character")]
         return SecretStr(direct), []
     if required:
         return None, [

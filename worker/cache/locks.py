@@ -85,7 +85,7 @@ class DatabaseLock:
             return False
         if self._path is None:
             return True
-        handle = open(self._path, "a+")
+        handle = open(os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600), "a+")
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
