@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install demo test bench soak clean
+.PHONY: install demo test bench soak mutate clean
 
 install: $(STAMP)
 
@@ -34,5 +34,12 @@ bench: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python -m bench.soak
 
+# Mutation testing of the pure decisions (see [tool.mutmut] in pyproject.toml); not part of CI.
+mutate: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check mutmut==3.8.1
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2 || true
+	$(BIN)/python -m bench.mutation_score
+
 clean:
-	rm -rf $(VENV) renewal-worker-demo.db* .pytest_cache
+	rm -rf $(VENV) renewal-worker-demo.db* .pytest_cache mutants
