@@ -31,7 +31,7 @@ class Metrics:
         self.job_errors = Counter("renewal_worker_job_errors", "Jobs that raised an unexpected error", ["job"], registry=r)
         self.leader = Gauge("renewal_worker_leader", "1 while this process holds the lease and runs the jobs", registry=r)
         self.last_success = Gauge("renewal_worker_last_success_timestamp_seconds", "When each job last succeeded", ["job"], registry=r)
-        for action in ("created", "recovered", "updated", "closed"):
+        for action in TASK_ACTIONS:
             self.tasks.labels(action)  # present at 0 from the start: rate() needs the series
 
     def observe(self, job: str, result: Any) -> None:
@@ -40,7 +40,7 @@ class Metrics:
         self.api_calls.labels(job).inc(result.api.get("total_calls", 0))
         self.rate_limited.labels(job).inc(result.api.get("rate_limited", 0))
         counts = result.counts
-        for action in ("created", "recovered", "updated", "closed"):
+        for action in TASK_ACTIONS:
             self.tasks.labels(action).inc(counts.get(f"tasks_{action}", 0))
         if "tasks_pending" in counts:
             self.tasks_pending.set(counts["tasks_pending"])
@@ -52,6 +52,8 @@ class Metrics:
 
 
 CONNECTION_TIMEOUT_S = 10.0
+# What happened to tasks, per run: the worker's writes and what people did in HubSpot.
+TASK_ACTIONS = ("created", "recovered", "updated", "closed", "completed_by_people", "dismissed_by_people")
 
 
 class HealthServerError(Exception):

@@ -56,7 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     findings.add_argument("--all", action="store_true", help="include resolved findings")
     tasks = commands.add_parser("tasks", help="the tasks the worker created in HubSpot (its ledger)")
     tasks.add_argument("--json", action="store_true", help="machine-readable output")
-    tasks.add_argument("--state", choices=["pending", "open", "closed"], action="append", help="only these states (repeatable)")
+    tasks.add_argument(
+        "--state", choices=["pending", "open", "closed", "completed_in_hubspot", "dismissed"], action="append",
+        help="only these states (repeatable): open in HubSpot, closed by the worker, completed or deleted (dismissed) by a person",
+    )
     commands.add_parser("run", help="the daemon: scheduled sync, rules and tasks until SIGTERM (see [schedule])")
     commands.add_parser("check", help="health check for containers: exit 0 if a daemon's heartbeat is fresh and the last run did not fail")
     return parser

@@ -224,7 +224,10 @@ def _rules_and_emission(settings, cache, gateway, clock, result: CycleResult, *,
     if not emission.ok:
         result.ok = False
         detail = "; ".join(emission.errors[:2]) or "see task_ledger.last_error (renewal-worker tasks --state pending)"
-        result.error = f"{emission.pending} task(s) could not be created in HubSpot and stay pending for the next run: {detail}"
+        if emission.pending:
+            result.error = f"{emission.pending} task(s) could not be created in HubSpot and stay pending for the next run: {detail}"
+        else:
+            result.error = f"the tasks in HubSpot could not be read back or brought up to date; the next run tries again: {detail}"
 
 
 def _finish_run(cache: Cache | None, run_id: int | None, result: CycleResult, clock: Callable[[], datetime]) -> None:

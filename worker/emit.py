@@ -1,5 +1,12 @@
 """Emission: the rules' reminders become HubSpot tasks, exactly once; tasks whose reason went
-away are completed; tasks whose numbers or owner changed are updated.
+away are completed; tasks whose numbers or owner changed are updated, where nobody else changed
+them. The decisions are ``worker.planner``'s (pure); this module reads HubSpot back, asks the
+planner, and carries the change set out.
+
+Tasks belong to the people who work them: every run first reads back the open tasks it created
+(100 per call). A task a person completed is recorded as ``completed_in_hubspot``, one a person
+deleted as ``dismissed``; neither is ever created again for the same reason. A field is
+rewritten only while HubSpot still holds what the worker last wrote there.
 
 Exactly once, in three layers:
 1. The whole step runs under a database-wide lock (``worker.cache.locks``): two processes never
@@ -25,13 +32,14 @@ import structlog
 
 from integrations.hubspot.errors import BadRequest, HubSpotError, Unavailable
 from integrations.hubspot.gateway import HubSpotGateway
-from integrations.hubspot.types import TaskDraft
+from integrations.hubspot.types import TaskDraft, TaskFields, TaskState
 from integrations.hubspot.writes import MAX_BATCH_WRITE
 from worker.batching import chunks
 from worker.cache import ledger
 from worker.cache.db import Cache
 from worker.cache.ledger import LedgerEntry
 from worker.cache.locks import exclusive
+from worker.planner import COMPLETED_IN_HUBSPOT, DISMISSED, OPEN, ChangeSet, Desired, plan_changes
 from worker.rules import Plan, Portfolio, Reminder, RuleConfig, why_gone
 from worker.rules.calendar import due_instant
 from worker.settings import Settings
@@ -46,7 +54,7 @@ EMISSION_LOCK = "emission"
 class Change:
     """One thing emission does (or, in a dry run, would do) to HubSpot."""
 
-    action: str  # create | update | close
+    action: str  # create | update | close | completed by a person | deleted by a person
     key: str
     subject: str
     owner_id: str | None
@@ -63,6 +71,10 @@ class EmissionReport:
     updated: int = 0
     closed: int = 0
     pending: int = 0  # wanted but not created in this run (they go out on the next)
+    read_back: int = 0  # open tasks read back from HubSpot before deciding
+    completed_by_people: int = 0
+    dismissed_by_people: int = 0
+    kept_for_people: int = 0  # tasks where at least one field stayed as a person set it
     errors: list[str] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     dry_run: bool = False
@@ -78,6 +90,10 @@ class EmissionReport:
             "tasks_updated": self.updated,
             "tasks_closed": self.closed,
             "tasks_pending": self.pending,
+            "tasks_read_back": self.read_back,
+            "tasks_completed_by_people": self.completed_by_people,
+            "tasks_dismissed_by_people": self.dismissed_by_people,
+            "tasks_kept_for_people": self.kept_for_people,
         }
 
 
@@ -113,8 +129,10 @@ class Emitter:
             with self.cache.transaction() as session:
                 entries = ledger.load(session)
             report = EmissionReport(dry_run=True)
-            creates, orphans, updates, closes = self._decide(entries, plan, portfolio, as_of)
-            report.changes = self._describe(creates, updates, closes)
+            tasks = self._read_back(entries, report) if self.gateway is not None else {}
+            wanted = self._wanted(plan, entries)
+            changes = plan_changes(entries, tasks, {k: d for k, (d, _) in wanted.items()}, self._why_gone(portfolio, as_of))
+            report.changes = self._describe(changes, entries, wanted)
             return report
         with exclusive(self.cache, EMISSION_LOCK, wait_s=self.settings.reminders.emission_lock_wait_s):
             return self._emit(plan, portfolio, as_of)
@@ -124,11 +142,16 @@ class Emitter:
         report = EmissionReport()
         with self.cache.transaction() as session:
             entries = ledger.load(session)
-        creates, orphans, updates, closes = self._decide(entries, plan, portfolio, as_of)
         try:
-            self._settle_orphans(orphans, closes, portfolio, as_of)
-            self._create(creates, report)
-            self._update(updates, report)
+            tasks = self._read_back(entries, report)
+            wanted = self._wanted(plan, entries)
+            why = self._why_gone(portfolio, as_of)
+            changes = plan_changes(entries, tasks, {k: d for k, (d, _) in wanted.items()}, why)
+            self._record_people(changes, report)
+            closes = {key: (entries[key], reason) for key, reason in changes.closes.items()}
+            self._settle_orphans([entries[k] for k in changes.orphans], closes, why)
+            self._create(changes.creates, entries, wanted, report)
+            self._update(changes, entries, wanted, report)
             self._close(closes, report)
         except HubSpotError as exc:
             report.errors.append(str(exc))
@@ -137,43 +160,49 @@ class Emitter:
             report.pending = len(ledger.load(session, states=["pending"]))
         return report
 
-    # ------------------------------------------------------------------ what to do
+    # ------------------------------------------------------------------ read back, then decide
 
-    def _decide(self, entries: dict[str, LedgerEntry], plan: Plan, portfolio: Portfolio, as_of: date):
-        wanted = plan.by_key()
-        creates: list[tuple[LedgerEntry, Reminder]] = []
-        updates: list[tuple[LedgerEntry, Reminder]] = []
+    def _read_back(self, entries: dict[str, LedgerEntry], report: EmissionReport) -> dict[str, TaskState]:
+        """What HubSpot holds now for every open task of the ledger (⌈open/100⌉ calls)."""
+        assert self.gateway is not None
+        open_rows = {e.task_id: e for e in entries.values() if e.state == OPEN and e.task_id}
+        if not open_rows:
+            return {}
+        tasks = self.gateway.read_tasks(list(open_rows))
+        report.read_back = len(open_rows)
+        with self.cache.transaction() as session:
+            ledger.record_read_back(
+                session, {open_rows[t.id].key: (t.owner_id, t.due_at) for t in tasks.values() if t.id in open_rows}, self.clock()
+            )
+        return tasks
+
+    def _wanted(self, plan: Plan, entries: dict[str, LedgerEntry]) -> dict[str, tuple[Desired, Reminder]]:
+        """Each reminder as a task should read today. An existing task keeps its due date (and
+        the texts written against it) while the rule's step stays where it was."""
+        wanted = {}
         for reminder in plan.reminders:
             entry = entries.get(reminder.key)
-            if entry is None or entry.state == "closed":
-                if reminder.create:
-                    creates.append((self._entry(reminder, entry), reminder))
-            elif entry.state == "pending":
-                # Retried with the same marker, and with today's owner and text.
-                entry.owner_id, entry.fingerprint = reminder.owner_id, fingerprint(reminder.facts)
-                entry.subject = self._text(reminder, self._due_date(entry), entry.marker)[0]
-                creates.append((entry, reminder))
-            elif entry.fingerprint != fingerprint(reminder.facts) or entry.owner_id != reminder.owner_id:
-                updates.append((entry, reminder))
-        orphans = [e for e in entries.values() if e.state == "pending" and e.key not in wanted]
-        closes = {
-            e.key: (e, why_gone(e.rule, e.object_type, e.object_id, e.anchor_date, portfolio, as_of, self.config))
-            for e in entries.values()
-            if e.state == "open" and e.key not in wanted
-        }
-        return creates, orphans, updates, closes
+            step = reminder.step or reminder.due
+            if entry is not None and entry.state == OPEN and entry.step == step and entry.due_at is not None:
+                due_at = entry.due_at
+            else:
+                due_at = due_instant(reminder.due, self.settings.reminders.due_time, self.settings.tz)
+            if entry is not None and entry.state in {OPEN, "pending"}:
+                task_marker = entry.marker
+            else:
+                task_marker = marker(reminder.key, entry.generation + 1 if entry else 1)
+            subject, block = self._text(reminder, due_at.astimezone(self.settings.tz).date(), task_marker)
+            wanted[reminder.key] = (
+                Desired(
+                    key=reminder.key, create=reminder.create, fingerprint=fingerprint(reminder.facts), subject=subject,
+                    block=block, owner_id=reminder.owner_id, due_at=due_at, priority=reminder.priority, step=step,
+                ),
+                reminder,
+            )
+        return wanted
 
-    def _entry(self, reminder: Reminder, previous: LedgerEntry | None) -> LedgerEntry:
-        generation = previous.generation + 1 if previous else 1
-        subject, _ = self._text(reminder, reminder.due, marker(reminder.key, generation))
-        return LedgerEntry(
-            key=reminder.key, rule=reminder.rule, object_type=reminder.object_type, object_id=reminder.object_id,
-            company_id=reminder.company_id, subscription_id=reminder.subscription_id, anchor_date=reminder.anchor,
-            generation=generation, marker=marker(reminder.key, generation), state="pending", task_id=None,
-            owner_id=reminder.owner_id, fingerprint=fingerprint(reminder.facts), subject=subject,
-            priority=reminder.priority, due_at=due_instant(reminder.due, self.settings.reminders.due_time, self.settings.tz),
-            attempts=0,
-        )
+    def _why_gone(self, portfolio: Portfolio, as_of: date) -> Callable[[LedgerEntry], str]:
+        return lambda e: why_gone(e.rule, e.object_type, e.object_id, e.anchor_date, portfolio, as_of, self.config)
 
     def _text(self, reminder: Reminder, due: date, task_marker: str) -> tuple[str, str]:
         return render(
@@ -181,24 +210,41 @@ class Emitter:
             deadline_days_default=self.config.deadline_days,
         )
 
-    def _describe(self, creates, updates, closes) -> list[Change]:
-        changes = [
-            Change("create", e.key, e.subject, e.owner_id, r.due, e.priority) for e, r in creates
+    def _describe(self, changes: ChangeSet, entries: dict[str, LedgerEntry], wanted: dict[str, tuple[Desired, Reminder]]) -> list[Change]:
+        described = [
+            Change("create", key, wanted[key][0].subject, wanted[key][0].owner_id, self._local(wanted[key][0].due_at), wanted[key][0].priority)
+            for key in changes.creates
         ]
-        changes += [
-            Change("update", e.key, self._text(r, self._due_date(e), e.marker)[0], r.owner_id, self._due_date(e), e.priority, task_id=e.task_id)
-            for e, r in updates
-        ]
-        changes += [Change("close", e.key, e.subject, e.owner_id, reason=reason, task_id=e.task_id) for e, reason in closes.values()]
-        return changes
+        for task_id, fields in changes.updates.items():
+            entry = entries[changes.updated_keys[task_id]]
+            described.append(Change(
+                "update", entry.key, fields.subject or entry.subject, fields.owner_id or entry.owner_id,
+                self._local(fields.due_at or entry.due_at), fields.priority or entry.priority, task_id=task_id,
+            ))
+        described += [Change("close", k, entries[k].subject, entries[k].owner_id, reason=r, task_id=entries[k].task_id) for k, r in changes.closes.items()]
+        described += [Change("completed by a person", k, entries[k].subject, entries[k].owner_id, task_id=entries[k].task_id) for k in changes.completed_by_people]
+        described += [Change("deleted by a person", k, entries[k].subject, entries[k].owner_id, task_id=entries[k].task_id) for k in changes.dismissed_by_people]
+        return described
 
-    def _due_date(self, entry: LedgerEntry) -> date:
-        assert entry.due_at is not None
-        return entry.due_at.astimezone(self.settings.tz).date()
+    def _local(self, moment: datetime | None) -> date | None:
+        return moment.astimezone(self.settings.tz).date() if moment else None
+
+    # ------------------------------------------------------------------ what people did
+
+    def _record_people(self, changes: ChangeSet, report: EmissionReport) -> None:
+        now = self.clock()
+        with self.cache.transaction() as session:
+            ledger.mark_settled(session, changes.completed_by_people, COMPLETED_IN_HUBSPOT, "completed in HubSpot by a person", now)
+            ledger.mark_settled(session, changes.dismissed_by_people, DISMISSED, "deleted in HubSpot by a person: not created again", now)
+        report.completed_by_people += len(changes.completed_by_people)
+        report.dismissed_by_people += len(changes.dismissed_by_people)
+        report.kept_for_people += len(changes.kept)
+        for key, fields in changes.kept.items():
+            log.info("emission.kept_for_person", key=key, fields=fields)
 
     # ------------------------------------------------------------------ pending rows no longer wanted
 
-    def _settle_orphans(self, orphans: list[LedgerEntry], closes: dict, portfolio: Portfolio, as_of: date) -> None:
+    def _settle_orphans(self, orphans: list[LedgerEntry], closes: dict, why: Callable[[LedgerEntry], str]) -> None:
         """A pending row whose reminder went away: if an earlier attempt did create the task, it
         is closed like any other; otherwise the row is forgotten."""
         if not orphans:
@@ -209,50 +255,53 @@ class Emitter:
             ledger.forget(session, [e.key for e in orphans if e.key not in found])
         for entry in orphans:
             if entry.key in found:
-                entry.task_id, entry.state = found[entry.key], "open"
-                closes[entry.key] = (entry, why_gone(entry.rule, entry.object_type, entry.object_id, entry.anchor_date, portfolio, as_of, self.config))
+                entry.task_id, entry.state = found[entry.key], OPEN
+                closes[entry.key] = (entry, why(entry))
 
     # ------------------------------------------------------------------ create
 
-    def _create(self, creates: list[tuple[LedgerEntry, Reminder]], report: EmissionReport) -> None:
-        if not creates:
+    def _create(self, keys: list[str], entries: dict[str, LedgerEntry], wanted: dict[str, tuple[Desired, Reminder]], report: EmissionReport) -> None:
+        if not keys:
             return
         assert self.gateway is not None
+        creates = [(self._written(entries.get(key), *wanted[key]), wanted[key][1]) for key in keys]
         # A retried row that may already exist in HubSpot is looked up before anything is sent.
         found = self._find_by_marker([e for e, _ in creates if e.attempts > 0 and e.state == "pending"])
         if found:
             with self.cache.transaction() as session:
                 ledger.mark_open(session, found, self.clock())
             report.recovered += len(found)
-        todo = [(e, r) for e, r in creates if e.key not in found]
-        sends = [_Send(e, r, self._draft(e, r)) for e, r in todo]
+        sends = [_Send(e, r, self._draft(e, r)) for e, r in creates if e.key not in found]
         for batch in chunks(sends, MAX_BATCH_WRITE):
             self._create_batch(list(batch), report)
 
+    def _written(self, entry: LedgerEntry | None, desired: Desired, reminder: Reminder) -> LedgerEntry:
+        """The ledger row of a task about to be sent, holding what it will say: a new row (or a
+        new generation of a closed one), or a pending row retried with today's owner and text."""
+        if entry is None or entry.state != "pending":
+            generation = entry.generation + 1 if entry else 1
+            entry = LedgerEntry(
+                key=reminder.key, rule=reminder.rule, object_type=reminder.object_type, object_id=reminder.object_id,
+                company_id=reminder.company_id, subscription_id=reminder.subscription_id, anchor_date=reminder.anchor,
+                generation=generation, marker=marker(reminder.key, generation), state="pending", task_id=None,
+                owner_id=None, fingerprint="", subject="", priority="", due_at=None, attempts=0,
+            )
+        entry.owner_id, entry.fingerprint, entry.subject, entry.priority = desired.owner_id, desired.fingerprint, desired.subject, desired.priority
+        entry.due_at, entry.body_block, entry.step = desired.due_at, desired.block, desired.step
+        return entry
+
     def _draft(self, entry: LedgerEntry, reminder: Reminder) -> TaskDraft:
-        assert self.gateway is not None
-        due = self._due_date(entry)
-        subject, body = self._text(reminder, due, entry.marker)
-        due_ms = str(int(entry.due_at.timestamp() * 1000)) if entry.due_at else ""
-        properties = {
-            "hs_task_subject": subject,
-            "hs_task_body": body,
-            "hs_task_status": "NOT_STARTED",
-            "hs_task_priority": entry.priority,
-            "hs_task_type": "TODO",
-            "hs_timestamp": due_ms,
-            "hs_task_reminders": due_ms,
-        }
-        if entry.owner_id:
-            properties["hubspot_owner_id"] = entry.owner_id
+        fields = TaskFields(
+            subject=entry.subject, body=entry.body_block, owner_id=entry.owner_id or None, due_at=entry.due_at, priority=entry.priority,
+        )
         associations = []
         if reminder.company_id:
-            associations.append((reminder.company_id, self.gateway.task_association_type_id("companies")))
+            associations.append(("companies", reminder.company_id))
         if reminder.contact_id:
-            associations.append((reminder.contact_id, self.gateway.task_association_type_id("contacts")))
+            associations.append(("contacts", reminder.contact_id))
         if reminder.subscription_id:
-            associations.append((reminder.subscription_id, self.gateway.task_association_type_id(self.settings.subscriptions.object_type)))
-        return TaskDraft(trace_id=entry.marker, properties=properties, associations=tuple(associations))
+            associations.append((self.settings.subscriptions.object_type, reminder.subscription_id))
+        return TaskDraft(trace_id=entry.marker, fields=fields, associations=tuple(associations))
 
     def _create_batch(self, sends: list[_Send], report: EmissionReport) -> None:
         assert self.gateway is not None
@@ -309,7 +358,7 @@ class Emitter:
         for send in sends:
             if send.entry.key in task_ids:
                 report.changes.append(
-                    Change("create", send.entry.key, send.entry.subject, send.entry.owner_id, self._due_date(send.entry), send.entry.priority, task_id=task_ids[send.entry.key])
+                    Change("create", send.entry.key, send.entry.subject, send.entry.owner_id, self._local(send.entry.due_at), send.entry.priority, task_id=task_ids[send.entry.key])
                 )
         if recovered:
             report.recovered += len(task_ids)
@@ -354,30 +403,44 @@ class Emitter:
 
     # ------------------------------------------------------------------ update and close
 
-    def _update(self, updates: list[tuple[LedgerEntry, Reminder]], report: EmissionReport) -> None:
+    def _update(self, changes: ChangeSet, entries: dict[str, LedgerEntry], wanted: dict[str, tuple[Desired, Reminder]], report: EmissionReport) -> None:
+        """Write the fields the worker still owns. A task gone by now (deleted between the read
+        and the write) was dismissed by a person."""
+        if not changes.updates:
+            return
         assert self.gateway is not None
-        for chunk in chunks(updates, MAX_BATCH_WRITE):
-            properties: dict[str, dict[str, str]] = {}
-            changed: list[LedgerEntry] = []
-            for entry, reminder in chunk:
-                subject, body = self._text(reminder, self._due_date(entry), entry.marker)
-                properties[entry.task_id or ""] = {"hs_task_subject": subject, "hs_task_body": body, "hubspot_owner_id": reminder.owner_id or ""}
-                entry.fingerprint, entry.owner_id, entry.subject = fingerprint(reminder.facts), reminder.owner_id, subject
-                changed.append(entry)
-            result = self.gateway.update_tasks(properties)
-            gone = {e.key: "the task was deleted in HubSpot" for e in changed if e.task_id in result.failed}
-            with self.cache.transaction() as session:
-                ledger.mark_updated(session, [e for e in changed if e.key not in gone], self.clock())
-                ledger.mark_closed(session, gone, self.clock())
-            for entry in changed:
-                if entry.key not in gone:
-                    report.changes.append(Change("update", entry.key, entry.subject, entry.owner_id, self._due_date(entry), entry.priority, task_id=entry.task_id))
-            report.updated += len(changed) - len(gone)
+        result = self.gateway.update_tasks(changes.updates)
+        gone = [changes.updated_keys[task_id] for task_id in changes.updates if task_id in result.failed]
+        written: list[LedgerEntry] = []
+        for task_id, fields in changes.updates.items():
+            key = changes.updated_keys[task_id]
+            if key in gone:
+                continue
+            entry, desired = entries[key], wanted[key][0]
+            entry.fingerprint, entry.step = desired.fingerprint, desired.step
+            if fields.subject is not None:
+                entry.subject = fields.subject
+            if fields.owner_id is not None:
+                entry.owner_id = fields.owner_id or None
+            if fields.priority is not None:
+                entry.priority = fields.priority
+            if fields.due_at is not None:
+                entry.due_at = fields.due_at
+            if fields.body is not None:
+                entry.body_block = desired.block
+            written.append(entry)
+            report.changes.append(Change("update", key, entry.subject, entry.owner_id, self._local(entry.due_at), entry.priority, task_id=task_id))
+        now = self.clock()
+        with self.cache.transaction() as session:
+            ledger.mark_updated(session, written, now)
+            ledger.mark_settled(session, gone, DISMISSED, "deleted in HubSpot by a person: not created again", now)
+        report.updated += len(written)
+        report.dismissed_by_people += len(gone)
 
     def _close(self, closes: dict[str, tuple[LedgerEntry, str]], report: EmissionReport) -> None:
         assert self.gateway is not None
         for chunk in chunks(list(closes.values()), MAX_BATCH_WRITE):
-            result = self.gateway.update_tasks({e.task_id or "": {"hs_task_status": "COMPLETED"} for e, _ in chunk})
+            result = self.gateway.update_tasks({e.task_id or "": TaskFields(completed=True) for e, _ in chunk})
             reasons = {
                 e.key: reason + (" (the task had already been deleted in HubSpot)" if e.task_id in result.failed else "")
                 for e, reason in chunk

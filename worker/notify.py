@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, TypeVar
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from integrations.webhook import WebhookFailed, WebhookNotifier
 from worker.cache import repo
@@ -138,10 +138,13 @@ def daily_digest(settings: Settings, notifier: WebhookNotifier, now: datetime) -
             if state.watermark is not None and local_date(state.watermark, settings.tz) >= today:
                 return 0
             horizon = now + timedelta(days=DIGEST_DAYS_AHEAD)
+            # The task as HubSpot last showed it: a person may have reassigned or re-dated it.
+            owner = func.coalesce(TaskLedger.hubspot_owner_id, TaskLedger.owner_id).label("owner_id")
+            due = func.coalesce(TaskLedger.hubspot_due_at, TaskLedger.due_at).label("due_at")
             rows = session.execute(
-                select(TaskLedger.owner_id, TaskLedger.subject, TaskLedger.due_at, TaskLedger.priority, TaskLedger.task_id)
-                .where(TaskLedger.state == "open", TaskLedger.due_at <= horizon)  # type: ignore[operator]
-                .order_by(TaskLedger.owner_id, TaskLedger.due_at)
+                select(owner, TaskLedger.subject, due, TaskLedger.priority, TaskLedger.task_id)
+                .where(TaskLedger.state == "open", due <= horizon)
+                .order_by(owner, due)
             ).all()
             names = {o.id: " ".join(p for p in (o.first_name, o.last_name) if p) or o.email or o.id for (o,) in session.execute(select(Owner))}
         per_owner: dict[str, list[Any]] = {}

@@ -157,6 +157,9 @@ def tasks_data(session: Session, *, states: Sequence[str] | None = None) -> dict
             "key": t.key, "state": t.state, "task_id": t.task_id, "subject": t.subject, "owner_id": t.owner_id, "priority": t.priority,
             "due_at": t.due_at, "marker": t.marker, "attempts": t.attempts, "last_error": t.last_error,
             "sent_at": t.sent_at, "closed_at": t.closed_at, "close_reason": t.close_reason,
+            # New: the task as HubSpot showed it at the last read-back (a person may have
+            # reassigned or re-dated it); owner_id and due_at stay what the worker wrote.
+            "hubspot_owner_id": t.hubspot_owner_id, "hubspot_due_at": t.hubspot_due_at, "read_back_at": t.read_back_at,
         }
         for (t,) in session.execute(statement)
     ]
@@ -165,11 +168,15 @@ def tasks_data(session: Session, *, states: Sequence[str] | None = None) -> dict
 
 def render_tasks(data: dict[str, Any]) -> str:
     rows = [
-        [t["state"], t["task_id"] or "—", (t["due_at"].strftime("%Y-%m-%d") if t["due_at"] else ""), t["priority"], t["owner_id"] or "—", t["subject"],
+        [t["state"], t["task_id"] or "—", _day(t["hubspot_due_at"] or t["due_at"]), t["priority"], t["hubspot_owner_id"] or t["owner_id"] or "—", t["subject"],
          t["close_reason"] or t["last_error"] or ""]
         for t in data["tasks"]
     ]
     return f"Tasks in the ledger: {len(rows)}\n" + table(["State", "Task", "Due", "Priority", "Owner", "Subject", "Why closed / last error"], rows, widths={5: 70, 6: 50})
+
+
+def _day(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%d") if moment else ""
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]], *, widths: dict[int, int] | None = None) -> str:

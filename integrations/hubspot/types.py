@@ -66,13 +66,45 @@ class Associated:
 
 
 @dataclass(frozen=True)
+class TaskFields:
+    """What the worker writes on a task, in its own words; the gateway maps each field to
+    HubSpot's property (``hs_task_subject``, ``hubspot_owner_id``, ``hs_timestamp`` …). A field
+    left None is not sent. ``owner_id=""`` unassigns."""
+
+    subject: str | None = None
+    body: str | None = None
+    owner_id: str | None = None
+    due_at: datetime | None = None
+    priority: str | None = None
+    completed: bool = False
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """A task as HubSpot holds it now (read back before the worker writes again)."""
+
+    id: str
+    status: str | None  # NOT_STARTED | IN_PROGRESS | WAITING | COMPLETED | DEFERRED
+    owner_id: str | None
+    due_at: datetime | None
+    priority: str | None
+    subject: str | None
+    body: str | None
+
+    @property
+    def completed(self) -> bool:
+        return self.status == "COMPLETED"
+
+
+@dataclass(frozen=True)
 class TaskDraft:
     """A task to create. ``trace_id`` travels as HubSpot's ``objectWriteTraceId`` and comes back
-    on the created record, which is how a batch's results are matched to its inputs."""
+    on the created record, which is how a batch's results are matched to its inputs.
+    ``associations`` are (object type, record id): the gateway finds the association types."""
 
     trace_id: str
-    properties: Mapping[str, str]
-    associations: tuple[tuple[str, int], ...] = ()  # (record id, HUBSPOT_DEFINED association type id)
+    fields: TaskFields
+    associations: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,21 @@
-"""Task writes: batch create and batch update of HubSpot tasks, and association type ids.
+"""The worker's tasks in HubSpot: batch create, read back and update, and association type ids.
 
-Mixed into ``HubSpotGateway`` so that every call still goes through its one call path (limiter,
-retry policy, error translation). Shapes: HubSpot's API reference for tasks (batch create and
-update, ``objectWriteTraceId``) and the SDK's ``BatchResponseSimplePublicObject[WithErrors]``.
+The only place that knows HubSpot's task properties (``hs_task_*``, ``hubspot_owner_id``), epoch
+milliseconds and association type ids: the worker speaks ``TaskFields``, ``TaskState`` and
+``TaskDraft``. Mixed into ``HubSpotGateway`` so that every call still goes through its one call
+path (limiter, retry policy, error translation). Shapes: HubSpot's API reference for tasks
+(batch create, read and update, ``objectWriteTraceId``).
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any, Mapping, Sequence
 
 from integrations.hubspot import answers
 from integrations.hubspot import endpoints as ep
 from integrations.hubspot.errors import BadRequest
-from integrations.hubspot.types import BatchWriteResult, CrmRecord, TaskDraft
+from integrations.hubspot.types import BatchWriteResult, CrmRecord, TaskDraft, TaskFields, TaskState
 
 MAX_BATCH_WRITE = 100  # HubSpot's documented maximum inputs per batch create / update
 
@@ -21,14 +24,63 @@ MAX_BATCH_WRITE = 100  # HubSpot's documented maximum inputs per batch create / 
 # subscriptions, custom objects) are looked up once through the associations labels API.
 KNOWN_TASK_ASSOCIATION_TYPES = {"companies": 192, "contacts": 204, "deals": 216, "0-2": 192, "0-1": 204, "0-3": 216}
 
-TASK_PROPERTIES = ("hs_task_subject", "hs_task_body", "hs_task_status", "hubspot_owner_id", "hs_timestamp")
+# What the worker reads back of its tasks before it writes again (HubSpot's task properties).
+TASK_READ_PROPERTIES = ("hs_task_status", "hubspot_owner_id", "hs_timestamp", "hs_task_priority", "hs_task_subject", "hs_task_body")
+
+
+def task_properties(fields: TaskFields) -> dict[str, str]:
+    """Our task fields → HubSpot's task properties. The due date is ``hs_timestamp`` (epoch
+    milliseconds), and the reminder fires then too (``hs_task_reminders``)."""
+    properties: dict[str, str] = {}
+    if fields.subject is not None:
+        properties["hs_task_subject"] = fields.subject
+    if fields.body is not None:
+        properties["hs_task_body"] = fields.body
+    if fields.owner_id is not None:
+        properties["hubspot_owner_id"] = fields.owner_id
+    if fields.priority is not None:
+        properties["hs_task_priority"] = fields.priority
+    if fields.due_at is not None:
+        due_ms = str(int(fields.due_at.timestamp() * 1000))
+        properties["hs_timestamp"] = due_ms
+        properties["hs_task_reminders"] = due_ms
+    if fields.completed:
+        properties["hs_task_status"] = "COMPLETED"
+    return properties
+
+
+def task_state(record: CrmRecord) -> TaskState:
+    """HubSpot's task properties → what the planner compares. hs_timestamp comes back as an
+    ISO datetime from HubSpot (epoch milliseconds from older writers): both read as UTC."""
+    props = record.properties
+    return TaskState(
+        id=record.id,
+        status=props.get("hs_task_status") or None,
+        owner_id=props.get("hubspot_owner_id") or None,
+        due_at=_moment(props.get("hs_timestamp")),
+        priority=props.get("hs_task_priority") or None,
+        subject=props.get("hs_task_subject"),
+        body=props.get("hs_task_body"),
+    )
+
+
+def _moment(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    if value.isdigit():
+        try:
+            return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
+    return answers.timestamp(value)
 
 
 class TaskWrites:
-    """Needs ``self._call`` and ``self._association_type_ids`` from the gateway."""
+    """Needs ``self._call``, ``self.batch_read`` and ``self._association_type_ids`` from the gateway."""
 
     _call: Any
     _association_type_ids: dict[tuple[str, str], int]
+    batch_read: Any
 
     def create_tasks(self, drafts: Sequence[TaskDraft]) -> tuple[BatchWriteResult, list[CrmRecord]]:
         """Create up to 100 tasks in one call. Not retried after a 5xx or a dropped connection:
@@ -40,10 +92,13 @@ class TaskWrites:
         body = {
             "inputs": [
                 {
-                    "properties": dict(draft.properties),
+                    "properties": {"hs_task_status": "NOT_STARTED", "hs_task_type": "TODO", **task_properties(draft.fields)},
                     "associations": [
-                        {"to": {"id": to_id}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]}
-                        for to_id, type_id in draft.associations
+                        {
+                            "to": {"id": to_id},
+                            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": self.task_association_type_id(to_type)}],
+                        }
+                        for to_type, to_id in draft.associations
                     ],
                     "objectWriteTraceId": draft.trace_id,
                 }
@@ -56,15 +111,32 @@ class TaskWrites:
             parse=lambda answer: _created(answer, asked),
         )
 
-    def update_tasks(self, updates: Mapping[str, Mapping[str, str]]) -> BatchWriteResult:
-        """Set properties on up to 100 tasks (task id → properties). Idempotent: retried as reads are."""
-        if len(updates) > MAX_BATCH_WRITE:
-            raise ValueError(f"update_tasks takes at most {MAX_BATCH_WRITE} tasks")
-        if not updates:
-            return BatchWriteResult({}, {})
-        body = {"inputs": [{"id": task_id, "properties": dict(props)} for task_id, props in updates.items()]}
-        asked = list(updates)
-        return self._call(ep.BATCH_UPDATE_OBJECTS, {"objectType": "tasks"}, body=body, parse=lambda answer: _updated(answer, asked))
+    def read_tasks(self, task_ids: Sequence[str]) -> dict[str, TaskState]:
+        """Tasks as HubSpot holds them now, by id, any number of ids (read 100 per call). A task
+        deleted or archived in HubSpot is absent from the answer."""
+        found: dict[str, TaskState] = {}
+        unique = list(dict.fromkeys(task_ids))
+        for start in range(0, len(unique), MAX_BATCH_WRITE):
+            for record in self.batch_read("tasks", unique[start : start + MAX_BATCH_WRITE], TASK_READ_PROPERTIES):
+                found[record.id] = task_state(record)
+        return found
+
+    def update_tasks(self, updates: Mapping[str, TaskFields]) -> BatchWriteResult:
+        """Write fields on any number of tasks (task id → fields), 100 per call. Idempotent:
+        retried as reads are. A task HubSpot no longer has comes back in ``failed``."""
+        done: dict[str, str] = {}
+        failed: dict[str, str] = {}
+        unmatched: list[str] = []
+        items = [(task_id, props) for task_id, fields in updates.items() if (props := task_properties(fields))]
+        for start in range(0, len(items), MAX_BATCH_WRITE):
+            chunk = items[start : start + MAX_BATCH_WRITE]
+            body = {"inputs": [{"id": task_id, "properties": props} for task_id, props in chunk]}
+            asked = [task_id for task_id, _ in chunk]
+            result = self._call(ep.BATCH_UPDATE_OBJECTS, {"objectType": "tasks"}, body=body, parse=lambda answer, asked=asked: _updated(answer, asked))
+            done.update(result.done)
+            failed.update(result.failed)
+            unmatched.extend(result.unmatched)
+        return BatchWriteResult(done, failed, tuple(unmatched))
 
     def task_association_type_id(self, to_object_type: str) -> int:
         """The HUBSPOT_DEFINED (unlabelled) association type from tasks to ``to_object_type``."""

@@ -33,6 +33,8 @@ class LedgerEntry:
     priority: str
     due_at: datetime | None
     attempts: int
+    body_block: str | None = None
+    step: date | None = None
 
 
 _COLUMNS = [T.c[name] for name in LedgerEntry.__dataclass_fields__]
@@ -90,13 +92,37 @@ def mark_failed(session: Session, errors: Mapping[str, str], now: datetime) -> N
         )
 
 
+_WRITTEN = ("fingerprint", "owner_id", "subject", "priority", "due_at", "body_block", "step")
+
+
 def mark_updated(session: Session, entries: Sequence[LedgerEntry], now: datetime) -> None:
+    """After an update: what the worker now holds written in each field of these tasks."""
     if entries:
         session.execute(
+            update(T).where(T.c.key == bindparam("b_key")).values({**{name: bindparam(f"b_{name}") for name in _WRITTEN}, "updated_at": now}),
+            [{"b_key": e.key, **{f"b_{name}": getattr(e, name) for name in _WRITTEN}} for e in entries],
+        )
+
+
+def record_read_back(session: Session, seen: Mapping[str, tuple[str | None, datetime | None]], now: datetime) -> None:
+    """What HubSpot showed for these keys' tasks (owner, due date) at the read-back."""
+    if seen:
+        session.execute(
             update(T).where(T.c.key == bindparam("b_key")).values(
-                fingerprint=bindparam("b_fp"), owner_id=bindparam("b_owner"), subject=bindparam("b_subject"), updated_at=now
+                hubspot_owner_id=bindparam("b_owner"), hubspot_due_at=bindparam("b_due"), read_back_at=now
             ),
-            [{"b_key": e.key, "b_fp": e.fingerprint, "b_owner": e.owner_id, "b_subject": e.subject} for e in entries],
+            [{"b_key": key, "b_owner": owner, "b_due": due} for key, (owner, due) in seen.items()],
+        )
+
+
+def mark_settled(session: Session, keys: Sequence[str], state: str, reason: str, now: datetime) -> None:
+    """Tasks people settled in HubSpot (completed, or deleted: dismissed). Never reopened, and
+    their keys are never created again."""
+    if keys:
+        session.execute(
+            update(T).where(T.c.key.in_(list(keys)), T.c.state == "open").values(
+                state=state, closed_at=now, updated_at=now, close_reason=reason
+            )
         )
 
 

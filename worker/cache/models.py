@@ -215,7 +215,8 @@ class TaskLedger(SQLModel, table=True):
     anchor_date: date | None = None
     generation: int = 1  # bumped when a closed reminder comes back: a new task, a new marker
     marker: str = Field(max_length=40)
-    state: str = Field(default="pending", max_length=16)  # pending | open | closed
+    # pending | open | closed (by the worker) | completed_in_hubspot | dismissed (deleted by a person)
+    state: str = Field(default="pending", max_length=24)
     task_id: str | None = Field(default=None, max_length=32)
     owner_id: str | None = Field(default=None, max_length=32)
     fingerprint: str = Field(default="", max_length=32)
@@ -229,6 +230,15 @@ class TaskLedger(SQLModel, table=True):
     updated_at: datetime | None = _utc_column()
     closed_at: datetime | None = _utc_column()
     close_reason: str | None = Field(default=None, sa_type=Text)
+    # owner_id, subject, priority and due_at above are what the worker last wrote in HubSpot;
+    # body_block is its part of the body (a person's note around it is theirs), step the rule's
+    # working day before "not before today" (the due date moves only when the step moves).
+    body_block: str | None = Field(default=None, sa_type=Text)
+    step: date | None = None
+    # What HubSpot showed at the last read-back: the digest and reports follow the real owner.
+    hubspot_owner_id: str | None = Field(default=None, max_length=32)
+    hubspot_due_at: datetime | None = _utc_column()
+    read_back_at: datetime | None = _utc_column()
 
 
 class DaemonHeartbeat(SQLModel, table=True):

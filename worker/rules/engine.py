@@ -128,6 +128,7 @@ def _contact_reminder(company, contact_id, contact, problems, sub: SubscriptionR
             "renewal_date": sub.renewal_date.isoformat(),
             "emails_start": emails_start.isoformat(),
         },
+        step=working_day(emails_start, not_before=date.min, skip_weekends=config.skip_weekends),
     )
 
 

@@ -150,6 +150,9 @@ class Reminder:
     owner_id: str | None
     create: bool
     facts: Mapping[str, Any] = field(default_factory=dict)
+    # The working day the rule puts the step on, before "not before today": ``due`` moves with
+    # the calendar for a late step, ``step`` only when the rule's dates move.
+    step: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,9 @@ class Context:
     days_left: int
     config: RuleConfig
 
-    def reminder(self, rule: str, anchor: date, variant: str, due: date, priority: str, facts: dict[str, Any], *, create: bool = True) -> Reminder:
+    def reminder(self, rule: str, anchor: date, variant: str, step: date, priority: str, facts: dict[str, Any], *, create: bool = True) -> Reminder:
+        """A reminder of this subscription whose step falls on ``step`` (moved to a working day;
+        due not before today)."""
         key = f"{rule}:subscription:{self.sub.id}:{anchor.isoformat()}" + (f":{variant}" if variant else "")
         base = {
             "company": (self.company.name if self.company else None) or "",
@@ -54,15 +56,13 @@ class Context:
             subscription_id=self.sub.id,
             contact_id=self.contact_id,
             anchor=anchor,
-            due=due,
+            due=working_day(step, not_before=self.as_of, skip_weekends=self.config.skip_weekends),
             priority=priority,
             owner_id=self.owner_id,
             create=create,
             facts={**base, **facts},
+            step=working_day(step, not_before=date.min, skip_weekends=self.config.skip_weekends),
         )
-
-    def due(self, day: date) -> date:
-        return working_day(day, not_before=self.as_of, skip_weekends=self.config.skip_weekends)
 
     @property
     def urgency(self) -> str:
@@ -91,7 +91,7 @@ def renewal_milestones(ctx: Context) -> list[Reminder]:
     assert renewal is not None
     return [
         ctx.reminder(
-            MILESTONE, renewal, str(offset), ctx.due(renewal - timedelta(days=offset)),
+            MILESTONE, renewal, str(offset), renewal - timedelta(days=offset),
             HIGH if offset <= 30 else ctx.urgency, {"milestone_days": offset}, create=latest,
         )
         for offset, latest in milestones(renewal, ctx.as_of, ctx.config.milestone_days)
@@ -105,7 +105,7 @@ def partner_meeting(ctx: Context) -> list[Reminder]:
     renewal = ctx.sub.renewal_date
     assert renewal is not None
     emails_start = renewal - timedelta(days=ctx.config.hubspot_emails_days)
-    return [ctx.reminder(PARTNER_MEETING, renewal, "", ctx.due(emails_start), ctx.urgency, {"emails_start": emails_start.isoformat()})]
+    return [ctx.reminder(PARTNER_MEETING, renewal, "", emails_start, ctx.urgency, {"emails_start": emails_start.isoformat()})]
 
 
 def no_communication_owner(ctx: Context) -> list[Reminder]:
@@ -114,7 +114,7 @@ def no_communication_owner(ctx: Context) -> list[Reminder]:
     renewal = ctx.sub.renewal_date
     assert renewal is not None
     emails_start = renewal - timedelta(days=ctx.config.hubspot_emails_days)
-    return [ctx.reminder(NO_COMMUNICATION_OWNER, renewal, "", ctx.due(emails_start), ctx.urgency, {"emails_start": emails_start.isoformat()})]
+    return [ctx.reminder(NO_COMMUNICATION_OWNER, renewal, "", emails_start, ctx.urgency, {"emails_start": emails_start.isoformat()})]
 
 
 def notice_deadline(sub: SubscriptionRow, config: RuleConfig) -> tuple[date | None, str]:
@@ -132,7 +132,7 @@ def renewal_deadline(ctx: Context) -> list[Reminder]:
         return []
     return [
         ctx.reminder(
-            DEADLINE, deadline, str(offset), ctx.due(deadline - timedelta(days=offset)), HIGH,
+            DEADLINE, deadline, str(offset), deadline - timedelta(days=offset), HIGH,
             {"deadline": deadline.isoformat(), "deadline_source": source, "deadline_days": offset},
             create=latest,
         )
@@ -164,7 +164,7 @@ def price_change(ctx: Context) -> list[Reminder]:
         "change_percent": None if percent is None else format(percent, "f"),
         "emails_start": emails_start.isoformat(),
     }
-    return [ctx.reminder(PRICE_CHANGE, renewal, "", ctx.due(emails_start), ctx.urgency, facts)]
+    return [ctx.reminder(PRICE_CHANGE, renewal, "", emails_start, ctx.urgency, facts)]
 
 
 def usage_level(used: int | None, limit: int, warning_ratio: float) -> str | None:
@@ -199,7 +199,7 @@ def contact_tier(ctx: Context) -> list[Reminder]:
     }
     exceeded = "exceeded" in (contacts_level, emails_level)
     emails_start = renewal - timedelta(days=ctx.config.hubspot_emails_days)
-    return [ctx.reminder(CONTACT_TIER, renewal, "", ctx.due(emails_start), HIGH if exceeded else ctx.urgency, facts)]
+    return [ctx.reminder(CONTACT_TIER, renewal, "", emails_start, HIGH if exceeded else ctx.urgency, facts)]
 
 
 ALL = (renewal_milestones, partner_meeting, no_communication_owner, renewal_deadline, price_change, contact_tier)

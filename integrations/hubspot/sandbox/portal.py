@@ -158,6 +158,25 @@ class SandboxPortal:
                     for linked in links.values():
                         linked.pop(int(object_id), None)
 
+    # -- what people do to tasks in HubSpot's UI (the tests' and the control plane's hands)
+
+    PERSON_ACTIONS = ("complete", "delete", "archive", "edit")
+
+    def person_works_task(self, task_id: int, action: str, properties: dict[str, str | None] | None = None) -> None:
+        """``complete`` (status COMPLETED), ``delete`` (gone for good), ``archive`` (the recycle
+        bin: no longer answered for), ``edit`` (set properties: reassign, re-date, re-prioritise,
+        re-word, write a note in the body)."""
+        if action == "complete":
+            self.update("tasks", task_id, {"hs_task_status": "COMPLETED", **(properties or {})})
+        elif action == "delete":
+            self.purge("tasks", task_id)
+        elif action == "archive":
+            self.archive("tasks", task_id)
+        elif action == "edit":
+            self.update("tasks", task_id, dict(properties or {}))
+        else:
+            raise ValueError(f"unknown action {action!r}; one of {self.PERSON_ACTIONS}")
+
     # -- associations
 
     def label_type(self, from_type: str, to_type: str, label: str | None, *, primary: bool = False) -> AssocType:

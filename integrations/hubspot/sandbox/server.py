@@ -357,6 +357,11 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
                 spec = json.loads(raw or b"{}")
                 rng = server.mutation_rng.setdefault(int(spec.get("seed", 0)), random.Random(int(spec.get("seed", 0))))
                 self._send(200, {"done": mutate_portal(server.portal, rng, int(spec.get("count", 1)))}, {})
+            elif path == "/_sandbox/tasks" and method == "POST":
+                # What a person does to a task in HubSpot's UI: {"id", "action", "properties"}.
+                spec = json.loads(raw or b"{}")
+                server.portal.person_works_task(int(spec["id"]), str(spec["action"]), spec.get("properties"))
+                self._send(200, {"ok": True}, {})
             elif path == "/_sandbox/reset-stats" and method == "POST":
                 server.reset_stats()
                 self._send(200, {"ok": True}, {})

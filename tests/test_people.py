@@ -1,0 +1,131 @@
+"""Tasks belong to the people who work them: end to end on the sandbox, on SQLite and PostgreSQL.
+People complete, delete, reassign, re-date, re-prioritise and write notes in tasks between two
+runs while the numbers behind those tasks change; the worker keeps what they did."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from decimal import Decimal
+
+import pytest
+
+from integrations.hubspot.sandbox import PortalSpec, SandboxHubSpot, generate_portal
+from tests.conftest import make_settings
+from tests.emission_helpers import ledger_rows, portal_tasks
+from worker.cache.db import Cache
+from worker.cycle import run_cycle
+from worker.tasktext import find_marker
+
+NOTE = "<p>Called Ana on Monday: she wants the CFO in the meeting.</p>"
+
+
+@contextmanager
+def worked_portal(db_url: str):
+    portal = generate_portal(PortalSpec(companies=150, seed=31, bad_data=False))
+    with SandboxHubSpot(portal, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
+        settings = make_settings(server.url, db_url)
+        cache = Cache(db_url)
+        try:
+            assert run_cycle(settings, cache=cache).ok
+            yield server, settings, cache
+        finally:
+            cache.close()
+
+
+def _price_tasks(cache) -> list:
+    """Open price-change tasks: their text carries numbers the test can change."""
+    return sorted((r for r in ledger_rows(cache) if r.state == "open" and r.rule == "renewal.price_change"), key=lambda r: r.key)
+
+
+def _task(portal, task_id: str) -> dict:
+    return {**portal.table("tasks")[int(task_id)].properties}
+
+
+def _raise_renewal_price(portal, row) -> None:
+    deal = portal.table("deals")[int(row.subscription_id)]
+    price = Decimal(deal.properties["renewal_monthly_price"]) + Decimal("111.00")
+    portal.update("deals", deal.id, {"renewal_monthly_price": f"{price:.2f}"})
+
+
+def test_what_people_did_to_tasks_survives_new_numbers_and_later_runs(db_url):
+    with worked_portal(db_url) as (server, settings, cache):
+        portal = server.portal
+        rows = _price_tasks(cache)
+        assert len(rows) >= 12, "the generated portal should hold enough price changes"
+        completed, deleted, reassigned, noted, redated, archived = rows[0:2], rows[2:4], rows[4:6], rows[6:8], rows[8:10], rows[10:12]
+        untouched = rows[12:]
+        other_owner = str(next(o.id for o in portal.owners.values() if not o.archived and str(o.id) not in {r.owner_id for r in reassigned}))
+        for row in completed:
+            portal.person_works_task(int(row.task_id), "complete")
+        for row in deleted:
+            portal.person_works_task(int(row.task_id), "delete")
+        for row in archived:
+            portal.person_works_task(int(row.task_id), "archive")
+        for row in reassigned:
+            portal.person_works_task(int(row.task_id), "edit", {"hubspot_owner_id": other_owner, "hs_task_priority": "LOW"})
+        for row in noted:
+            body = _task(portal, row.task_id)["hs_task_body"]
+            portal.person_works_task(int(row.task_id), "edit", {"hs_task_body": NOTE + body})
+        person_due = "1893456000000"  # 2030-01-01, a date nobody's rule would pick
+        for row in redated:
+            portal.person_works_task(int(row.task_id), "edit", {"hs_timestamp": person_due})
+        # ... and meanwhile the numbers behind every one of these tasks change.
+        for row in rows:
+            _raise_renewal_price(portal, row)
+        before = {r.key: _task(portal, r.task_id) for r in rows if int(r.task_id) in portal.table("tasks")}
+
+        for _ in range(2):
+            result = run_cycle(settings, cache=cache)
+            assert result.ok, result.error
+        ledger = {r.key: r for r in ledger_rows(cache)}
+        tasks = portal_tasks(portal)  # asserts no task exists twice
+
+        for row in completed:
+            assert ledger[row.key].state == "completed_in_hubspot"
+            assert _task(portal, row.task_id)["hs_task_status"] == "COMPLETED"  # never reopened
+        for row in deleted + archived:
+            assert ledger[row.key].state == "dismissed"
+        # Neither completed nor deleted tasks were created again: one task per key, ever.
+        assert sum(1 for m in tasks if m.startswith("rw1-")) == sum(1 for r in ledger.values() if r.task_id) - len(deleted)
+        settled = {r.key for r in completed + deleted + archived}
+        assert all(ledger[key].generation == 1 for key in settled)
+        for row in reassigned:
+            now = _task(portal, row.task_id)
+            assert (now["hubspot_owner_id"], now["hs_task_priority"]) == (other_owner, "LOW")
+            assert now["hs_task_subject"] != before[row.key]["hs_task_subject"]  # its numbers did move
+        for row in noted:
+            body = _task(portal, row.task_id)["hs_task_body"]
+            assert body.startswith(NOTE) and body != before[row.key]["hs_task_body"]
+            assert find_marker(body) == row.marker  # the marker line keeps its format
+        for row in redated:
+            assert _task(portal, row.task_id)["hs_timestamp"] == person_due
+        for row in untouched:
+            now = _task(portal, row.task_id)
+            assert now["hs_task_subject"] != before[row.key]["hs_task_subject"]
+            assert now["hubspot_owner_id"] == before[row.key]["hubspot_owner_id"]
+        # The ledger knows what HubSpot showed: the reassigned tasks' real owner.
+        assert {ledger[r.key].hubspot_owner_id for r in reassigned} == {other_owner}
+        assert result.counts["tasks_read_back"] == sum(1 for r in ledger.values() if r.state == "open")
+
+
+def test_reads_back_open_tasks_in_batches_of_100_before_deciding(sqlite_url):
+    with worked_portal(sqlite_url) as (server, settings, cache):
+        open_tasks = sum(1 for r in ledger_rows(cache) if r.state == "open")
+        server.reset_stats()
+        result = run_cycle(settings, cache=cache, steps=("rules", "emit"))
+        assert result.ok
+        assert server.stats.calls["batch_read_objects:tasks"] == -(-open_tasks // 100)
+        assert not any(name.startswith(("batch_create", "batch_update")) for name in server.stats.calls)
+
+
+@pytest.mark.parametrize("action", ["complete", "delete"])
+def test_the_digest_and_open_tasks_list_only_what_is_open_in_hubspot(sqlite_url, action):
+    from worker import reports
+
+    with worked_portal(sqlite_url) as (server, settings, cache):
+        row = _price_tasks(cache)[0]
+        server.portal.person_works_task(int(row.task_id), action)
+        assert run_cycle(settings, cache=cache).ok
+        with cache.transaction() as session:
+            listed = {t["key"] for t in reports.tasks_data(session, states=["open"])["tasks"]}
+        assert row.key not in listed
