@@ -10,7 +10,9 @@ task emission) as a real process against a fresh SQLite cache, and reports:
   list pages (active + archived) + company→contact association batches + contact batch reads +
   subscription→company association batches + owner pages + task batch creates, each ⌈n/100⌉;
 - wall time against the rate-limit floor (calls ÷ 10 per second);
-- 429s the sandbox sent, and the worker process's peak memory.
+- 429s the sandbox sent, and the worker process's peak memory;
+- a second run with nothing changed: its calls, and the read-back of the open tasks against
+  ⌈open tasks/100⌉ (and no task written).
 
 The last line is for the largest portal: ``calls/floor=X.XX time/floor=Y.YY 429s=N peak_mb=M``.
 """
@@ -73,16 +75,14 @@ def run_one(companies: int, seed: int, workdir: Path) -> dict:
             f'[hubspot]\nbase_url = "{url}"\nrequests_per_10s = {RATE_PER_10S}\nsearch_requests_per_s = 4\n'
             f'[database]\nurl = "sqlite:///{database}"\n[logging]\nlevel = "warning"\nformat = "json"\n'
         )
-        env = {**os.environ, "HUBSPOT_ACCESS_TOKEN": TOKEN}
-        started = time.monotonic()
-        worker = subprocess.Popen([sys.executable, "-m", "worker", "--config", str(config), "--sync-now"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        _, status, usage = os.wait4(worker.pid, 0)
-        wall_s = time.monotonic() - started
-        stderr = worker.stderr.read()
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise RuntimeError(f"sync failed:\n{stderr}")
+        wall_s, usage = _sync_now(config)
         stats = get_json(f"{url}/_sandbox/stats")
         tasks = get_json(f"{url}/_sandbox/summary")["objects"].get("tasks", {}).get("active", 0)
+        # A second run with nothing changed: an incremental sync, then every open task read
+        # back (⌈open tasks/100⌉ batch reads) before the planner decides that nothing is to do.
+        urllib.request.urlopen(urllib.request.Request(f"{url}/_sandbox/reset-stats", data=b"{}", method="POST"), timeout=30).close()
+        again_s, _ = _sync_now(config)
+        again = get_json(f"{url}/_sandbox/stats")
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=30)
@@ -103,7 +103,23 @@ def run_one(companies: int, seed: int, workdir: Path) -> dict:
         "time_floor_s": floor_total * 10 / RATE_PER_10S,
         "rate_limited": stats["rate_limited"],
         "peak_mb": usage.ru_maxrss / 1024,
+        "again_calls": again["total_calls"],
+        "again_s": again_s,
+        "read_back_calls": again["calls"].get("batch_read_objects:tasks", 0),
+        "again_writes": sum(n for name, n in again["calls"].items() if name.startswith(("batch_create", "batch_update"))),
     }
+
+
+def _sync_now(config: Path) -> tuple[float, os.struct_rusage]:
+    env = {**os.environ, "HUBSPOT_ACCESS_TOKEN": TOKEN}
+    started = time.monotonic()
+    worker = subprocess.Popen([sys.executable, "-m", "worker", "--config", str(config), "--sync-now"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(worker.pid, 0)
+    wall_s = time.monotonic() - started
+    stderr = worker.stderr.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"sync failed:\n{stderr}")
+    return wall_s, usage
 
 
 def print_result(result: dict) -> None:
@@ -115,6 +131,10 @@ def print_result(result: dict) -> None:
     print(f"  wall time {result['wall_s']:.1f}s; rate-limit floor {result['time_floor_s']:.1f}s ({result['floor_calls']} calls at {RATE_PER_10S}/10s); time/floor {result['wall_s'] / result['time_floor_s']:.2f}")
     print(f"  tasks created {result['tasks']:,} in {result['task_calls']} create calls (floor ⌈tasks/100⌉ = {math.ceil(result['tasks'] / 100)})")
     print(f"  429s {result['rate_limited']}; worker peak memory {result['peak_mb']:.0f} MB")
+    print(
+        f"  second run, nothing changed: {result['again_calls']} calls in {result['again_s']:.1f}s, of which task read-back "
+        f"{result['read_back_calls']} (floor ⌈{result['tasks']:,} open tasks/100⌉ = {math.ceil(result['tasks'] / 100)}); task writes {result['again_writes']}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
