@@ -83,16 +83,16 @@ def test_renewal_today_is_not_past():
     assert "renewal.milestone:subscription:501:2027-03-01:7" in keys(plan, "renewal.milestone")
 
 
-def test_milestone_on_a_weekend_is_due_the_friday_before():
+def test_a_milestone_on_a_weekend_is_due_and_exists_from_the_friday_before():
+    """DOMAIN.md: a step on a non-working day is due on the working day before, and its task
+    exists from that day (not from the Monday after)."""
     renewal = date(2027, 3, 6)  # a Saturday: its 7-day milestone is also a Saturday
-    as_of = date(2027, 2, 26)  # the Friday before the milestone day: not reached yet
-    assert keys(evaluate(portfolio(sub(renewal_date=renewal)), as_of, CONFIG), "renewal.milestone").get(
-        "renewal.milestone:subscription:501:2027-03-06:7"
-    ) is None
-    plan = evaluate(portfolio(sub(renewal_date=renewal)), date(2027, 2, 27), CONFIG)
+    thursday, friday = date(2027, 2, 25), date(2027, 2, 26)
+    assert "renewal.milestone:subscription:501:2027-03-06:7" not in keys(evaluate(portfolio(sub(renewal_date=renewal)), thursday, CONFIG), "renewal.milestone")
+    plan = evaluate(portfolio(sub(renewal_date=renewal)), friday, CONFIG)
     (task,) = [r for r in reminders(plan, "renewal.milestone") if r.create]
-    # Reached on the Saturday itself (a worker running at weekends): due the next working day.
-    assert task.due == date(2027, 3, 1) and task.due.weekday() == 0
+    assert task.key == "renewal.milestone:subscription:501:2027-03-06:7"
+    assert task.due == friday and task.step == friday
 
 
 def test_working_day_moves_weekends_back_and_the_past_forward():
@@ -295,6 +295,37 @@ def test_priority_boundaries_of_tasks_that_follow_the_renewals_urgency(days, pri
     (price,) = reminders(plan, "renewal.price_change")
     (contact_task,) = reminders(plan, "contact.data")
     assert (price.priority, contact_task.priority) == (priority, priority)
+
+
+def test_a_deadline_warning_fires_even_when_the_renewal_is_beyond_the_horizon():
+    far = sub(renewal_date=date(2027, 9, 1), deadline=date(2027, 3, 15))  # a contract's own deadline
+    plan = evaluate(portfolio(far), date(2027, 3, 1), CONFIG)  # 14 days before it; renewal 184 days away
+    assert [r.key for r in reminders(plan, "renewal.deadline") if r.create] == ["renewal.deadline:subscription:501:2027-03-15:14"]
+    assert reminders(plan, "renewal.milestone") == []
+
+
+@pytest.mark.parametrize(("renewal_price", "fires"), [("1320.00", False), ("1320.48", True), ("1079.52", True), ("1080.00", False)])
+def test_the_price_threshold_is_compared_exactly_not_after_rounding(renewal_price, fires):
+    """10.04 % shows as +10.0 %, and is still over a 10 % threshold."""
+    config = RuleConfig(price_change_threshold_percent=10.0)
+    plan = evaluate(portfolio(sub(renewal_price=Decimal(renewal_price))), RENEWAL - timedelta(days=60), config)
+    assert bool(reminders(plan, "renewal.price_change")) is fires
+
+
+def test_a_fallback_owner_that_is_itself_deactivated_or_unknown_is_a_finding_and_not_used():
+    owners = {"9": OwnerRow("9", "Laura Pérez", None, False), "77": OwnerRow("77", "Ops", None, False)}
+    for fallback, says in (("77", "the fallback owner Ops (77) is deactivated"), ("404", "no HubSpot owner has the id 404")):
+        plan = evaluate(portfolio(owners=owners), RENEWAL - timedelta(days=90), RuleConfig(fallback_owner_id=fallback))
+        (finding,) = [f for f in plan.findings if f.rule == "owner.fallback_unusable"]
+        assert says in finding.message and finding.value == fallback
+        assert {r.owner_id for r in plan.reminders} == {None}  # unassigned, not refused by HubSpot
+
+
+def test_a_deleted_primary_contact_is_not_named_in_its_task():
+    gone = contact(gone=True)
+    plan = evaluate(portfolio(primary=gone), RENEWAL - timedelta(days=60), CONFIG)
+    (task,) = reminders(plan, "contact.data")
+    assert task.contact_id is None and task.facts["contact_email"] is None and task.facts["contact_name"] is None
 
 
 def test_the_same_inputs_give_the_same_plan():

@@ -138,7 +138,7 @@ class SyncSettings(_Section):
 
 
 class ReminderSettings(_Section):
-    """The renewal rules (``../shared/DOMAIN.md``) and how their tasks look. Defaults are HubSpot's."""
+    """The renewal rules (``docs/DOMAIN.md``) and how their tasks look. Defaults are HubSpot's."""
 
     timezone: str = "UTC"
     language: Literal["en", "es"] = "en"

@@ -118,7 +118,7 @@ def render_renewals(data: dict[str, Any]) -> str:
         if r["owner"]["id"] and not r["owner"]["active"]:
             owner += " (inactive)"
         rows.append([
-            r["client"] or "?", r["communication_owner"] or "NONE", r["products"] or "", str(r["deadline"] or ""), str(r["renewal_date"]),
+            r["client"] or "?", r["communication_owner"] or "not recorded (HubSpot by default)", r["products"] or "", str(r["deadline"] or ""), str(r["renewal_date"]),
             str(r["days_left"]), (r["current_monthly_price"] or "?") + currency, (r["renewal_monthly_price"] or "?") + currency, change,
             owner, r["primary_contact_email"] or "—", str(len(r["open_findings"])) if r["open_findings"] else "",
         ])

@@ -1,4 +1,4 @@
-"""The renewal rules of ``../shared/DOMAIN.md`` as pure functions: (portfolio, as-of date) → plan."""
+"""The renewal rules of ``docs/DOMAIN.md`` as pure functions: (portfolio, as-of date) → plan."""
 
 from worker.rules.engine import assign, evaluate, why_gone
 from worker.rules.model import (

@@ -6,6 +6,7 @@ earlier and no longer wants, what changed, so the ledger records why the task wa
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from worker.rules import contacts, renewal
@@ -22,6 +23,7 @@ from worker.rules.model import (
 
 OWNER_MISSING = "owner.missing"
 OWNER_DEACTIVATED = "owner.deactivated"
+OWNER_FALLBACK_UNUSABLE = "owner.fallback_unusable"
 
 
 def assign(responsible: str | None, portfolio: Portfolio, config: RuleConfig) -> tuple[str | None, tuple[str, str | None] | None]:
@@ -48,9 +50,29 @@ def _owner_finding(sub: SubscriptionRow, problem: tuple[str, str | None], portfo
     return RuleFinding(rule, "subscription", sub.id, "owner", owner_id, message)
 
 
+def _unusable_fallback(portfolio: Portfolio, config: RuleConfig) -> RuleFinding | None:
+    """A fallback owner that is itself deactivated or unknown would have HubSpot refuse every
+    task sent to it: such tasks are created unassigned, and a finding says why."""
+    fallback = config.fallback_owner_id
+    if fallback is None:
+        return None
+    owner = portfolio.owners.get(fallback)
+    if owner is not None and owner.active:
+        return None
+    why = f"the fallback owner {owner.name} ({fallback}) is deactivated" if owner else f"no HubSpot owner has the id {fallback}"
+    return RuleFinding(
+        OWNER_FALLBACK_UNUSABLE, "settings", "reminders", "fallback_owner_id", fallback,
+        f"{why}: tasks that would go to it are created unassigned; set [reminders] fallback_owner_id to an active owner",
+    )
+
+
 def evaluate(portfolio: Portfolio, as_of: date, config: RuleConfig) -> Plan:
     """Every reminder valid on ``as_of`` and every finding, for the whole portfolio."""
     plan = Plan()
+    unusable = _unusable_fallback(portfolio, config)
+    if unusable is not None:
+        plan.findings.append(unusable)
+        config = replace(config, fallback_owner_id=None)
     horizon_end = as_of + timedelta(days=config.horizon_days)
     # company id -> its nearest renewal within the horizon (for the contact-data task)
     nearest: dict[str, SubscriptionRow] = {}
@@ -64,6 +86,10 @@ def evaluate(portfolio: Portfolio, as_of: date, config: RuleConfig) -> Plan:
         if problem:
             plan.findings.append(_owner_finding(sub, problem, portfolio, config))
         if sub.renewal_date > horizon_end:
+            # A contract's own deadline can be close while the renewal is far: its warning fires
+            # whenever the deadline is that close.
+            ctx = renewal.Context(sub, company, _live_contact(portfolio, sub.company_id), owner_id, as_of, (sub.renewal_date - as_of).days, config)
+            plan.reminders.extend(renewal.renewal_deadline(ctx))
             continue
         if sub.company_id:
             best = nearest.get(sub.company_id)
@@ -106,6 +132,7 @@ def _contact_reminder(company, contact_id, contact, problems, sub: SubscriptionR
     owner_id, _ = assign(company.owner_id or sub.owner_id, portfolio, config)
     emails_start = sub.renewal_date - timedelta(days=config.hubspot_emails_days)
     days_left = (sub.renewal_date - as_of).days
+    live = contact is not None and not contact.gone
     return Reminder(
         key=f"{contacts.CONTACT_DATA}:company:{company.id}",
         rule=contacts.CONTACT_DATA,
@@ -113,7 +140,7 @@ def _contact_reminder(company, contact_id, contact, problems, sub: SubscriptionR
         object_id=company.id,
         company_id=company.id,
         subscription_id=sub.id,
-        contact_id=contact_id if contact is not None and not contact.gone else None,
+        contact_id=contact_id if live else None,
         anchor=None,
         due=working_day(emails_start, not_before=as_of, skip_weekends=config.skip_weekends),
         priority=urgency(days_left),
@@ -122,9 +149,10 @@ def _contact_reminder(company, contact_id, contact, problems, sub: SubscriptionR
         facts={
             "company": company.name or "",
             "problems": problems,
-            "contact_email": contact.email if contact else None,
-            "contact_name": " ".join(p for p in (contact.first_name, contact.last_name) if p) if contact else None,
-            "bounce_reason": contact.bounce_reason if contact else None,
+            # A deleted contact is not named: the task is about finding a new one.
+            "contact_email": contact.email if live else None,
+            "contact_name": " ".join(p for p in (contact.first_name, contact.last_name) if p) if live else None,
+            "bounce_reason": contact.bounce_reason if live else None,
             "renewal_date": sub.renewal_date.isoformat(),
             "emails_start": emails_start.isoformat(),
         },

@@ -73,13 +73,19 @@ def is_cancelled(sub: SubscriptionRow, config: RuleConfig) -> bool:
     return sub.status is not None and sub.status.casefold() in config.cancelled_statuses
 
 
-def milestones(anchor: date, as_of: date, offsets: tuple[int, ...]) -> list[tuple[int, bool]]:
+def milestones(anchor: date, as_of: date, offsets: tuple[int, ...], *, skip_weekends: bool = True) -> list[tuple[int, bool]]:
     """Offsets (days before ``anchor``) already reached on ``as_of``, each with whether it is the
-    latest one reached (the only one to create: catch-up). Nothing once ``anchor`` has passed."""
+    latest one reached (the only one to create: catch-up). Nothing once ``anchor`` has passed.
+
+    A step that falls on a non-working day is reached on the working day before it (it is due
+    then, so its task must exist from then, not from the Monday after)."""
     days = (anchor - as_of).days
     if days < 0:
         return []
-    reached = [offset for offset in offsets if days <= offset]
+    reached = [
+        offset for offset in offsets
+        if working_day(anchor - timedelta(days=offset), not_before=date.min, skip_weekends=skip_weekends) <= as_of
+    ]
     if not reached:
         return []
     latest = min(reached)
@@ -94,7 +100,7 @@ def renewal_milestones(ctx: Context) -> list[Reminder]:
             MILESTONE, renewal, str(offset), renewal - timedelta(days=offset),
             HIGH if offset <= 30 else ctx.urgency, {"milestone_days": offset}, create=latest,
         )
-        for offset, latest in milestones(renewal, ctx.as_of, ctx.config.milestone_days)
+        for offset, latest in milestones(renewal, ctx.as_of, ctx.config.milestone_days, skip_weekends=ctx.config.skip_weekends)
     ]
 
 
@@ -136,7 +142,7 @@ def renewal_deadline(ctx: Context) -> list[Reminder]:
             {"deadline": deadline.isoformat(), "deadline_source": source, "deadline_days": offset},
             create=latest,
         )
-        for offset, latest in milestones(deadline, ctx.as_of, ctx.config.deadline_warning_days)
+        for offset, latest in milestones(deadline, ctx.as_of, ctx.config.deadline_warning_days, skip_weekends=ctx.config.skip_weekends)
     ]
 
 
@@ -152,7 +158,8 @@ def price_change(ctx: Context) -> list[Reminder]:
         return []
     percent = price_change_percent(current, renewal_price)
     threshold = Decimal(str(ctx.config.price_change_threshold_percent))
-    if percent is not None and abs(percent) <= threshold and threshold > 0:
+    # Compared exactly: 10.04 % is over a 10 % threshold even though it shows as +10.0 %.
+    if current != 0 and threshold > 0 and abs(renewal_price - current) * 100 <= threshold * current:
         return []
     renewal = ctx.sub.renewal_date
     assert renewal is not None

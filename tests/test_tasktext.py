@@ -1,0 +1,89 @@
+"""What a task says, in English and Spanish: dates and numbers as people of the language write
+them, no "1 days", no "before" a date that has passed, contact problems as they really are."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from worker.tasktext import day, find_marker, number, percent, render, when
+
+MARKER = "rw1-0123456789abcdef"
+BASE = {"company": "Andes Nova S.A.", "products": "Marketing Hub Professional", "renewal_date": "2027-03-01"}
+
+
+def text(rule, facts, due, language="en"):
+    return render(rule, {**BASE, **facts}, due, language=language, key="k", task_marker=MARKER)
+
+
+@pytest.mark.parametrize(
+    "language, expected",
+    [("en", ("March 1, 2027", "1,234.50", "+10.0%", "−4.5%")), ("es", ("1 de marzo de 2027", "1.234,50", "+10,0 %", "−4,5 %"))],
+)
+def test_dates_and_numbers_as_people_of_the_language_write_them(language, expected):
+    assert (day("2027-03-01", language), number("1234.5", language, 2), percent("10", language, signed=True), percent("-4.5", language, signed=True)) == expected
+
+
+@pytest.mark.parametrize(("days", "en", "es"), [(0, "today", "hoy"), (1, "tomorrow", "mañana"), (2, "in 2 days", "en 2 días"), (-3, "today", "hoy")])
+def test_when_never_says_1_days(days, en, es):
+    assert (when(days, "en"), when(days, "es")) == (en, es)
+
+
+def test_a_milestone_task_in_both_languages():
+    subject, body = text("renewal.milestone", {"milestone_days": 90}, date(2026, 12, 1))
+    assert subject == "Renewal in 90 days: Andes Nova S.A."
+    assert "renews Marketing Hub Professional on March 1, 2027." in body and "90-day renewal milestone" in body
+    subject_es, body_es = text("renewal.milestone", {"milestone_days": 90}, date(2026, 12, 1), "es")
+    assert subject_es == "Renovación en 90 días: Andes Nova S.A." and "el 1 de marzo de 2027" in body_es
+    assert find_marker(body) == MARKER and body.endswith(f"ref {MARKER} · k")
+
+
+def test_a_renewal_one_day_after_the_due_date_says_tomorrow():
+    subject, _ = text("renewal.milestone", {"milestone_days": 7}, date(2027, 2, 28))
+    assert subject == "Renewal tomorrow: Andes Nova S.A."
+
+
+@pytest.mark.parametrize("language, before, late", [
+    ("en", "before HubSpot's renewal emails start on December 16, 2026", "now: HubSpot's renewal emails started on December 16, 2026"),
+    ("es", "antes de que HubSpot empiece a enviar sus correos de renovación el 16 de diciembre de 2026", "cuanto antes: los correos de renovación de HubSpot empezaron el 16 de diciembre de 2026"),
+])
+def test_a_late_step_says_it_is_late_instead_of_before_a_past_date(language, before, late):
+    facts = {"current_price": "1200.00", "renewal_price": "1320.00", "currency": "USD", "change_percent": "10.0", "emails_start": "2026-12-16"}
+    _, on_time = text("renewal.price_change", facts, date(2026, 12, 1), language)
+    _, overdue = text("renewal.price_change", facts, date(2026, 12, 20), language)
+    assert before in on_time and late not in on_time
+    assert late in overdue and before not in overdue
+
+
+def test_a_partner_meeting_due_after_the_emails_started_is_late_in_subject_and_body():
+    subject, body = text("renewal.partner_meeting", {"emails_start": "2026-12-16"}, date(2026, 12, 20))
+    assert subject == "Hold the renewal meeting with Andes Nova S.A. now: HubSpot's emails started December 16, 2026"
+    assert "before" not in body
+
+
+def test_an_unrecorded_communication_owner_reads_as_not_recorded_hubspot_by_default():
+    _, body = text("renewal.no_communication_owner", {"emails_start": "2026-12-16"}, date(2026, 12, 1))
+    assert "is not recorded (HubSpot by default)" in body
+
+
+def contact_facts(problems, name="Ana García", email="ana@andes.example"):
+    return {"problems": problems, "contact_name": name, "contact_email": email, "emails_start": "2026-12-16"}
+
+
+def test_contact_texts_say_what_is_really_wrong():
+    _, bounced = text("contact.data", contact_facts(["contact.email_bounced"]), date(2026, 12, 1))
+    assert "(Ana García) and will not arrive: email bounced." in bounced
+    _, nameless = text("contact.data", contact_facts(["contact.name_missing"], name=None), date(2026, 12, 1))
+    assert "will not arrive" not in nameless and "arrive, but address nobody by name" in nameless and "(ana@andes.example)" in nameless
+    _, both = text("contact.data", contact_facts(["contact.email_malformed", "contact.name_missing"], name=None, email="ana@"), date(2026, 12, 1))
+    assert "will not arrive: malformed email address." in both and "Also: the contact has no name." in both
+    _, deleted = text("contact.data", contact_facts(["contact.missing"], name=None, email=None), date(2026, 12, 1))
+    assert "no contact has the primary label: they go nowhere" in deleted and "()" not in deleted
+    subject, _ = text("contact.data", contact_facts(["contact.opted_out"]), date(2026, 12, 1))
+    assert subject == "Fix the primary contact of Andes Nova S.A.: opted out of email"
+
+
+def test_markup_in_data_is_text_in_the_body():
+    _, body = render("renewal.milestone", {**BASE, "company": "<b>Evil</b> & Co", "milestone_days": 30}, date(2027, 1, 30), language="en", key="k", task_marker=MARKER)
+    assert "&lt;b&gt;Evil&lt;/b&gt; &amp; Co" in body and "<b>" not in body
