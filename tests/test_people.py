@@ -129,3 +129,32 @@ def test_the_digest_and_open_tasks_list_only_what_is_open_in_hubspot(sqlite_url,
         with cache.transaction() as session:
             listed = {t["key"] for t in reports.tasks_data(session, states=["open"])["tasks"]}
         assert row.key not in listed
+
+
+def test_a_subscription_moved_to_another_company_takes_its_open_tasks_along(db_url):
+    from tests.test_emission import serve, small_portal
+
+    portal = small_portal()
+    ids = portal.ids
+    other = portal.create("companies", {"name": "Nuevo Dueño S.L.", "hubspot_owner_id": str(ids["laura"])})
+    beatriz = portal.create("contacts", {"firstname": "Beatriz", "lastname": "Soto", "email": "beatriz@nuevo.example"})
+    portal.associate("companies", other.id, "contacts", beatriz.id, primary=True)
+    with serve(portal, db_url) as (server, settings, cache):
+        assert run_cycle(settings, cache=cache).ok
+        deal_tasks = [r for r in ledger_rows(cache) if r.state == "open" and r.subscription_id == str(ids["deal"])]
+        assert deal_tasks
+        for row in deal_tasks:
+            assert set(portal.associated("tasks", int(row.task_id), "companies")) == {ids["company"]}
+            assert set(portal.associated("tasks", int(row.task_id), "contacts")) == {ids["contact"]}
+        # The subscription moves to the other client (an association change: no modified date moves).
+        portal.dissociate("deals", ids["deal"], "companies", ids["company"])
+        portal.associate("deals", ids["deal"], "companies", other.id, primary=True)
+        result = run_cycle(settings, cache=cache)
+        assert result.ok, result.error
+        assert result.counts["tasks_moved"] == len(deal_tasks)
+        for row in deal_tasks:
+            assert set(portal.associated("tasks", int(row.task_id), "companies")) == {other.id}
+            assert set(portal.associated("tasks", int(row.task_id), "contacts")) == {beatriz.id}
+        moved = {r.key: r for r in ledger_rows(cache)}
+        assert {(moved[r.key].company_id, moved[r.key].contact_id) for r in deal_tasks} == {(str(other.id), str(beatriz.id))}
+        assert run_cycle(settings, cache=cache).counts["tasks_moved"] == 0  # once

@@ -144,3 +144,30 @@ def test_replacing_the_block():
 def test_updates_are_planned_per_task_id():
     changes = plan_changes({"k1": entry()}, {"9001": task()}, {"k1": desired(priority="HIGH")}, no_reason)
     assert changes.updates == {"9001": TaskFields(priority="HIGH")} and changes.updated_keys == {"9001": "k1"}
+
+
+# --------------------------------------------------------------------------- links that follow the client
+
+
+def test_a_task_follows_its_subscription_to_another_company_and_its_primary_contact():
+    from integrations.hubspot.types import AssociationMove
+    from worker.planner import association_move
+
+    here = entry(contact_id="201")
+    assert association_move(here, "9001", desired(company_id="101", contact_id="201")) is None
+    assert association_move(here, "9001", desired(company_id="102", contact_id="202")) == AssociationMove(
+        "9001", add=(("companies", "102"), ("contacts", "202")), remove=(("companies", "101"), ("contacts", "201")),
+    )
+    # A new primary contact of the same client moves the contact link only; a deleted one is dropped.
+    assert association_move(here, "9001", desired(company_id="101", contact_id="203")) == AssociationMove("9001", (("contacts", "203"),), (("contacts", "201"),))
+    assert association_move(here, "9001", desired(company_id="101", contact_id=None)) == AssociationMove("9001", (), (("contacts", "201"),))
+
+
+def test_a_row_from_before_contacts_were_recorded_learns_its_contact_without_a_move():
+    from integrations.hubspot.types import AssociationMove
+    from worker.planner import association_move
+
+    legacy = entry(contact_id=None)
+    assert association_move(legacy, "9001", desired(company_id="101", contact_id="201")) == AssociationMove("9001", (), ())
+    changes = plan_changes({"k1": legacy}, {"9001": task()}, {"k1": desired(company_id="102", contact_id="202")}, no_reason)
+    assert changes.moves["k1"].add == (("companies", "102"), ("contacts", "202")) and changes.moves["k1"].remove == (("companies", "101"),)

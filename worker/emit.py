@@ -75,6 +75,7 @@ class EmissionReport:
     completed_by_people: int = 0
     dismissed_by_people: int = 0
     kept_for_people: int = 0  # tasks where at least one field stayed as a person set it
+    moved: int = 0  # tasks whose company or primary-contact links were re-pointed
     errors: list[str] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     dry_run: bool = False
@@ -94,6 +95,7 @@ class EmissionReport:
             "tasks_completed_by_people": self.completed_by_people,
             "tasks_dismissed_by_people": self.dismissed_by_people,
             "tasks_kept_for_people": self.kept_for_people,
+            "tasks_moved": self.moved,
         }
 
 
@@ -152,6 +154,7 @@ class Emitter:
             self._settle_orphans([entries[k] for k in changes.orphans], closes, why)
             self._create(changes.creates, entries, wanted, report)
             self._update(changes, entries, wanted, report)
+            self._move(changes, entries, wanted, report)
             self._close(closes, report)
         except HubSpotError as exc:
             report.errors.append(str(exc))
@@ -196,6 +199,7 @@ class Emitter:
                 Desired(
                     key=reminder.key, create=reminder.create, fingerprint=fingerprint(reminder.facts), subject=subject,
                     block=block, owner_id=reminder.owner_id, due_at=due_at, priority=reminder.priority, step=step,
+                    company_id=reminder.company_id, contact_id=reminder.contact_id,
                 ),
                 reminder,
             )
@@ -288,6 +292,7 @@ class Emitter:
             )
         entry.owner_id, entry.fingerprint, entry.subject, entry.priority = desired.owner_id, desired.fingerprint, desired.subject, desired.priority
         entry.due_at, entry.body_block, entry.step = desired.due_at, desired.block, desired.step
+        entry.company_id, entry.contact_id = desired.company_id, desired.contact_id
         return entry
 
     def _draft(self, entry: LedgerEntry, reminder: Reminder) -> TaskDraft:
@@ -436,6 +441,22 @@ class Emitter:
             ledger.mark_settled(session, gone, DISMISSED, "deleted in HubSpot by a person: not created again", now)
         report.updated += len(written)
         report.dismissed_by_people += len(gone)
+
+    def _move(self, changes: ChangeSet, entries: dict[str, LedgerEntry], wanted: dict[str, tuple[Desired, Reminder]], report: EmissionReport) -> None:
+        """Open tasks follow their subscription to its new company, and the company's primary
+        contact; the ledger remembers what each task now links to."""
+        if not changes.moves:
+            return
+        assert self.gateway is not None
+        self.gateway.move_task_associations([m for m in changes.moves.values() if m.add or m.remove])
+        moved = []
+        for key in changes.moves:
+            entry, desired = entries[key], wanted[key][0]
+            entry.company_id, entry.contact_id = desired.company_id or entry.company_id, desired.contact_id
+            moved.append(entry)
+        with self.cache.transaction() as session:
+            ledger.record_links(session, moved, self.clock())
+        report.moved += sum(1 for m in changes.moves.values() if m.add or m.remove)
 
     def _close(self, closes: dict[str, tuple[LedgerEntry, str]], report: EmissionReport) -> None:
         assert self.gateway is not None

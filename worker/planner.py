@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Callable, Mapping
 
-from integrations.hubspot.types import TaskFields, TaskState
+from integrations.hubspot.types import AssociationMove, TaskFields, TaskState
 from worker.cache.ledger import LedgerEntry
 
 OPEN, PENDING, CLOSED = "open", "pending", "closed"
@@ -46,6 +46,8 @@ class Desired:
     due_at: datetime
     priority: str
     step: date  # the working day the rule puts the step on, before "not before today"
+    company_id: str | None = None  # the records the task links to
+    contact_id: str | None = None
 
 
 @dataclass
@@ -59,6 +61,7 @@ class ChangeSet:
     completed_by_people: list[str] = field(default_factory=list)
     dismissed_by_people: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)  # pending keys no longer wanted
+    moves: dict[str, AssociationMove] = field(default_factory=dict)  # key → links to re-point
     kept: dict[str, list[str]] = field(default_factory=dict)  # key → fields left as a person set them
 
 
@@ -96,6 +99,9 @@ def _open_row(entry: LedgerEntry, task: TaskState | None, desired: Desired | Non
     if desired is None:
         changes.closes[entry.key] = why_gone(entry)
         return
+    move = association_move(entry, task.id, desired)
+    if move is not None:
+        changes.moves[entry.key] = move
     update, kept = field_updates(entry, task, desired)
     if update is not None:
         changes.updates[task.id] = update
@@ -134,6 +140,28 @@ def field_updates(entry: LedgerEntry, task: TaskState, desired: Desired) -> tupl
     if not values:
         return None, kept
     return TaskFields(**values), kept  # type: ignore[arg-type]
+
+
+def association_move(entry: LedgerEntry, task_id: str, desired: Desired) -> AssociationMove | None:
+    """A subscription that moved to another company takes its open tasks along: their company
+    and primary-contact links are re-pointed. A new primary contact of the same company moves
+    the contact link. A row from before contacts were recorded (contact_id None) learns its
+    contact without a move unless the company moved too. None: nothing to change."""
+    add: list[tuple[str, str]] = []
+    remove: list[tuple[str, str]] = []
+    company_moved = desired.company_id is not None and desired.company_id != entry.company_id
+    if company_moved:
+        add.append(("companies", desired.company_id))  # type: ignore[arg-type]
+        if entry.company_id:
+            remove.append(("companies", entry.company_id))
+    if desired.contact_id != entry.contact_id and (entry.contact_id is not None or company_moved):
+        if desired.contact_id:
+            add.append(("contacts", desired.contact_id))
+        if entry.contact_id:
+            remove.append(("contacts", entry.contact_id))
+    if not add and not remove and desired.contact_id == entry.contact_id:
+        return None
+    return AssociationMove(task_id, tuple(add), tuple(remove))
 
 
 def replaced_block(body: str | None, written: str | None, wanted: str) -> str | None:

@@ -30,6 +30,9 @@ LIST_OWNERS = Endpoint("list_owners", "GET", "/crm/v3/owners/", "owners")
 BATCH_CREATE_OBJECTS = Endpoint("batch_create_objects", "POST", "/crm/v3/objects/{objectType}/batch/create", "objects")
 BATCH_UPDATE_OBJECTS = Endpoint("batch_update_objects", "POST", "/crm/v3/objects/{objectType}/batch/update", "objects")
 ASSOCIATION_LABELS = Endpoint("association_labels", "GET", "/crm/v4/associations/{fromObjectType}/{toObjectType}/labels", "association_schema")
+# Answered 201 with the pairs (207 with errors) and 204 with no content, per HubSpot's v4 spec.
+BATCH_CREATE_ASSOCIATIONS = Endpoint("batch_create_associations", "POST", "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/create", "associations")
+BATCH_ARCHIVE_ASSOCIATIONS = Endpoint("batch_archive_associations", "POST", "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/archive", "associations")
 
 ALL_ENDPOINTS = (
     LIST_OBJECTS,
@@ -40,4 +43,6 @@ ALL_ENDPOINTS = (
     BATCH_CREATE_OBJECTS,
     BATCH_UPDATE_OBJECTS,
     ASSOCIATION_LABELS,
+    BATCH_CREATE_ASSOCIATIONS,
+    BATCH_ARCHIVE_ASSOCIATIONS,
 )

@@ -176,6 +176,7 @@ class HubSpotGateway(TaskWrites):
                 try:
                     raw = response.data  # a connection cut mid-body raises here
                     response_headers = response.headers
+                    no_content = response.status == 204
                 finally:
                     response.release_conn()
         except BaseException as exc:  # noqa: BLE001 - translated, never swallowed
@@ -190,6 +191,8 @@ class HubSpotGateway(TaskWrites):
         finally:
             self.stats.throttle_wait_s += self._limiter.waited_s - waited_before
         self._note_headers(response_headers)
+        if no_content and not raw:
+            return {}  # 204: what a batch archive answers
         return answers.decode(raw, endpoint.name)
 
     def _note_headers(self, headers: Mapping[str, str] | None) -> None:

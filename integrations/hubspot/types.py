@@ -97,6 +97,15 @@ class TaskState:
 
 
 @dataclass(frozen=True)
+class AssociationMove:
+    """One task's associations to re-point: (object type, record id) pairs to add and remove."""
+
+    task_id: str
+    add: tuple[tuple[str, str], ...] = ()
+    remove: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class TaskDraft:
     """A task to create. ``trace_id`` travels as HubSpot's ``objectWriteTraceId`` and comes back
     on the created record, which is how a batch's results are matched to its inputs.

@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 from integrations.hubspot import answers
 from integrations.hubspot import endpoints as ep
 from integrations.hubspot.errors import BadRequest
-from integrations.hubspot.types import BatchWriteResult, CrmRecord, TaskDraft, TaskFields, TaskState
+from integrations.hubspot.types import AssociationMove, BatchWriteResult, CrmRecord, TaskDraft, TaskFields, TaskState
 
 MAX_BATCH_WRITE = 100  # HubSpot's documented maximum inputs per batch create / update
 
@@ -137,6 +137,34 @@ class TaskWrites:
             failed.update(result.failed)
             unmatched.extend(result.unmatched)
         return BatchWriteResult(done, failed, tuple(unmatched))
+
+    def move_task_associations(self, moves: Sequence[AssociationMove]) -> None:
+        """Re-point tasks' associations (a subscription moved to another company, a company has a
+        new primary contact): the new ones are created first, then the old ones removed, so a
+        task is never left linked to nothing. Any number of moves; 100 inputs per call."""
+        adds: dict[str, list[dict[str, Any]]] = {}
+        removes: dict[str, list[dict[str, Any]]] = {}
+        for move in moves:
+            for to_type, to_id in move.add:
+                type_id = self.task_association_type_id(to_type)
+                adds.setdefault(to_type, []).append(
+                    {"from": {"id": move.task_id}, "to": {"id": to_id}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]}
+                )
+            for to_type, to_id in move.remove:
+                removes.setdefault(to_type, []).append({"from": {"id": move.task_id}, "to": [{"id": to_id}]})
+        for to_type, inputs in adds.items():
+            for start in range(0, len(inputs), MAX_BATCH_WRITE):
+                self._call(
+                    ep.BATCH_CREATE_ASSOCIATIONS, {"fromObjectType": "tasks", "toObjectType": to_type},
+                    body={"inputs": inputs[start : start + MAX_BATCH_WRITE]},
+                    parse=lambda answer: answers.collection(answer, ep.BATCH_CREATE_ASSOCIATIONS.name),
+                )
+        for to_type, inputs in removes.items():
+            for start in range(0, len(inputs), MAX_BATCH_WRITE):
+                self._call(
+                    ep.BATCH_ARCHIVE_ASSOCIATIONS, {"fromObjectType": "tasks", "toObjectType": to_type},
+                    body={"inputs": inputs[start : start + MAX_BATCH_WRITE]},
+                )
 
     def task_association_type_id(self, to_object_type: str) -> int:
         """The HUBSPOT_DEFINED (unlabelled) association type from tasks to ``to_object_type``."""

@@ -35,6 +35,7 @@ class LedgerEntry:
     attempts: int
     body_block: str | None = None
     step: date | None = None
+    contact_id: str | None = None
 
 
 _COLUMNS = [T.c[name] for name in LedgerEntry.__dataclass_fields__]
@@ -101,6 +102,15 @@ def mark_updated(session: Session, entries: Sequence[LedgerEntry], now: datetime
         session.execute(
             update(T).where(T.c.key == bindparam("b_key")).values({**{name: bindparam(f"b_{name}") for name in _WRITTEN}, "updated_at": now}),
             [{"b_key": e.key, **{f"b_{name}": getattr(e, name) for name in _WRITTEN}} for e in entries],
+        )
+
+
+def record_links(session: Session, entries: Sequence[LedgerEntry], now: datetime) -> None:
+    """The company and primary contact these keys' tasks now link to."""
+    if entries:
+        session.execute(
+            update(T).where(T.c.key == bindparam("b_key")).values(company_id=bindparam("b_company"), contact_id=bindparam("b_contact"), updated_at=now),
+            [{"b_key": e.key, "b_company": e.company_id, "b_contact": e.contact_id} for e in entries],
         )
 
 

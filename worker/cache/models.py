@@ -212,6 +212,7 @@ class TaskLedger(SQLModel, table=True):
     object_id: str = Field(max_length=32)
     company_id: str | None = Field(default=None, max_length=32)
     subscription_id: str | None = Field(default=None, max_length=32)
+    contact_id: str | None = Field(default=None, max_length=32)  # the primary contact it links to
     anchor_date: date | None = None
     generation: int = 1  # bumped when a closed reminder comes back: a new task, a new marker
     marker: str = Field(max_length=40)

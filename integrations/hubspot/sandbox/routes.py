@@ -231,6 +231,35 @@ def route_associations(portal: SandboxPortal, from_type: str, to_type: str, body
     return 200, answer
 
 
+def route_associations_create(portal: SandboxPortal, from_type: str, to_type: str, body: Any) -> tuple[int, dict[str, Any]]:
+    """POST /crm/v4/associations/{from}/{to}/batch/create (HubSpot's spec: inputs of from, to and
+    types; 201 with the pairs and their labels, 207 naming inputs whose records don't exist)."""
+    inputs = _batch_inputs(body)
+    results, errors = [], []
+    with portal.lock:
+        for item in inputs:
+            from_id, to_id = int(item["from"]["id"]), int(item["to"]["id"])
+            if portal.type_of(from_id) != canonical_type(from_type) or portal.type_of(to_id) != canonical_type(to_type):
+                errors.append({"status": "error", "category": "OBJECT_NOT_FOUND", "message": f"no {from_type} {from_id} or {to_type} {to_id}", "context": {"fromObjectId": [str(from_id)]}})
+                continue
+            portal.associate(from_type, from_id, to_type, to_id)
+            results.append({"fromObjectId": from_id, "toObjectId": to_id, "labels": []})
+    answer: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": iso_ms(portal.now()), "completedAt": iso_ms(portal.now())}
+    if errors:
+        answer["numErrors"], answer["errors"] = len(errors), errors
+        return 207, answer
+    return 201, answer
+
+
+def route_associations_archive(portal: SandboxPortal, from_type: str, to_type: str, body: Any) -> tuple[int, dict[str, Any]]:
+    """POST /crm/v4/associations/{from}/{to}/batch/archive: inputs of from and a list of to;
+    204 with no content, also for pairs that were not associated."""
+    for item in _batch_inputs(body):
+        for target in item.get("to") or []:
+            portal.dissociate(from_type, int(item["from"]["id"]), to_type, int(target["id"]))
+    return 204, {}
+
+
 def route_owners(portal: SandboxPortal, query: dict[str, list[str]]) -> dict[str, Any]:
     limit = _int_param(query, "limit", 100, 500)
     archived = query.get("archived", ["false"])[0].lower() == "true"

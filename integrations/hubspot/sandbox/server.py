@@ -35,6 +35,8 @@ from integrations.hubspot.sandbox.routes import (
     _error,
     route_association_labels,
     route_associations,
+    route_associations_archive,
+    route_associations_create,
     route_batch_create,
     route_batch_read,
     route_batch_update,
@@ -216,8 +218,10 @@ _ROUTES = [
     ("POST", re.compile(r"^/crm/v3/objects/(?P<type>[^/]+)/batch/create/?$"), "batch_create_objects"),
     ("POST", re.compile(r"^/crm/v3/objects/(?P<type>[^/]+)/batch/update/?$"), "batch_update_objects"),
     ("GET", re.compile(r"^/crm/v4/associations/(?P<from>[^/]+)/(?P<to>[^/]+)/labels/?$"), "association_labels"),
+    ("POST", re.compile(r"^/crm/v4/associations/(?P<from>[^/]+)/(?P<to>[^/]+)/batch/create/?$"), "batch_create_associations"),
+    ("POST", re.compile(r"^/crm/v4/associations/(?P<from>[^/]+)/(?P<to>[^/]+)/batch/archive/?$"), "batch_archive_associations"),
 ]
-_WRITES = {"batch_create_objects", "batch_update_objects"}
+_WRITES = {"batch_create_objects", "batch_update_objects", "batch_create_associations", "batch_archive_associations"}
 
 
 def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
@@ -308,6 +312,12 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
                     if name == "batch_update_objects":
                         status, answer = route_batch_update(server.portal, groups["type"], body)
                         return status, answer, headers
+                    if name == "batch_create_associations":
+                        status, answer = route_associations_create(server.portal, groups["from"], groups["to"], body)
+                        return status, answer, headers
+                    if name == "batch_archive_associations":
+                        status, answer = route_associations_archive(server.portal, groups["from"], groups["to"], body)
+                        return status, answer, headers
                     if name == "association_labels":
                         return 200, route_association_labels(server.portal, groups["from"], groups["to"]), headers
                     return 200, route_owners(server.portal, query), headers
@@ -369,7 +379,7 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
                 self._send(404, {"status": "error", "message": "unknown sandbox control"}, {})
 
         def _send(self, status: int, body: dict[str, Any], headers: dict[str, str], *, truncate: bool = False, garble: str | None = None) -> None:
-            payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            payload = b"" if status == 204 else json.dumps(body, ensure_ascii=False).encode("utf-8")
             if garble:
                 payload = garbled_body(garble, payload)
                 if garble == "html":
