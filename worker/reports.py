@@ -19,7 +19,8 @@ from sqlmodel import Session
 from worker.cache.models import Finding, TaskLedger
 from worker.cache.portfolio import load_portfolio
 from worker.rules import RuleConfig
-from worker.rules.renewal import is_cancelled, notice_deadline, price_change_percent
+from worker.rules.engine import active_renewals
+from worker.rules.renewal import notice_deadline, price_change_percent
 from worker.safe_text import csv_cell, for_terminal
 from worker.settings import Settings
 
@@ -40,11 +41,8 @@ def renewals_data(session: Session, settings: Settings, as_of: date, within_days
         open_findings.setdefault((object_type, object_id), []).append(rule)
     end = as_of + timedelta(days=within_days)
     rows = []
-    for sub in sorted(portfolio.subscriptions, key=lambda s: (s.renewal_date or date.max, s.id)):
-        if sub.gone or sub.renewal_date is None or not (as_of <= sub.renewal_date <= end) or is_cancelled(sub, config):
-            continue
-        company = portfolio.companies.get(sub.company_id or "")
-        if company is not None and company.gone:
+    for sub, company in sorted(active_renewals(portfolio, as_of, config), key=lambda pair: (pair[0].renewal_date, pair[0].id)):
+        if sub.renewal_date is None or sub.renewal_date > end:
             continue
         owner_id = sub.owner_id or (company.owner_id if company else None)
         owner = portfolio.owners.get(owner_id or "")

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, timedelta
+from typing import Iterator
 
 from worker.rules import contacts, renewal
 from worker.rules.calendar import working_day
 from worker.rules.model import (
+    CompanyRow,
     Plan,
     Portfolio,
     Reminder,
@@ -66,6 +68,18 @@ def _unusable_fallback(portfolio: Portfolio, config: RuleConfig) -> RuleFinding 
     )
 
 
+def active_renewals(portfolio: Portfolio, as_of: date, config: RuleConfig) -> Iterator[tuple[SubscriptionRow, CompanyRow | None]]:
+    """The subscriptions the rules look at, with their company: not archived or deleted, not
+    cancelled, renewal not past, company not archived. The reports use the same filter."""
+    for sub in portfolio.subscriptions:
+        if sub.gone or sub.renewal_date is None or sub.renewal_date < as_of or renewal.is_cancelled(sub, config):
+            continue
+        company = portfolio.companies.get(sub.company_id) if sub.company_id else None
+        if company is not None and company.gone:
+            continue
+        yield sub, company
+
+
 def evaluate(portfolio: Portfolio, as_of: date, config: RuleConfig) -> Plan:
     """Every reminder valid on ``as_of`` and every finding, for the whole portfolio."""
     plan = Plan()
@@ -76,12 +90,8 @@ def evaluate(portfolio: Portfolio, as_of: date, config: RuleConfig) -> Plan:
     horizon_end = as_of + timedelta(days=config.horizon_days)
     # company id -> its nearest renewal within the horizon (for the contact-data task)
     nearest: dict[str, SubscriptionRow] = {}
-    for sub in portfolio.subscriptions:
-        if sub.gone or sub.renewal_date is None or sub.renewal_date < as_of or renewal.is_cancelled(sub, config):
-            continue
-        company = portfolio.companies.get(sub.company_id) if sub.company_id else None
-        if company is not None and company.gone:
-            continue
+    for sub, company in active_renewals(portfolio, as_of, config):
+        assert sub.renewal_date is not None
         owner_id, problem = assign(sub.owner_id or (company.owner_id if company else None), portfolio, config)
         if problem:
             plan.findings.append(_owner_finding(sub, problem, portfolio, config))
