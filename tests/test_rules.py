@@ -357,3 +357,32 @@ def test_why_a_task_is_no_longer_wanted(rule, now, expected):
 def test_why_gone_for_past_renewals_and_fixed_contacts():
     assert why_gone("renewal.milestone", "subscription", "501", RENEWAL, portfolio(), RENEWAL + timedelta(days=1), CONFIG) == "the renewal date has passed"
     assert why_gone("contact.data", "company", "101", None, portfolio(), RENEWAL - timedelta(days=60), CONFIG) == "the primary contact's data was fixed"
+
+
+@pytest.mark.parametrize(
+    "rule, changed, expected",
+    [
+        ("renewal.partner_meeting", {"communication_owner": "hubspot"}, "the partner no longer owns the renewal conversation"),
+        ("renewal.no_communication_owner", {"communication_owner": "partner"}, "a communication owner was chosen (partner)"),
+        ("renewal.price_change", {}, "the renewal price no longer differs from the current price"),
+        ("renewal.contact_tier", {}, "usage is back under 90% of the contact tier"),
+        ("renewal.milestone", {}, "the reason for the task no longer applies"),
+        ("renewal.deadline", {"deadline": date(2027, 2, 1)}, "the notice deadline moved from 2027-01-15 to 2027-02-01"),
+        ("renewal.milestone", {"renewal_date": date(2027, 3, 8)}, "the renewal date moved from 2027-03-01 to 2027-03-08"),
+        ("renewal.milestone", {"status": "closedlost"}, "the subscription was cancelled (status closedlost)"),
+        ("renewal.milestone", {"gone": True}, "the subscription was archived or deleted in HubSpot"),
+    ],
+)
+def test_each_rule_says_in_its_own_words_why_its_task_was_closed(rule, changed, expected):
+    anchor = date(2027, 1, 15) if rule == "renewal.deadline" else RENEWAL
+    now = sub(**{"deadline": date(2027, 1, 15), **changed}) if rule == "renewal.deadline" else sub(**changed)
+    assert why_gone(rule, "subscription", "501", anchor, portfolio(now), RENEWAL - timedelta(days=60), CONFIG) == expected
+
+
+def test_a_deadline_task_closes_when_its_deadline_passed_even_with_the_renewal_beyond_the_horizon():
+    far = sub(renewal_date=date(2027, 9, 1), deadline=date(2027, 1, 15))
+    assert why_gone("renewal.deadline", "subscription", "501", date(2027, 1, 15), portfolio(far), date(2027, 1, 16), CONFIG) == "the notice deadline has passed"
+    price = RuleConfig(price_change_threshold_percent=5.0)
+    assert why_gone("renewal.price_change", "subscription", "501", RENEWAL, portfolio(), RENEWAL - timedelta(days=60), price) == (
+        "the renewal price no longer differs from the current price by more than 5 %"
+    )

@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from worker.tasktext import day, find_marker, number, percent, render, when
+from worker.tasktext import find_marker, render
+from worker.words import day, number, percent, when
 
 MARKER = "rw1-0123456789abcdef"
 BASE = {"company": "Andes Nova S.A.", "products": "Marketing Hub Professional", "renewal_date": "2027-03-01"}
@@ -87,3 +88,37 @@ def test_contact_texts_say_what_is_really_wrong():
 def test_markup_in_data_is_text_in_the_body():
     _, body = render("renewal.milestone", {**BASE, "company": "<b>Evil</b> & Co", "milestone_days": 30}, date(2027, 1, 30), language="en", key="k", task_marker=MARKER)
     assert "&lt;b&gt;Evil&lt;/b&gt; &amp; Co" in body and "<b>" not in body
+
+
+@pytest.mark.parametrize("language, subject, lines", [
+    ("en", "Contact tier exceeded: Andes Nova S.A.", ["Contacts: 5,500 of 5,000 (110.0%).", "Marketing emails this month: 42,000 of 50,000 (84.0%; the limit is 10 times the tier)."]),
+    ("es", "Nivel de contactos superado: Andes Nova S.A.", ["Contactos: 5.500 de 5.000 (110,0 %).", "Correos de marketing este mes: 42.000 de 50.000 (84,0 %; el límite es 10 veces el nivel)."]),
+])
+def test_a_contact_tier_task_shows_usage_against_both_limits(language, subject, lines):
+    facts = {"tier": 5000, "contacts_used": 5500, "contacts_level": "exceeded", "emails_sent": 42000, "emails_limit": 50000, "emails_level": None, "warning_percent": 90}
+    got_subject, body = text("renewal.contact_tier", facts, date(2026, 12, 1), language)
+    assert got_subject == subject
+    for line in lines:
+        assert line in body
+    warning, _ = text("renewal.contact_tier", {**facts, "contacts_used": 4600, "contacts_level": "warning"}, date(2026, 12, 1))
+    assert warning == "Contact tier nearly used up: Andes Nova S.A."
+    unknown, body = text("renewal.contact_tier", {**facts, "contacts_used": None, "contacts_level": None, "emails_level": "warning"}, date(2026, 12, 1))
+    assert "Contacts: ? of 5,000 (?)." in body
+
+
+@pytest.mark.parametrize("source, says", [("default", "HubSpot's default, 45 days before the renewal"), ("contract", "the contract's own deadline")])
+def test_a_deadline_task_names_the_day_how_far_it_is_and_where_it_comes_from(source, says):
+    facts = {"deadline": "2027-01-15", "deadline_source": source, "deadline_days": 14}
+    subject, body = text("renewal.deadline", facts, date(2027, 1, 1))
+    assert subject == "Renewal deadline in 14 days: Andes Nova S.A. (January 15, 2027)"
+    assert f"Deadline source: {says}." in body and "January 15, 2027 is the last day" in body
+    tomorrow, _ = text("renewal.deadline", facts, date(2027, 1, 14))
+    assert tomorrow.startswith("Renewal deadline tomorrow:")
+
+
+def test_a_price_change_from_nothing_says_so():
+    facts = {"current_price": "0", "renewal_price": "1320.00", "currency": "EUR", "change_percent": None, "emails_start": "2026-12-16"}
+    subject, _ = text("renewal.price_change", facts, date(2026, 12, 1))
+    assert subject == "Price change at renewal: Andes Nova S.A., 0.00 → 1,320.00 EUR (new price, no current price)"
+    subject_es, _ = text("renewal.price_change", {**facts, "change_percent": "-12.5"}, date(2026, 12, 1), "es")
+    assert subject_es == "Cambio de precio en la renovación: Andes Nova S.A., 0,00 → 1.320,00 EUR (−12,5 %)"

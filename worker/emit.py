@@ -209,10 +209,7 @@ class Emitter:
         return lambda e: why_gone(e.rule, e.object_type, e.object_id, e.anchor_date, portfolio, as_of, self.config)
 
     def _text(self, reminder: Reminder, due: date, task_marker: str) -> tuple[str, str]:
-        return render(
-            reminder.rule, reminder.facts, due, language=self.language, key=reminder.key, task_marker=task_marker,
-            deadline_days_default=self.config.deadline_days,
-        )
+        return render(reminder.rule, reminder.facts, due, language=self.language, key=reminder.key, task_marker=task_marker)
 
     def _describe(self, changes: ChangeSet, entries: dict[str, LedgerEntry], wanted: dict[str, tuple[Desired, Reminder]]) -> list[Change]:
         described = [

@@ -3,7 +3,9 @@ email address and a name. Checked for every company; a task only when a renewal 
 
 from __future__ import annotations
 
-from worker.rules.model import CompanyRow, ContactRow, RuleFinding
+from typing import Any, Mapping
+
+from worker.rules.model import CompanyRow, ContactRow, Rule, RuleFinding
 
 CONTACT_DATA = "contact.data"  # the task's rule; findings use the specific codes below
 
@@ -55,3 +57,83 @@ def contact_findings(company: CompanyRow, contact_id: str | None, contact: Conta
             message += f" ({contact.bounce_reason})"
         findings.append(RuleFinding(code, "company", company.id, "primary_contact", value, message))
     return findings
+
+
+# --------------------------------------------------------------------------- the task, in one place
+
+# The problems that keep renewal emails from arriving; a missing name does not.
+UNDELIVERABLE = (MISSING, EMAIL_MISSING, EMAIL_MALFORMED, EMAIL_BOUNCED, OPTED_OUT)
+
+
+def _words(facts: Mapping[str, Any], language: str, t: Mapping[str, Any], due: Any) -> dict[str, Any]:
+    who = facts.get("contact_name") or facts.get("contact_email")
+    return {
+        "problems": ", ".join(t[f"problem.{code}"] for code in facts["problems"]),
+        "contact": f" ({who})" if who else "",
+    }
+
+
+def _lines(facts: Mapping[str, Any], values: dict[str, Any], late: bool, t: Mapping[str, Any]) -> list[str]:
+    """Say what is really wrong: emails that will not arrive, or only a missing name (the
+    emails arrive); a contact that no longer exists is not named."""
+    problems = facts["problems"]
+    undeliverable = [code for code in problems if code in UNDELIVERABLE]
+    lines = []
+    if MISSING in undeliverable:
+        lines.append(t["no_primary"].format(**values))
+    elif undeliverable:
+        lines.append(t["undeliverable"].format(**values, undeliverable=", ".join(t[f"problem.{code}"] for code in undeliverable)))
+        if NAME_MISSING in problems:
+            lines.append(t["also_nameless"])
+    else:
+        lines.append(t["nameless"].format(**values))
+    lines.append(t["todo.late" if late else "todo"].format(**values))
+    return lines
+
+
+def _gone(company: CompanyRow, portfolio: Any, config: Any) -> str:
+    contact_id = portfolio.primary_contacts.get(company.id)
+    if contact_problems(contact_id, portfolio.contacts.get(contact_id) if contact_id else None):
+        return f"no renewal of this client within {config.horizon_days} days any more"
+    return "the primary contact's data was fixed"
+
+
+CONTACT_RULE = Rule(
+    CONTACT_DATA,
+    fires=None,  # judged per company by the engine, with the client's nearest renewal
+    gone=_gone,
+    words=_words,
+    lines=_lines,
+    texts={
+        "en": {
+            "subject": "Fix the primary contact of {company}: {problems}",
+            "undeliverable": "Renewal emails for {company} (renewal on {renewal_date}) go to its primary contact{contact} and will not arrive: {undeliverable}.",
+            "no_primary": "Renewal emails for {company} (renewal on {renewal_date}) go to its primary contact, and no contact has the primary label: they go nowhere.",
+            "nameless": "The primary contact{contact} of {company} has no name: renewal emails (renewal on {renewal_date}) arrive, but address nobody by name.",
+            "also_nameless": "Also: the contact has no name.",
+            "todo": "To do: fix the contact in HubSpot before the renewal emails start on {emails_start}.",
+            "todo.late": "To do: fix the contact in HubSpot now: the renewal emails started on {emails_start}.",
+            f"problem.{MISSING}": "no contact has the primary label",
+            f"problem.{EMAIL_MISSING}": "no email address",
+            f"problem.{EMAIL_MALFORMED}": "malformed email address",
+            f"problem.{EMAIL_BOUNCED}": "email bounced",
+            f"problem.{OPTED_OUT}": "opted out of email",
+            f"problem.{NAME_MISSING}": "no name",
+        },
+        "es": {
+            "subject": "Corregir el contacto principal de {company}: {problems}",
+            "undeliverable": "Los correos de renovación de {company} (renovación el {renewal_date}) van a su contacto principal{contact} y no llegarán: {undeliverable}.",
+            "no_primary": "Los correos de renovación de {company} (renovación el {renewal_date}) van a su contacto principal, y ningún contacto tiene la etiqueta de principal: no llegan a nadie.",
+            "nameless": "El contacto principal{contact} de {company} no tiene nombre: los correos de renovación (renovación el {renewal_date}) llegan, pero sin nadie a quien dirigirse.",
+            "also_nameless": "Además: el contacto no tiene nombre.",
+            "todo": "Qué hacer: corregir el contacto en HubSpot antes de que empiecen los correos de renovación el {emails_start}.",
+            "todo.late": "Qué hacer: corregir el contacto en HubSpot cuanto antes: los correos de renovación empezaron el {emails_start}.",
+            f"problem.{MISSING}": "ningún contacto tiene la etiqueta de principal",
+            f"problem.{EMAIL_MISSING}": "sin correo electrónico",
+            f"problem.{EMAIL_MALFORMED}": "correo electrónico mal formado",
+            f"problem.{EMAIL_BOUNCED}": "el correo rebotó",
+            f"problem.{OPTED_OUT}": "se dio de baja del correo",
+            f"problem.{NAME_MISSING}": "sin nombre",
+        },
+    },
+)

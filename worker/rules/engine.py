@@ -12,6 +12,7 @@ from typing import Iterator
 
 from worker.rules import contacts, renewal
 from worker.rules.calendar import working_day
+from worker.rules.registry import RULES
 from worker.rules.model import (
     CompanyRow,
     Plan,
@@ -99,15 +100,17 @@ def evaluate(portfolio: Portfolio, as_of: date, config: RuleConfig) -> Plan:
             # A contract's own deadline can be close while the renewal is far: its warning fires
             # whenever the deadline is that close.
             ctx = renewal.Context(sub, company, _live_contact(portfolio, sub.company_id), owner_id, as_of, (sub.renewal_date - as_of).days, config)
-            plan.reminders.extend(renewal.renewal_deadline(ctx))
+            for rule in renewal.RULES:
+                if rule.beyond_horizon:
+                    plan.reminders.extend(rule.fires(ctx))
             continue
         if sub.company_id:
             best = nearest.get(sub.company_id)
             if best is None or (sub.renewal_date, sub.id) < (best.renewal_date, best.id):  # type: ignore[operator]
                 nearest[sub.company_id] = sub
         ctx = renewal.Context(sub, company, _live_contact(portfolio, sub.company_id), owner_id, as_of, (sub.renewal_date - as_of).days, config)
-        for rule in renewal.ALL:
-            plan.reminders.extend(rule(ctx))
+        for rule in renewal.RULES:
+            plan.reminders.extend(rule.fires(ctx))
         if sub.communication_owner is None:
             plan.findings.append(
                 RuleFinding(
@@ -171,15 +174,14 @@ def _contact_reminder(company, contact_id, contact, problems, sub: SubscriptionR
 
 
 def why_gone(rule: str, object_type: str, object_id: str, anchor: date | None, portfolio: Portfolio, as_of: date, config: RuleConfig) -> str:
-    """Why a reminder the worker created earlier is no longer wanted, in words for the ledger."""
+    """Why a reminder the worker created earlier is no longer wanted, in words for the ledger:
+    the reasons every rule shares first, then the rule's own (``Rule.gone``)."""
+    definition = RULES[rule]
     if object_type == "company":
         company = portfolio.companies.get(object_id)
         if company is None or company.gone:
             return "the client company was archived or deleted in HubSpot"
-        contact_id = portfolio.primary_contacts.get(object_id)
-        if contacts.contact_problems(contact_id, portfolio.contacts.get(contact_id) if contact_id else None):
-            return f"no renewal of this client within {config.horizon_days} days any more"
-        return "the primary contact's data was fixed"
+        return definition.gone(company, portfolio, config)
     sub = portfolio.subscription(object_id)
     if sub is None or sub.gone:
         return "the subscription was archived or deleted in HubSpot"
@@ -188,21 +190,13 @@ def why_gone(rule: str, object_type: str, object_id: str, anchor: date | None, p
     company = portfolio.companies.get(sub.company_id) if sub.company_id else None
     if company is not None and company.gone:
         return "the client company was archived or deleted in HubSpot"
-    if rule == renewal.DEADLINE:
-        deadline, _ = renewal.notice_deadline(sub, config)
-        if deadline != anchor:
-            return f"the notice deadline moved from {anchor} to {deadline or 'none'}"
-        if anchor is not None and anchor < as_of:
-            return "the notice deadline has passed"
-    elif sub.renewal_date != anchor:
-        return f"the renewal date moved from {anchor} to {sub.renewal_date or 'none'}"
+    current = definition.anchor(sub, config)
+    if current != anchor:
+        return f"the {definition.anchor_name} moved from {anchor} to {current or 'none'}"
+    if anchor is not None and anchor < as_of:
+        return f"the {definition.anchor_name} has passed"
     if sub.renewal_date is not None and sub.renewal_date < as_of:
         return "the renewal date has passed"
-    if sub.renewal_date is not None and (sub.renewal_date - as_of).days > config.horizon_days:
+    if not definition.beyond_horizon and sub.renewal_date is not None and (sub.renewal_date - as_of).days > config.horizon_days:
         return f"the renewal is more than {config.horizon_days} days away"
-    return {
-        renewal.PARTNER_MEETING: "the partner no longer owns the renewal conversation",
-        renewal.NO_COMMUNICATION_OWNER: f"a communication owner was chosen ({sub.communication_owner})",
-        renewal.PRICE_CHANGE: "the renewal price no longer differs from the current price",
-        renewal.CONTACT_TIER: f"usage is back under {round(config.tier_warning_ratio * 100)}% of the contact tier",
-    }.get(rule, "the reason for the task no longer applies")
+    return definition.gone(sub, portfolio, config)

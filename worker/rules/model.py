@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import date
 from decimal import Decimal
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 # Priorities as HubSpot's hs_task_priority values.
 LOW, MEDIUM, HIGH = "LOW", "MEDIUM", "HIGH"
@@ -153,6 +153,41 @@ class Reminder:
     # The working day the rule puts the step on, before "not before today": ``due`` moves with
     # the calendar for a late step, ``step`` only when the rule's dates move.
     step: date | None = None
+
+
+def _no_words(facts: Mapping[str, Any], language: str, texts: Mapping[str, Any], due: date) -> dict[str, Any]:
+    return {}
+
+
+def _subject_or_late(facts: Mapping[str, Any], late: bool, texts: Mapping[str, Any]) -> str:
+    return "subject.late" if late and "subject.late" in texts else "subject"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule in one place: when it fires, what its tasks are anchored on, why its reason
+    went away, and how its tasks read in each language. Nothing else branches on a rule's name:
+    adding a rule is one ``Rule`` (and its entry in ``worker.rules.registry``).
+
+    ``texts[language]`` holds ``subject`` and ``body`` (lines) templates, optionally
+    ``subject.late`` and ``body.late`` for a step whose date has passed by the task's due date,
+    and any words the rule's ``words(facts, language, texts, due)`` function uses. ``gone`` explains, once the reasons all
+    rules share (record archived, cancelled, date moved or passed) don't, why its reminder is no
+    longer wanted: ``gone(record, portfolio, config)``.
+    """
+
+    name: str
+    fires: Callable[..., list["Reminder"]] | None
+    gone: Callable[[Any, "Portfolio", "RuleConfig"], str]
+    texts: Mapping[str, Mapping[str, Any]]
+    words: Callable[[Mapping[str, Any], str, Mapping[str, Any], date], dict[str, Any]] = _no_words
+    subject_key: Callable[[Mapping[str, Any], bool, Mapping[str, Any]], str] = _subject_or_late
+    lines: Callable[[Mapping[str, Any], dict[str, Any], bool, Mapping[str, Any]], list[str]] | None = None
+    # What the task's key is anchored on: the renewal date, or the notice deadline.
+    anchor: Callable[["SubscriptionRow", "RuleConfig"], date | None] = lambda sub, config: sub.renewal_date
+    anchor_name: str = "renewal date"
+    # A deadline can be close while the renewal is beyond the horizon.
+    beyond_horizon: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Mapping
 
 from worker.rules.calendar import working_day
-from worker.rules.model import HIGH, CompanyRow, Reminder, RuleConfig, SubscriptionRow, urgency
+from worker.rules.model import HIGH, CompanyRow, Reminder, Rule, RuleConfig, SubscriptionRow, urgency
+from worker.words import number, percent, usage, when
 
 MILESTONE = "renewal.milestone"
 PARTNER_MEETING = "renewal.partner_meeting"
@@ -23,7 +24,6 @@ DEADLINE = "renewal.deadline"
 PRICE_CHANGE = "renewal.price_change"
 CONTACT_TIER = "renewal.contact_tier"
 
-SUBSCRIPTION_RULES = (MILESTONE, PARTNER_MEETING, NO_COMMUNICATION_OWNER, DEADLINE, PRICE_CHANGE, CONTACT_TIER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,4 +209,215 @@ def contact_tier(ctx: Context) -> list[Reminder]:
     return [ctx.reminder(CONTACT_TIER, renewal, "", emails_start, HIGH if exceeded else ctx.urgency, facts)]
 
 
-ALL = (renewal_milestones, partner_meeting, no_communication_owner, renewal_deadline, price_change, contact_tier)
+# --------------------------------------------------------------------------- each rule in one place
+
+
+def _deadline_words(facts: Mapping[str, Any], language: str, t: Mapping[str, Any], due: date) -> dict[str, Any]:
+    deadline = date.fromisoformat(facts["deadline"])
+    default_days = (date.fromisoformat(facts["renewal_date"]) - deadline).days if facts.get("renewal_date") else 0
+    return {
+        "when": when((deadline - due).days, language),
+        "deadline_source": t[f"source.{facts['deadline_source']}"].format(days=default_days),
+    }
+
+
+def _price_words(facts: Mapping[str, Any], language: str, t: Mapping[str, Any], due: date) -> dict[str, Any]:
+    change = facts.get("change_percent")
+    return {
+        "current_price": number(facts["current_price"], language, 2),
+        "renewal_price": number(facts["renewal_price"], language, 2),
+        "change": t["unknown_percent"] if change is None else percent(change, language, signed=True),
+    }
+
+
+def _tier_words(facts: Mapping[str, Any], language: str, t: Mapping[str, Any], due: date) -> dict[str, Any]:
+    return {
+        "contacts_used": "?" if facts["contacts_used"] is None else number(facts["contacts_used"], language),
+        "emails_sent": "?" if facts["emails_sent"] is None else number(facts["emails_sent"], language),
+        "tier": number(facts["tier"], language),
+        "emails_limit": number(facts["emails_limit"], language),
+        "contacts_percent": usage(facts["contacts_used"], facts["tier"], language),
+        "emails_percent": usage(facts["emails_sent"], facts["emails_limit"], language),
+        "per_contact": facts["emails_limit"] // facts["tier"],
+    }
+
+
+def _tier_subject(facts: Mapping[str, Any], late: bool, t: Mapping[str, Any]) -> str:
+    return "subject.exceeded" if "exceeded" in (facts.get("contacts_level"), facts.get("emails_level")) else "subject.warning"
+
+
+MILESTONE_RULE = Rule(
+    MILESTONE,
+    fires=renewal_milestones,
+    gone=lambda sub, portfolio, config: "the reason for the task no longer applies",
+    words=lambda facts, language, t, due: {"milestone": facts["milestone_days"]},
+    texts={
+        "en": {
+            "subject": "Renewal {when}: {company}",
+            "body": [
+                "{company} renews {products} on {renewal_date}.",
+                "To do: prepare the renewal with the client (terms, price, contacts). This is the {milestone}-day renewal milestone.",
+            ],
+        },
+        "es": {
+            "subject": "Renovación {when}: {company}",
+            "body": [
+                "{company} renueva {products} el {renewal_date}.",
+                "Qué hacer: preparar la renovación con el cliente (condiciones, precio, contactos). Es el hito de {milestone} días antes de la renovación.",
+            ],
+        },
+    },
+)
+
+PARTNER_MEETING_RULE = Rule(
+    PARTNER_MEETING,
+    fires=partner_meeting,
+    gone=lambda sub, portfolio, config: "the partner no longer owns the renewal conversation",
+    texts={
+        "en": {
+            "subject": "Hold the renewal meeting with {company} before {emails_start}",
+            "subject.late": "Hold the renewal meeting with {company} now: HubSpot's emails started {emails_start}",
+            "body": [
+                "The partner owns the renewal conversation with {company} (renewal on {renewal_date}).",
+                "To do: meet the client before HubSpot's renewal emails start on {emails_start}; go over discounts, the renewal date and the deadline. Changes of terms go through the partner's renewal manager.",
+            ],
+            "body.late": [
+                "The partner owns the renewal conversation with {company} (renewal on {renewal_date}).",
+                "To do: meet the client now: HubSpot's renewal emails started on {emails_start}. Go over discounts, the renewal date and the deadline. Changes of terms go through the partner's renewal manager.",
+            ],
+        },
+        "es": {
+            "subject": "Reunión de renovación con {company} antes del {emails_start}",
+            "subject.late": "Reunión de renovación con {company} cuanto antes: los correos de HubSpot empezaron el {emails_start}",
+            "body": [
+                "El partner lleva la comunicación de la renovación con {company} (renovación el {renewal_date}).",
+                "Qué hacer: reunirse con el cliente antes de que HubSpot empiece a enviar sus correos de renovación el {emails_start}; revisar descuentos, fecha de renovación y plazo. Los cambios de condiciones pasan por el gestor de renovaciones del partner.",
+            ],
+            "body.late": [
+                "El partner lleva la comunicación de la renovación con {company} (renovación el {renewal_date}).",
+                "Qué hacer: reunirse con el cliente cuanto antes: los correos de renovación de HubSpot empezaron el {emails_start}. Revisar descuentos, fecha de renovación y plazo. Los cambios de condiciones pasan por el gestor de renovaciones del partner.",
+            ],
+        },
+    },
+)
+
+NO_COMMUNICATION_OWNER_RULE = Rule(
+    NO_COMMUNICATION_OWNER,
+    fires=no_communication_owner,
+    gone=lambda sub, portfolio, config: f"a communication owner was chosen ({sub.communication_owner})",
+    texts={
+        "en": {
+            "subject": "Choose who owns the renewal conversation: {company} ({renewal_date})",
+            "body": [
+                "Who owns the conversation about the renewal of {products} for {company} on {renewal_date} is not recorded (HubSpot by default).",
+                "To do: confirm HubSpot (its renewal manager emails the client from {emails_start}) or take it on as the partner, and set it on the record.",
+            ],
+            "body.late": [
+                "Who owns the conversation about the renewal of {products} for {company} on {renewal_date} is not recorded (HubSpot by default).",
+                "To do: confirm HubSpot (its renewal manager has been emailing the client since {emails_start}) or take it on as the partner, and set it on the record.",
+            ],
+        },
+        "es": {
+            "subject": "Elegir quién lleva la comunicación de la renovación: {company} ({renewal_date})",
+            "body": [
+                "No consta quién lleva la comunicación de la renovación de {products} de {company} el {renewal_date} (por defecto, HubSpot).",
+                "Qué hacer: confirmar HubSpot (su gestor de renovaciones escribe al cliente desde el {emails_start}) o asumirla como partner, e indicarlo en el registro.",
+            ],
+        },
+    },
+)
+
+DEADLINE_RULE = Rule(
+    DEADLINE,
+    fires=renewal_deadline,
+    gone=lambda sub, portfolio, config: "the reason for the task no longer applies",
+    words=_deadline_words,
+    anchor=lambda sub, config: notice_deadline(sub, config)[0],
+    anchor_name="notice deadline",
+    beyond_horizon=True,
+    texts={
+        "en": {
+            "subject": "Renewal deadline {when}: {company} ({deadline})",
+            "body": [
+                "{deadline} is the last day for {company} to cancel or renegotiate {products}; after it the renewal terms apply automatically on {renewal_date}.",
+                "To do: make sure the client has decided. Deadline source: {deadline_source}.",
+            ],
+            "source.contract": "the contract's own deadline",
+            "source.default": "HubSpot's default, {days} days before the renewal",
+        },
+        "es": {
+            "subject": "Plazo de renovación {when}: {company} ({deadline})",
+            "body": [
+                "El {deadline} es el último día para que {company} cancele o renegocie {products}; después se aplican automáticamente las condiciones de renovación el {renewal_date}.",
+                "Qué hacer: asegurarse de que el cliente ha decidido. Origen del plazo: {deadline_source}.",
+            ],
+            "source.contract": "el plazo propio del contrato",
+            "source.default": "el plazo por defecto de HubSpot, {days} días antes de la renovación",
+        },
+    },
+)
+
+PRICE_CHANGE_RULE = Rule(
+    PRICE_CHANGE,
+    fires=price_change,
+    gone=lambda sub, portfolio, config: "the renewal price no longer differs from the current price"
+    + (f" by more than {config.price_change_threshold_percent:g} %" if config.price_change_threshold_percent else ""),
+    words=_price_words,
+    texts={
+        "en": {
+            "subject": "Price change at renewal: {company}, {current_price} → {renewal_price} {currency} ({change})",
+            "body": [
+                "At the renewal on {renewal_date} the monthly price of {products} changes from {current_price} to {renewal_price} {currency} ({change}).",
+                "To do: explain the change to the client before HubSpot's renewal emails start on {emails_start}.",
+            ],
+            "body.late": [
+                "At the renewal on {renewal_date} the monthly price of {products} changes from {current_price} to {renewal_price} {currency} ({change}).",
+                "To do: explain the change to the client now: HubSpot's renewal emails started on {emails_start}.",
+            ],
+            "unknown_percent": "new price, no current price",
+        },
+        "es": {
+            "subject": "Cambio de precio en la renovación: {company}, {current_price} → {renewal_price} {currency} ({change})",
+            "body": [
+                "En la renovación del {renewal_date} el precio mensual de {products} pasa de {current_price} a {renewal_price} {currency} ({change}).",
+                "Qué hacer: explicar el cambio al cliente antes de que HubSpot empiece a enviar sus correos de renovación el {emails_start}.",
+            ],
+            "body.late": [
+                "En la renovación del {renewal_date} el precio mensual de {products} pasa de {current_price} a {renewal_price} {currency} ({change}).",
+                "Qué hacer: explicar el cambio al cliente cuanto antes: los correos de renovación de HubSpot empezaron el {emails_start}.",
+            ],
+            "unknown_percent": "precio nuevo, sin precio actual",
+        },
+    },
+)
+
+CONTACT_TIER_RULE = Rule(
+    CONTACT_TIER,
+    fires=contact_tier,
+    gone=lambda sub, portfolio, config: f"usage is back under {round(config.tier_warning_ratio * 100)}% of the contact tier",
+    words=_tier_words,
+    subject_key=_tier_subject,
+    texts={
+        "en": {
+            "subject.exceeded": "Contact tier exceeded: {company}",
+            "subject.warning": "Contact tier nearly used up: {company}",
+            "body": [
+                "Contacts: {contacts_used} of {tier} ({contacts_percent}).",
+                "Marketing emails this month: {emails_sent} of {emails_limit} ({emails_percent}; the limit is {per_contact} times the tier).",
+                "A client over either limit moves to a higher tier and pays more. To do: review usage with the client before the renewal on {renewal_date}.",
+            ],
+        },
+        "es": {
+            "subject.exceeded": "Nivel de contactos superado: {company}",
+            "subject.warning": "Nivel de contactos casi agotado: {company}",
+            "body": [
+                "Contactos: {contacts_used} de {tier} ({contacts_percent}).",
+                "Correos de marketing este mes: {emails_sent} de {emails_limit} ({emails_percent}; el límite es {per_contact} veces el nivel).",
+                "Un cliente que supera cualquiera de los límites pasa a un nivel superior y paga más. Qué hacer: revisar el uso con el cliente antes de la renovación del {renewal_date}.",
+            ],
+        },
+    },
+)
+
+# The subscription rules, in the order their reminders are listed.
+RULES = (MILESTONE_RULE, PARTNER_MEETING_RULE, NO_COMMUNICATION_OWNER_RULE, DEADLINE_RULE, PRICE_CHANGE_RULE, CONTACT_TIER_RULE)
