@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from datetime import datetime, timezone
 
 import pytest
 import urllib3
@@ -162,3 +163,32 @@ def test_associations_follow_per_record_paging(sandbox, portal):
         portal.associate("companies", company.id, "contacts", contact.id)
     found = gateway_for(sandbox).batch_associations("companies", "contacts", [str(company.id)])
     assert len(found[str(company.id)]) == 620
+
+
+def test_a_create_that_may_have_happened_is_looked_up_before_it_is_sent_again(sandbox, portal):
+    """LookBeforeResend: the one retry policy retries the create, but only what HubSpot does not
+    already have goes again; each send is recorded first."""
+    from integrations.hubspot.types import LookBeforeResend, TaskDraft, TaskFields
+    from tests.emission_helpers import portal_tasks
+
+    gateway = gateway_for(sandbox)
+    owner = str(next(o.id for o in portal.owners.values() if not o.archived))
+    drafts = [
+        TaskDraft(f"rw1-{n:016x}", TaskFields(subject=f"t{n}", body=f"ref rw1-{n:016x}", owner_id=owner, due_at=datetime(2027, 1, 1, tzinfo=timezone.utc), priority="LOW"))
+        for n in range(3)
+    ]
+    sent: list[list[str]] = []
+
+    def find_created(asked):
+        bodies = {t["hs_task_body"]: t["id"] for t in portal_tasks(portal).values() if t.get("hs_task_body")}
+        return {d.trace_id: bodies[f"ref {d.trace_id}"] for d in asked if f"ref {d.trace_id}" in bodies}
+
+    sandbox.add_fault(Fault("status", status=503, processed=True, match="batch/create"))  # HubSpot created them, the answer was lost
+    outcome = gateway.create_tasks_looking_first(drafts, LookBeforeResend(lambda ds: sent.append([d.trace_id for d in ds]), find_created))
+    assert len(sent) == 1  # found on the look-up: nothing sent twice
+    assert set(outcome.recovered) == {d.trace_id for d in drafts} and outcome.unconfirmed == ()
+    assert len(portal.table("tasks")) == 3
+
+    refused = [TaskDraft("rw1-ffffffffffffffff", TaskFields(subject="x", owner_id="999999", due_at=datetime(2027, 1, 1, tzinfo=timezone.utc)))]
+    outcome = gateway.create_tasks_looking_first(refused, LookBeforeResend(lambda ds: None, lambda ds: {}))
+    assert outcome.refused is not None and outcome.unconfirmed == ("rw1-ffffffffffffffff",)

@@ -16,23 +16,24 @@ Exactly once, in three layers:
 3. Every task carries a marker (``rw1-`` + 16 hex digits, see ``worker.tasktext``). A ledger row
    with attempts but no task id (a crash, a reset or a 5xx after HubSpot may have created it) is
    looked up on HubSpot's side by that marker (the record's task associations, then the tasks'
-   bodies: both read without the search index's lag) before anything is created again.
+   bodies: both read without the search index's lag) before anything is created again. Within a
+   run this is one declared policy (``LookBeforeResend``) that the gateway's one retry layer
+   applies; across runs the same look-up runs for rows left with attempts.
 
 The worker only ever updates or completes tasks whose ids its ledger holds.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Callable, Sequence
 
 import structlog
 
-from integrations.hubspot.errors import BadRequest, HubSpotError, Unavailable
+from integrations.hubspot.errors import BadRequest, HubSpotError
 from integrations.hubspot.gateway import HubSpotGateway
-from integrations.hubspot.types import TaskDraft, TaskFields, TaskState
+from integrations.hubspot.types import LookBeforeResend, TaskDraft, TaskFields, TaskState
 from integrations.hubspot.writes import MAX_BATCH_WRITE
 from worker.batching import chunks
 from worker.cache import ledger
@@ -114,14 +115,12 @@ class Emitter:
         settings: Settings,
         *,
         clock: Callable[[], datetime],
-        sleep: Callable[[float], None] = time.sleep,
     ):
         self.gateway = gateway
         self.cache = cache
         self.settings = settings
         self.config = RuleConfig.from_settings(settings)
         self.clock = clock
-        self.sleep = sleep
         self.language = settings.reminders.language
 
     # ------------------------------------------------------------------ entry point
@@ -306,39 +305,35 @@ class Emitter:
         return TaskDraft(trace_id=entry.marker, fields=fields, associations=tuple(associations))
 
     def _create_batch(self, sends: list[_Send], report: EmissionReport) -> None:
+        """One batch under the declared policy: each attempt is committed to the ledger before
+        it is sent, and HubSpot is searched by marker before anything is sent again."""
         assert self.gateway is not None
-        policy = self.settings.hubspot
-        remaining = sends
-        last_error = ""
-        for round_number in range(policy.max_attempts):
-            for send in remaining:
-                send.entry.attempts += 1
+        by_trace = {s.entry.marker: s for s in sends}
+
+        def record_attempt(drafts: Sequence[TaskDraft]) -> None:
+            entries = [by_trace[d.trace_id].entry for d in drafts]
+            for entry in entries:
+                entry.attempts += 1
             with self.cache.transaction() as session:
-                ledger.write_attempts(session, [s.entry for s in remaining], self.clock())
-            try:
-                result, _records = self.gateway.create_tasks([s.draft for s in remaining])
-            except BadRequest as exc:
-                self._bisect(remaining, exc, report)
-                return
-            except Unavailable as exc:
-                # HubSpot may have created some or all of them: look before sending again.
-                last_error = str(exc)
-                found = self._find_by_marker([s.entry for s in remaining])
-                self._opened({s.entry.key: found[s.entry.key] for s in remaining if s.entry.key in found}, remaining, report, recovered=True)
-                remaining = [s for s in remaining if s.entry.key not in found]
-                if not remaining:
-                    return
-                self.sleep(min(policy.backoff_max_s, policy.backoff_initial_s * 2**round_number))
-                continue
-            by_marker = {s.entry.marker: s for s in remaining}
-            done = {by_marker[trace].entry.key: task_id for trace, task_id in result.done.items() if trace in by_marker}
-            self._opened(done, remaining, report)
-            failures = {by_marker[t].entry.key: message for t, message in result.failed.items() if t in by_marker}
-            missing = [s for s in remaining if s.entry.key not in done and s.entry.key not in failures]
-            failures.update({s.entry.key: "; ".join(result.unmatched) or "HubSpot did not confirm the task" for s in missing})
-            self._failed(failures)
+                ledger.write_attempts(session, entries, self.clock())
+
+        def find_created(drafts: Sequence[TaskDraft]) -> dict[str, str]:
+            found = self._find_by_marker([by_trace[d.trace_id].entry for d in drafts])
+            return {by_trace[d.trace_id].entry.marker: found[by_trace[d.trace_id].entry.key] for d in drafts if by_trace[d.trace_id].entry.key in found}
+
+        outcome = self.gateway.create_tasks_looking_first([s.draft for s in sends], LookBeforeResend(record_attempt, find_created))
+        self._opened({by_trace[t].entry.key: task_id for t, task_id in outcome.recovered.items()}, sends, report, recovered=True)
+        if isinstance(outcome.refused, BadRequest):
+            self._bisect([by_trace[t] for t in outcome.unconfirmed], outcome.refused, report)
             return
-        self._failed({s.entry.key: last_error for s in remaining})
+        done = {by_trace[t].entry.key: task_id for t, task_id in outcome.result.done.items() if t in by_trace}
+        self._opened(done, sends, report)
+        failures = {by_trace[t].entry.key: message for t, message in outcome.result.failed.items() if t in by_trace}
+        failures.update({by_trace[t].entry.key: outcome.error or "HubSpot did not confirm the task" for t in outcome.unconfirmed})
+        settled = set(done) | set(failures) | {by_trace[t].entry.key for t in outcome.recovered}
+        missing = [s for s in sends if s.entry.key not in settled]
+        failures.update({s.entry.key: "; ".join(outcome.result.unmatched) or "HubSpot did not confirm the task" for s in missing})
+        self._failed(failures)
 
     def _bisect(self, sends: list[_Send], error: BadRequest, report: EmissionReport) -> None:
         """HubSpot refuses a whole batch for one bad input: halve until the bad one is alone."""

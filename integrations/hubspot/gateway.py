@@ -138,15 +138,24 @@ class HubSpotGateway(TaskWrites):
         have been carried out, so the error goes to the caller, who checks before trying again.
         """
         should_retry = self._should_retry if idempotent else self._should_retry_unprocessed
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(should_retry),
+        retrying = self._retrying(endpoint.name, retry_if=should_retry)
+        return retrying(lambda: parse(self._attempt(endpoint, path_params, query, body, tuple(multi))))
+
+    def _retrying(
+        self, name: str, *, retry_if: Callable[[BaseException], bool] | None = None, retry_on: type[HubSpotError] | None = None
+    ) -> tenacity.Retrying:
+        """The one retry policy (attempts, Retry-After or backoff, a log line per retry). Calls
+        use it through ``_call``; a create that may have reached HubSpot uses it through
+        ``create_tasks_looking_first``, which looks before it resends."""
+        condition = retry_if or (lambda exc: isinstance(exc, retry_on or HubSpotError) and self._should_retry(exc))
+        return tenacity.Retrying(
+            retry=tenacity.retry_if_exception(condition),
             stop=tenacity.stop_after_attempt(self._retry.max_attempts),
             wait=self._wait,
             sleep=self._sleep,
-            before_sleep=self._log_retry(endpoint),
+            before_sleep=self._log_retry(name),
             reraise=True,
         )
-        return retrying(lambda: parse(self._attempt(endpoint, path_params, query, body, tuple(multi))))
 
     def _attempt(self, endpoint, path_params, query, body, multi) -> dict[str, Any]:
         client = self._clients[endpoint.package]
@@ -226,13 +235,13 @@ class HubSpotGateway(TaskWrites):
             ceiling = max(ceiling, 1.0)
         return random.uniform(ceiling / 2, ceiling)
 
-    def _log_retry(self, endpoint: ep.Endpoint) -> Callable[[tenacity.RetryCallState], None]:
+    def _log_retry(self, name: str) -> Callable[[tenacity.RetryCallState], None]:
         def before_sleep(state: tenacity.RetryCallState) -> None:
             self.stats.retries += 1
             exc = state.outcome.exception() if state.outcome else None
             log.warning(
                 "hubspot.retry",
-                endpoint=endpoint.name,
+                endpoint=name,
                 attempt=state.attempt_number,
                 wait_s=round(state.upcoming_sleep, 2),
                 error=str(exc),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Mapping
+from typing import Callable, Mapping, Sequence
 
 
 @dataclass(frozen=True)
@@ -125,3 +125,28 @@ class BatchWriteResult:
     done: Mapping[str, str]
     failed: Mapping[str, str]
     unmatched: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LookBeforeResend:
+    """The policy for creates that may have reached HubSpot (a 5xx, a reset, an answer lost or
+    garbled after HubSpot acted): before each send, ``record_attempt`` makes the attempt durable
+    (the caller's ledger, so a crash is detectable); before each resend, ``find_created`` looks
+    up which of the drafts HubSpot already has (trace id → task id), and only the rest go again.
+    Attempts and backoff are the gateway's one retry policy."""
+
+    record_attempt: Callable[[Sequence["TaskDraft"]], None]
+    find_created: Callable[[Sequence["TaskDraft"]], Mapping[str, str]]
+
+
+@dataclass(frozen=True)
+class CreateOutcome:
+    """What a create under ``LookBeforeResend`` did: the last answer's result, the tasks found
+    already created before a resend, and the drafts never confirmed (with the last error, or the
+    refusal: the caller can halve a refused batch to find the bad input)."""
+
+    result: BatchWriteResult
+    recovered: Mapping[str, str]
+    unconfirmed: tuple[str, ...] = ()  # trace ids neither created nor found (refused, or given up on)
+    error: str | None = None
+    refused: Exception | None = None  # a BadRequest: HubSpot refused the whole batch and did nothing

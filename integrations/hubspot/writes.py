@@ -14,8 +14,17 @@ from typing import Any, Mapping, Sequence
 
 from integrations.hubspot import answers
 from integrations.hubspot import endpoints as ep
-from integrations.hubspot.errors import BadRequest
-from integrations.hubspot.types import AssociationMove, BatchWriteResult, CrmRecord, TaskDraft, TaskFields, TaskState
+from integrations.hubspot.errors import BadRequest, Unavailable
+from integrations.hubspot.types import (
+    AssociationMove,
+    BatchWriteResult,
+    CreateOutcome,
+    CrmRecord,
+    LookBeforeResend,
+    TaskDraft,
+    TaskFields,
+    TaskState,
+)
 
 MAX_BATCH_WRITE = 100  # HubSpot's documented maximum inputs per batch create / update
 
@@ -76,9 +85,11 @@ def _moment(value: str | None) -> datetime | None:
 
 
 class TaskWrites:
-    """Needs ``self._call``, ``self.batch_read`` and ``self._association_type_ids`` from the gateway."""
+    """Needs ``self._call``, ``self._retrying``, ``self.batch_read`` and ``self._association_type_ids``
+    from the gateway."""
 
     _call: Any
+    _retrying: Any
     _association_type_ids: dict[tuple[str, str], int]
     batch_read: Any
 
@@ -110,6 +121,31 @@ class TaskWrites:
             ep.BATCH_CREATE_OBJECTS, {"objectType": "tasks"}, body=body, idempotent=False,
             parse=lambda answer: _created(answer, asked),
         )
+
+    def create_tasks_looking_first(self, drafts: Sequence[TaskDraft], policy: LookBeforeResend) -> CreateOutcome:
+        """Create up to 100 tasks under ``policy``: a failure after which HubSpot may have
+        created them (``Unavailable``) is retried by the one retry policy, each resend preceded
+        by a look-up of what HubSpot already has. A refused batch (400: HubSpot did nothing) comes
+        back as ``refused`` with the drafts still unsent."""
+        remaining = list(drafts)
+        recovered: dict[str, str] = {}
+        retrying = self._retrying("batch_create_objects", retry_on=Unavailable)
+        try:
+            for attempt in retrying:
+                with attempt:
+                    if attempt.retry_state.attempt_number > 1:
+                        found = dict(policy.find_created(remaining))
+                        recovered.update(found)
+                        remaining = [draft for draft in remaining if draft.trace_id not in found]
+                        if not remaining:
+                            return CreateOutcome(BatchWriteResult({}, {}), recovered)
+                    policy.record_attempt(remaining)
+                    result, _records = self.create_tasks(remaining)
+        except Unavailable as exc:
+            return CreateOutcome(BatchWriteResult({}, {}), recovered, tuple(d.trace_id for d in remaining), str(exc))
+        except BadRequest as exc:
+            return CreateOutcome(BatchWriteResult({}, {}), recovered, tuple(d.trace_id for d in remaining), str(exc), refused=exc)
+        return CreateOutcome(result, recovered)
 
     def read_tasks(self, task_ids: Sequence[str]) -> dict[str, TaskState]:
         """Tasks as HubSpot holds them now, by id, any number of ids (read 100 per call). A task
