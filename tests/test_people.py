@@ -158,3 +158,21 @@ def test_a_subscription_moved_to_another_company_takes_its_open_tasks_along(db_u
         moved = {r.key: r for r in ledger_rows(cache)}
         assert {(moved[r.key].company_id, moved[r.key].contact_id) for r in deal_tasks} == {(str(other.id), str(beatriz.id))}
         assert run_cycle(settings, cache=cache).counts["tasks_moved"] == 0  # once
+
+
+def test_tasks_whose_owner_and_fallback_are_deactivated_are_unassigned_once(sqlite_url):
+    """Tasks the rules now leave unassigned (the owner and the fallback deactivated) are
+    unassigned once, not "updated" again on every run."""
+    from tests.test_emission import serve, small_portal
+
+    portal = small_portal()
+    with serve(portal, sqlite_url, reminders={"fallback_owner_id": str(portal.ids["ops"])}) as (server, settings, cache):
+        first = run_cycle(settings, cache=cache)
+        assert first.ok and first.counts["tasks_created"] > 0
+        portal.owners[portal.ids["laura"]].archived = True
+        portal.owners[portal.ids["ops"]].archived = True
+        unassigned = run_cycle(settings, cache=cache)
+        assert unassigned.ok and unassigned.counts["tasks_updated"] == first.counts["tasks_created"]
+        assert {t.get("hubspot_owner_id") or None for t in portal_tasks(portal).values()} == {None}
+        again = run_cycle(settings, cache=cache)
+        assert again.ok and again.counts["tasks_updated"] == 0

@@ -114,6 +114,12 @@ def test_the_worker_brings_the_owner_up_to_date_where_nobody_changed_it():
     assert update == TaskFields(owner_id="8")
 
 
+def test_a_task_the_rules_now_leave_unassigned_is_unassigned_once():
+    update, _ = field_updates(entry(), task(), desired(owner_id=None))
+    assert update == TaskFields(owner_id="")
+    assert field_updates(entry(owner_id=None), task(owner_id=None), desired(owner_id=None)) == (None, [])
+
+
 def test_the_due_date_moves_when_the_step_moved_but_not_because_a_task_is_overdue():
     moved, _ = field_updates(entry(), task(), desired(due_at=LATER, step=date(2027, 2, 1)))
     assert moved == TaskFields(due_at=LATER)

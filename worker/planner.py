@@ -123,7 +123,8 @@ def field_updates(entry: LedgerEntry, task: TaskState, desired: Desired) -> tupl
             values[name] = wanted
 
     claim("subject", entry.subject, task.subject, desired.subject)
-    claim("owner_id", entry.owner_id, task.owner_id, desired.owner_id)
+    # "" is "nobody": a task the rules now leave unassigned (no usable fallback) is unassigned.
+    claim("owner_id", entry.owner_id or "", task.owner_id or "", desired.owner_id or "")
     claim("priority", entry.priority, task.priority, desired.priority)
     # The due date moves only when the rule's step moved (a renewal date changed), never just
     # because an overdue task is still overdue today.
