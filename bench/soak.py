@@ -49,7 +49,7 @@ def _rss_mb(pid: int) -> float:
 def _all_tasks(url: str) -> list[dict]:
     tasks, after = [], None
     while True:
-        page = _get(f"{url}/crm/v3/objects/tasks?limit=100&archived=false" + (f"&after={after}" if after else ""), TOKEN)
+        page = _get(f"{url}/crm/objects/2026-09/tasks?limit=100&archived=false" + (f"&after={after}" if after else ""), TOKEN)
         tasks.extend(page["results"])
         after = (page.get("paging") or {}).get("next", {}).get("after")
         if not after:

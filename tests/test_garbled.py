@@ -21,12 +21,12 @@ PAGE = 20  # several list pages from a small portal: "the 2nd page" exists for e
 
 # Each read route the sync calls, as "METHOD path" regexes the sandbox's faults match.
 ROUTES = {
-    "companies page": r"GET /crm/v3/objects/companies$",
-    "deals page": r"GET /crm/v3/objects/deals$",
-    "company→contact associations": r"POST /crm/v4/associations/companies/contacts/batch/read",
-    "contacts batch read": r"POST /crm/v3/objects/contacts/batch/read",
-    "deal→company associations": r"POST /crm/v4/associations/deals/companies/batch/read",
-    "owners list": r"GET /crm/v3/owners",
+    "companies page": r"GET /crm/(?:v3/)?objects/(?:2026-[0-9][0-9]/)?companies$",
+    "deals page": r"GET /crm/(?:v3/)?objects/(?:2026-[0-9][0-9]/)?deals$",
+    "company→contact associations": r"POST /crm/(?:v4/)?associations/(?:2026-[0-9][0-9]/)?companies/contacts/batch/read",
+    "contacts batch read": r"POST /crm/(?:v3/)?objects/(?:2026-[0-9][0-9]/)?contacts/batch/read",
+    "deal→company associations": r"POST /crm/(?:v4/)?associations/(?:2026-[0-9][0-9]/)?deals/companies/batch/read",
+    "owners list": r"GET /crm/(?:v3/)?owners",
 }
 GARBLED = ("cut", "html", "empty_object", "empty_with_cursor", "not_utf8", "array")
 

@@ -195,12 +195,12 @@ def test_reconcile_marks_archived_and_deleted(settings, cache, portal):
 @pytest.mark.parametrize(
     "fault",
     [
-        Fault("status", status=429, retry_after="0", match="GET /crm/v3/objects/companies", skip=1, times=2),
+        Fault("status", status=429, retry_after="0", match="GET /crm/(?:v3/)?objects/(?:2026-[0-9][0-9]/)?companies", skip=1, times=2),
         Fault("status", status=429, match="batch/read", skip=2, times=2),  # no Retry-After: backoff
         Fault("status", status=503, match="associations", times=3),
         Fault("status", status=500, match="deals", skip=1, times=2),
-        Fault("reset", match="POST /crm/v3/objects/contacts/batch/read", times=2),
-        Fault("truncate", match="GET /crm/v3/objects/deals", skip=1, times=2),
+        Fault("reset", match="POST /crm/(?:v3/)?objects/(?:2026-[0-9][0-9]/)?contacts/batch/read", times=2),
+        Fault("truncate", match="GET /crm/(?:v3/)?objects/(?:2026-[0-9][0-9]/)?deals", skip=1, times=2),
         Fault("slow", delay_s=0.3, match="owners", times=1),
     ],
     ids=["429-retry-after", "429-backoff", "503", "500", "reset", "truncated", "slow"],
@@ -224,7 +224,7 @@ def test_interrupted_full_pass_resumes_where_it_stopped(sandbox, tmp_path):
     resumed = Cache(f"sqlite:///{tmp_path / 'resumed.db'}")
     settings = make_settings(sandbox.url, resumed.url, hubspot={"max_attempts": 2, "page_size": 10})
     # The fourth page of deals fails for good this run.
-    sandbox.add_fault(Fault("status", status=503, match="GET /crm/v3/objects/deals", skip=3, times=2))
+    sandbox.add_fault(Fault("status", status=503, match="GET /crm/(?:v3/)?objects/(?:2026-[0-9][0-9]/)?deals", skip=3, times=2))
     result = run_cycle(settings, gateway=make_gateway(settings), cache=resumed, steps=("sync",))
     assert not result.ok and "unavailable" in result.error.lower()
     sandbox.reset_stats()

@@ -30,6 +30,9 @@ class _Section(BaseModel):
 
 class HubSpotSettings(_Section):
     base_url: str = "https://api.hubapi.com"
+    # HubSpot's API version: "2026-09" (current), "2026-03", or "legacy" (the v3/v4 paths, which
+    # HubSpot retires: associations v4 on 2027-03-30, the rest in September 2027).
+    api_version: Literal["2026-09", "2026-03", "legacy"] = "2026-09"
     requests_per_10s: int = Field(100, ge=1, le=10_000)
     search_requests_per_s: int = Field(4, ge=1, le=100)
     timeout_connect_s: float = Field(5.0, gt=0)

@@ -81,6 +81,7 @@ def build_gateway(settings: Settings) -> HubSpotGateway:
         limiter=RequestLimiter(hubspot.requests_per_10s, hubspot.search_requests_per_s),
         retry=RetryPolicy(hubspot.max_attempts, hubspot.backoff_initial_s, hubspot.backoff_max_s, hubspot.max_retry_after_s),
         timeouts=Timeouts(hubspot.timeout_connect_s, hubspot.timeout_read_s),
+        api_version=hubspot.api_version,
     )
 
 
@@ -88,10 +89,10 @@ def explain(error: BaseException, settings: Settings) -> str:
     """One line a person can act on. Never includes the token (our errors never carry it)."""
     attempts = settings.hubspot.max_attempts
     if isinstance(error, AuthFailed):
-        return "HubSpot rejected the access token (401): check HUBSPOT_ACCESS_TOKEN; private app tokens are revoked when the app is deleted or the token rotated"
+        return "HubSpot rejected the access token (401): check HUBSPOT_ACCESS_TOKEN; a service key or private app token stops working when it is rotated or deleted"
     if isinstance(error, Forbidden):
         scopes = ", ".join(error.missing_scopes) or "unknown"
-        return f"HubSpot refused access (403): the private app is missing the scope(s) {scopes}"
+        return f"HubSpot refused access (403): the service key or private app is missing the scope(s) {scopes}"
     if isinstance(error, DailyLimitReached):
         return "HubSpot's daily API limit for this portal is used up (429, policy DAILY): stopped instead of retrying for hours; it resets at midnight in the portal's time zone"
     if isinstance(error, RateLimited):

@@ -308,7 +308,7 @@ def _read_secret(
             ConfigProblem(
                 direct_name,
                 "",
-                f"no HubSpot access token: set {TOKEN_ENV} or {TOKEN_FILE_ENV} (private app token), "
+                f"no HubSpot access token: set {TOKEN_ENV} or {TOKEN_FILE_ENV} (a service key or private app token), "
                 "or run with --demo to use the built-in sandbox portal",
             )
         ]

@@ -93,7 +93,11 @@ class HubSpotGateway(TaskWrites):
         retry: RetryPolicy = RetryPolicy(),
         timeouts: Timeouts = Timeouts(),
         sleep: Callable[[float], None] = time.sleep,
+        api_version: str = ep.API_VERSIONS[0],
     ):
+        if api_version not in ep.API_VERSIONS:
+            raise ValueError(f"api_version must be one of {ep.API_VERSIONS}")
+        self.api_version = api_version
         self._limiter = limiter
         self._retry = retry
         self._timeout = (timeouts.connect_s, timeouts.read_s)
@@ -169,7 +173,7 @@ class HubSpotGateway(TaskWrites):
                 # The raw response, not the SDK's models: ``answers`` checks the body is what
                 # this call promises before anything reads it (see its docstring for why).
                 response = client.call_api(
-                    endpoint.path,
+                    endpoint.path_for(self.api_version),
                     endpoint.method,
                     path_params=dict(path_params),
                     query_params=list(query),
