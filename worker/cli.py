@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("run", help="the daemon: scheduled sync, rules and tasks until SIGTERM (see [schedule])")
     commands.add_parser("check", help="health check for containers: exit 0 if a daemon's heartbeat is fresh and the last run did not fail")
+    commands.add_parser(
+        "check-access",
+        help="preflight for a new token and config, read-only: one line per capability; exit 0 when the worker can run, 1 otherwise",
+    )
     return parser
 
 
@@ -74,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.sync_now and not args.command:
         parser.print_help(sys.stderr)
         return EXIT_CONFIG
-    needs_token = (bool(args.sync_now) or args.command == "run") and not args.demo
+    needs_token = (bool(args.sync_now) or args.command in {"run", "check-access"}) and not args.demo
     try:
         settings = load_settings(args.config, require_token=needs_token)
     except ConfigError as exc:
@@ -90,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _sync_now(settings, demo=args.demo, full=args.full, dry_run=args.dry_run)
     if args.command == "run":
         return _run_daemon(settings, demo=args.demo)
+    if args.command == "check-access":
+        return _check_access(settings, demo=args.demo)
     if args.demo:
         from worker.demo import demo_settings
 
@@ -143,6 +149,25 @@ def _run_daemon(settings: Settings, *, demo: bool) -> int:
         except (CacheUnavailable, HealthServerError) as exc:
             print(f"renewal-worker: cannot start: {exc}", file=sys.stderr)
             return EXIT_FAILED
+
+
+def _check_access(settings: Settings, *, demo: bool) -> int:
+    from worker import access
+    from worker.cycle import build_gateway
+
+    with ExitStack() as stack:
+        if demo:
+            from worker.demo import demo_portal, demo_settings
+
+            settings = demo_settings(settings, stack.enter_context(demo_portal()).url)
+        gateway = build_gateway(settings)
+        try:
+            ok, lines = access.run(settings, gateway)
+        finally:
+            gateway.close()
+    for line in lines:
+        print(for_terminal(line))
+    return EXIT_OK if ok else EXIT_FAILED
 
 
 def _check(settings: Settings) -> int:

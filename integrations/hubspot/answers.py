@@ -253,3 +253,14 @@ def _label(item: Mapping[str, Any], endpoint: str) -> AssociationLabel:
 def association_specs(body: Mapping[str, Any], endpoint: str) -> list[AssociationLabel]:
     """GET .../labels: the association types between two object types."""
     return [_label(item, endpoint) for item in _results(body, endpoint)]
+
+
+def property_types(body: Mapping[str, Any], endpoint: str) -> dict[str, str]:
+    """GET …/properties/{objectType}: property name → HubSpot type (string, number, date, …)."""
+    found = {}
+    for item in _results(body, endpoint):
+        name, kind = item.get("name"), item.get("type")
+        if not isinstance(name, str) or not isinstance(kind, str):
+            raise MalformedAnswer(f"{endpoint}: a property without a name or a type")
+        found[name] = kind
+    return found

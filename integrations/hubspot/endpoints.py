@@ -46,6 +46,8 @@ ASSOCIATION_LABELS = Endpoint("association_labels", "GET", "/crm/v4/associations
 BATCH_CREATE_ASSOCIATIONS = Endpoint("batch_create_associations", "POST", "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/create", "associations", versioned="/crm/associations/{version}/{fromObjectType}/{toObjectType}/batch/create")
 BATCH_ARCHIVE_ASSOCIATIONS = Endpoint("batch_archive_associations", "POST", "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/archive", "associations", versioned="/crm/associations/{version}/{fromObjectType}/{toObjectType}/batch/archive")
 
+LIST_PROPERTIES = Endpoint("list_properties", "GET", "/crm/v3/properties/{objectType}", "objects", versioned="/crm/properties/{version}/{objectType}")
+
 ALL_ENDPOINTS = (
     LIST_OBJECTS,
     SEARCH_OBJECTS,
@@ -57,4 +59,5 @@ ALL_ENDPOINTS = (
     ASSOCIATION_LABELS,
     BATCH_CREATE_ASSOCIATIONS,
     BATCH_ARCHIVE_ASSOCIATIONS,
+    LIST_PROPERTIES,
 )

@@ -375,6 +375,23 @@ class HubSpotGateway(TaskWrites):
         return OwnerPage(tuple(found), next_after)
 
 
+    # -- what a token may do (check-access)
+
+    def property_types(self, object_type: str) -> dict[str, str]:
+        """The object type's properties: name → HubSpot type (string, number, date, …)."""
+        return self._call(
+            ep.LIST_PROPERTIES, {"objectType": object_type},
+            parse=lambda answer: answers.property_types(answer, ep.LIST_PROPERTIES.name),
+        )
+
+    def association_labels(self, from_type: str, to_type: str) -> list[AssociationLabel]:
+        """The association types between two object types, with their labels."""
+        return self._call(
+            ep.ASSOCIATION_LABELS, {"fromObjectType": from_type, "toObjectType": to_type},
+            parse=lambda answer: answers.association_specs(answer, ep.ASSOCIATION_LABELS.name),
+        )
+
+
 def _epoch_ms(moment: datetime) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)

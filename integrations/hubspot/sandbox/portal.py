@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 OBJECT_TYPE_IDS = {"0-1": "contacts", "0-2": "companies", "0-3": "deals", "0-69": "subscriptions"}
+# HubSpot's own object types; any other type must exist in the portal (a custom object).
+STANDARD_TYPES = frozenset({"contacts", "companies", "deals", "tasks", "subscriptions", "tickets", "line_items", "products", "quotes"})
 
 # Which property carries the last-modified date, per object type (contacts differ from the rest).
 MODIFIED_PROPERTY = {"contacts": "lastmodifieddate"}
@@ -104,6 +106,11 @@ class SandboxPortal:
 
     # -- objects
 
+    def knows_type(self, object_type: str) -> bool:
+        """HubSpot answers 404 for an object type it cannot infer (a typo in a config)."""
+        kind = canonical_type(object_type)
+        return kind in STANDARD_TYPES or kind in self.objects
+
     def table(self, object_type: str) -> dict[int, SandboxObject]:
         return self.objects.setdefault(canonical_type(object_type), {})
 
@@ -195,6 +202,11 @@ class SandboxPortal:
             if key not in self.user_labels:
                 self.user_labels[key] = _USER_DEFINED_TYPE_START + len(self.user_labels)
             return AssocType("USER_DEFINED", self.user_labels[key], label)
+
+    def has_primary_label(self, from_type: str, to_type: str) -> bool:
+        """Whether HubSpot defines a "Primary" association for this pair (companies and
+        contacts, deals and companies)."""
+        return (_HUBSPOT_DEFINED.get((canonical_type(from_type), canonical_type(to_type))) or (None,))[0] is not None
 
     def associate(self, from_type: str, from_id: int, to_type: str, to_id: int, *, primary: bool = False, label: str | None = None) -> None:
         """Associate both ways, unlabelled plus the label, as HubSpot stores it. Doesn't touch

@@ -361,11 +361,47 @@ def route_batch_update(portal: SandboxPortal, object_type: str, body: Any) -> tu
 
 
 def route_association_labels(portal: SandboxPortal, from_type: str, to_type: str) -> dict[str, Any]:
-    """GET /crm/v4/associations/{from}/{to}/labels: the association types between two object types."""
+    """GET /crm/v4/associations/{from}/{to}/labels: the association types between two object
+    types, HubSpot's own "Primary" among them where the pair has one."""
     unlabelled = portal.label_type(from_type, to_type, None)
     results = [{"category": unlabelled.category, "typeId": unlabelled.type_id, "label": None}]
+    if portal.has_primary_label(from_type, to_type):
+        primary = portal.label_type(from_type, to_type, None, primary=True)
+        results.append({"category": primary.category, "typeId": primary.type_id, "label": primary.label})
     with portal.lock:
         for (a, b, label), type_id in portal.user_labels.items():
             if (a, b) == (canonical_type(from_type), canonical_type(to_type)):
                 results.append({"category": "USER_DEFINED", "typeId": type_id, "label": label})
     return {"results": results}
+
+
+# Property definitions (name → HubSpot type) the sandbox's portals use, as a partner's portal
+# would define them; any other property a record holds is a string. HubSpot's types: string,
+# number, date, datetime, enumeration, bool (properties API reference).
+PROPERTY_TYPES = {
+    "companies": {"name": "string", "domain": "string", "hubspot_owner_id": "enumeration"},
+    "contacts": {"email": "string", "firstname": "string", "lastname": "string", "hs_email_hard_bounce_reason_enum": "enumeration", "hs_email_optout": "bool"},
+    "deals": {
+        "dealname": "string", "renewal_date": "date", "renewal_deadline": "date", "renewal_products": "string",
+        "current_monthly_price": "number", "renewal_monthly_price": "number", "deal_currency_code": "enumeration",
+        "renewal_communication_owner": "enumeration", "contact_tier": "number", "contacts_used": "number",
+        "marketing_emails_sent_month": "number", "dealstage": "enumeration", "hubspot_owner_id": "enumeration",
+    },
+}
+
+
+def route_list_properties(portal: SandboxPortal, object_type: str) -> dict[str, Any]:
+    """GET /crm/v3/properties/{objectType} (or /crm/properties/{version}/…): the object's
+    property definitions, ``results`` of name, label, type and fieldType."""
+    kind = canonical_type(object_type)
+    defined = dict(PROPERTY_TYPES.get(kind, {}))
+    with portal.lock:
+        for obj in portal.table(kind).values():
+            for name in obj.properties:
+                defined.setdefault(name, "string")
+    return {
+        "results": [
+            {"name": name, "label": name.replace("_", " ").capitalize(), "type": kind_of, "fieldType": "text", "hidden": False}
+            for name, kind_of in sorted(defined.items())
+        ]
+    }

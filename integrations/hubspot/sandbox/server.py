@@ -41,6 +41,7 @@ from integrations.hubspot.sandbox.routes import (
     route_batch_read,
     route_batch_update,
     route_list_objects,
+    route_list_properties,
     route_owners,
     route_search,
 )
@@ -53,6 +54,7 @@ _READ_SCOPES = {
     "deals": "crm.objects.deals.read",
     "subscriptions": "crm.objects.subscriptions.read",
     "owners": "crm.objects.owners.read",
+    "tasks": "crm.objects.contacts.read",  # HubSpot's specs list tasks under the contacts scopes
 }
 
 
@@ -226,6 +228,7 @@ _ROUTES = [
     ("GET", re.compile(_ASSOCIATIONS + r"/labels/?$"), "association_labels"),
     ("POST", re.compile(_ASSOCIATIONS + r"/batch/create/?$"), "batch_create_associations"),
     ("POST", re.compile(_ASSOCIATIONS + r"/batch/archive/?$"), "batch_archive_associations"),
+    ("GET", re.compile(rf"^/crm/(?:v3/properties|properties/{_VERSION})/(?P<type>[^/]+)/?$"), "list_properties"),
 ]
 _WRITES = {"batch_create_objects", "batch_update_objects", "batch_create_associations", "batch_archive_associations"}
 
@@ -298,6 +301,8 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
                     server.stats.calls[f"{name}:{canonical_type(object_type)}"] += 1
                 if fault and fault.kind == "status" and (fault.status == 429 or not fault.processed):
                     return fault.status, {}, {}  # answered before the request was carried out
+                if groups.get("type") and not server.portal.knows_type(groups["type"]):
+                    return 404, _error(f"Unable to infer object type from: {groups['type']}", "OBJECT_NOT_FOUND"), {}
                 try:
                     # Task writes: HubSpot's scope for tasks isn't modelled here; the token is still checked.
                     scoped = [] if name in _WRITES or name == "association_labels" else [t for t in (groups.get("type"), groups.get("from"), groups.get("to")) if t] or ["owners"]
@@ -328,6 +333,8 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
                     if name == "batch_archive_associations":
                         status, answer = route_associations_archive(server.portal, groups["from"], groups["to"], body)
                         return status, answer, headers
+                    if name == "list_properties":
+                        return 200, route_list_properties(server.portal, groups["type"]), headers
                     if name == "association_labels":
                         return 200, route_association_labels(server.portal, groups["from"], groups["to"]), headers
                     return 200, route_owners(server.portal, query), headers

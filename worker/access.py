@@ -1,0 +1,126 @@
+"""``renewal-worker check-access``: can this token and this config run the worker? Read-only.
+
+One line per capability, from one or a few calls each: read companies, contacts, owners and the
+configured subscription object type; the primary-contact association label; every mapped
+property exists on its object with a type the rules can read (a typo gets "did you mean …?");
+and the tasks, as far as that can be told without writing one. It never writes to HubSpot.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Callable
+
+from integrations.hubspot.errors import Forbidden, HubSpotError, NotFound
+from integrations.hubspot.gateway import HubSpotGateway
+from worker.normalize import CONTACT_PROPERTIES
+from worker.settings import Settings
+
+OK, MISSING_SCOPE, NOT_FOUND, WRONG_TYPE, UNKNOWN = "ok", "missing scope", "not found", "wrong type", "unverified"
+
+# What the rules read each mapped property as, and the HubSpot types that hold it.
+_READABLE_AS = {
+    "renewal_date": ("a date", {"date", "datetime"}),
+    "deadline": ("a date", {"date", "datetime"}),
+    "current_price": ("a number", {"number"}),
+    "renewal_price": ("a number", {"number"}),
+    "contact_tier": ("a number", {"number"}),
+    "contacts_used": ("a number", {"number"}),
+    "emails_sent": ("a number", {"number"}),
+}
+# HubSpot's specs list tasks under the contacts scopes: reading them back and writing them.
+TASK_WRITE_SCOPE = "crm.objects.contacts.write"
+
+
+@dataclass(frozen=True)
+class AccessLine:
+    capability: str
+    status: str  # ok | missing scope | not found | wrong type | unverified
+    detail: str = ""
+
+    @property
+    def blocks(self) -> bool:
+        """Whether the worker cannot run with this as it is."""
+        return self.status not in {OK, UNKNOWN}
+
+    def __str__(self) -> str:
+        return f"{self.status:<13} {self.capability}" + (f": {self.detail}" if self.detail else "")
+
+
+def check_access(gateway: HubSpotGateway, settings: Settings) -> list[AccessLine]:
+    sub_type = settings.subscriptions.object_type
+    lines = [
+        _probe("read owners", lambda: gateway.list_owners(limit=1)),
+        _probe("read companies", lambda: gateway.list_objects("companies", ["name"], limit=1)),
+        _probe("read contacts", lambda: gateway.list_objects("contacts", list(CONTACT_PROPERTIES[:1]), limit=1)),
+        _probe(f"read subscriptions ({sub_type})", lambda: gateway.list_objects(sub_type, [], limit=1)),
+    ]
+    lines.append(_association_label(gateway, settings.primary_contact.association_label))
+    lines.extend(_properties(gateway, settings))
+    tasks = _probe("read tasks", lambda: gateway.list_objects("tasks", ["hs_task_subject"], limit=1))
+    lines.append(tasks)
+    if tasks.status == OK:
+        lines.append(AccessLine("create and update tasks", UNKNOWN, f"cannot be verified without writing one: the token needs {TASK_WRITE_SCOPE}"))
+    return lines
+
+
+def _probe(capability: str, call: Callable[[], object]) -> AccessLine:
+    try:
+        call()
+    except Forbidden as exc:
+        return AccessLine(capability, MISSING_SCOPE, ", ".join(exc.missing_scopes) or "HubSpot did not name it")
+    except NotFound:
+        return AccessLine(capability, NOT_FOUND, "HubSpot knows no such object type: check [subscriptions] object_type")
+    return AccessLine(capability, OK)
+
+
+def _association_label(gateway: HubSpotGateway, label: str) -> AccessLine:
+    capability = f'primary contact label "{label}"'
+    try:
+        specs = gateway.association_labels("companies", "contacts")
+    except Forbidden as exc:
+        return AccessLine(capability, MISSING_SCOPE, ", ".join(exc.missing_scopes))
+    names = [spec.label for spec in specs if spec.label]
+    if any(name.casefold() == label.casefold() for name in names):
+        return AccessLine(capability, OK)
+    return AccessLine(capability, NOT_FOUND, f"no company-to-contact label has this name{_did_you_mean(label, names)}")
+
+
+def _properties(gateway: HubSpotGateway, settings: Settings) -> list[AccessLine]:
+    sub_type = settings.subscriptions.object_type
+    mapping = settings.subscriptions.properties.model_dump()
+    try:
+        types = gateway.property_types(sub_type)
+    except Forbidden as exc:
+        return [AccessLine(f"properties of {sub_type}", MISSING_SCOPE, ", ".join(exc.missing_scopes))]
+    except NotFound:
+        return [AccessLine(f"properties of {sub_type}", NOT_FOUND, "HubSpot knows no such object type")]
+    lines = []
+    for key, name in mapping.items():
+        capability = f"[subscriptions.properties] {key} = {name!r}"
+        if name not in types:
+            lines.append(AccessLine(capability, NOT_FOUND, f"{sub_type} has no such property{_did_you_mean(name, list(types))}"))
+            continue
+        wanted, accepted = _READABLE_AS.get(key, (None, set()))
+        if wanted and types[name] not in accepted:
+            lines.append(AccessLine(capability, WRONG_TYPE, f"it is a {types[name]} property; the rules read it as {wanted}"))
+            continue
+        lines.append(AccessLine(capability, OK))
+    return lines
+
+
+def _did_you_mean(name: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    return f": did you mean {close[0]!r}?" if close else ""
+
+
+def run(settings: Settings, gateway: HubSpotGateway) -> tuple[bool, list[str]]:
+    """(the worker can run, the lines to print). A token HubSpot rejects outright is one line."""
+    try:
+        lines = check_access(gateway, settings)
+    except HubSpotError as exc:
+        from worker.cycle import explain
+
+        return False, [f"{'failed':<13} {explain(exc, settings)}"]
+    return not any(line.blocks for line in lines), [str(line) for line in lines]
