@@ -231,35 +231,6 @@ def route_associations(portal: SandboxPortal, from_type: str, to_type: str, body
     return 200, answer
 
 
-def route_associations_create(portal: SandboxPortal, from_type: str, to_type: str, body: Any) -> tuple[int, dict[str, Any]]:
-    """POST /crm/v4/associations/{from}/{to}/batch/create (HubSpot's spec: inputs of from, to and
-    types; 201 with the pairs and their labels, 207 naming inputs whose records don't exist)."""
-    inputs = _batch_inputs(body)
-    results, errors = [], []
-    with portal.lock:
-        for item in inputs:
-            from_id, to_id = int(item["from"]["id"]), int(item["to"]["id"])
-            if portal.type_of(from_id) != canonical_type(from_type) or portal.type_of(to_id) != canonical_type(to_type):
-                errors.append({"status": "error", "category": "OBJECT_NOT_FOUND", "message": f"no {from_type} {from_id} or {to_type} {to_id}", "context": {"fromObjectId": [str(from_id)]}})
-                continue
-            portal.associate(from_type, from_id, to_type, to_id)
-            results.append({"fromObjectId": from_id, "toObjectId": to_id, "labels": []})
-    answer: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": iso_ms(portal.now()), "completedAt": iso_ms(portal.now())}
-    if errors:
-        answer["numErrors"], answer["errors"] = len(errors), errors
-        return 207, answer
-    return 201, answer
-
-
-def route_associations_archive(portal: SandboxPortal, from_type: str, to_type: str, body: Any) -> tuple[int, dict[str, Any]]:
-    """POST /crm/v4/associations/{from}/{to}/batch/archive: inputs of from and a list of to;
-    204 with no content, also for pairs that were not associated."""
-    for item in _batch_inputs(body):
-        for target in item.get("to") or []:
-            portal.dissociate(from_type, int(item["from"]["id"]), to_type, int(target["id"]))
-    return 204, {}
-
-
 def route_owners(portal: SandboxPortal, query: dict[str, list[str]]) -> dict[str, Any]:
     limit = _int_param(query, "limit", 100, 500)
     archived = query.get("archived", ["false"])[0].lower() == "true"
@@ -287,77 +258,6 @@ def route_owners(portal: SandboxPortal, query: dict[str, list[str]]) -> dict[str
     if len(owners) > limit:
         result["paging"] = {"next": {"after": str(owners[limit - 1].id)}}
     return result
-
-
-# --------------------------------------------------------------------------- task writes
-# HubSpot's reference: POST /crm/v3/objects/tasks/batch/create (201, results carry the input's
-# objectWriteTraceId) and /batch/update (200; 207 with per-id errors); hs_timestamp is required.
-# A validation error fails the whole batch with a 400, as HubSpot does.
-
-TASK_STATUSES = {"NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED"}
-TASK_PRIORITIES = {"LOW", "MEDIUM", "HIGH", "NONE", ""}
-
-
-def _validate_task_properties(portal: SandboxPortal, props: dict[str, Any], index: int, *, creating: bool) -> list[dict[str, Any]]:
-    problems = []
-    if creating and not props.get("hs_timestamp"):
-        problems.append({"message": "hs_timestamp is required", "code": "REQUIRED_PROPERTY", "in": f"inputs[{index}].properties"})
-    if props.get("hs_task_status") not in (None, *TASK_STATUSES):
-        problems.append({"message": f"{props['hs_task_status']} is not a valid hs_task_status", "code": "INVALID_OPTION"})
-    if props.get("hs_task_priority") not in (None, *TASK_PRIORITIES):
-        problems.append({"message": f"{props['hs_task_priority']} is not a valid hs_task_priority", "code": "INVALID_OPTION"})
-    owner = props.get("hubspot_owner_id")
-    if owner and (not str(owner).isdigit() or int(owner) not in portal.owners or portal.owners[int(owner)].archived):
-        problems.append({"message": f"{owner} is not a valid owner id", "code": "INVALID_OWNER_ID"})
-    return problems
-
-
-def route_batch_create(portal: SandboxPortal, object_type: str, body: Any) -> tuple[int, dict[str, Any]]:
-    inputs = _batch_inputs(body)
-    started = iso_ms(portal.now())
-    with portal.lock:
-        problems = []
-        for index, item in enumerate(inputs):
-            problems.extend(_validate_task_properties(portal, item.get("properties") or {}, index, creating=True))
-            for assoc in item.get("associations") or []:
-                to_id = int(assoc["to"]["id"])
-                to_type = portal.type_of(to_id)
-                wanted = portal.label_type(object_type, to_type, None).type_id if to_type else None
-                given = [int(t["associationTypeId"]) for t in assoc.get("types") or []]
-                if to_type is None or given != [wanted]:
-                    problems.append({"message": f"invalid association to {to_id} with types {given}", "code": "INVALID_ASSOCIATION"})
-        if problems:
-            raise _ApiError(400, _error("Property values were not valid", "VALIDATION_ERROR", errors=problems))
-        results = []
-        for item in inputs:
-            obj = portal.create(object_type, {k: (None if v is None else str(v)) for k, v in (item.get("properties") or {}).items()})
-            for assoc in item.get("associations") or []:
-                to_id = int(assoc["to"]["id"])
-                portal.associate(object_type, obj.id, portal.type_of(to_id) or "", to_id)
-            entry = _serialize(obj, None)
-            if item.get("objectWriteTraceId"):
-                entry["objectWriteTraceId"] = item["objectWriteTraceId"]
-            results.append(entry)
-    return 201, {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": iso_ms(portal.now())}
-
-
-def route_batch_update(portal: SandboxPortal, object_type: str, body: Any) -> tuple[int, dict[str, Any]]:
-    inputs = _batch_inputs(body)
-    started = iso_ms(portal.now())
-    results, missing = [], []
-    with portal.lock:
-        table = portal.table(object_type)
-        problems = [p for i, item in enumerate(inputs) for p in _validate_task_properties(portal, item.get("properties") or {}, i, creating=False)]
-        if problems:
-            raise _ApiError(400, _error("Property values were not valid", "VALIDATION_ERROR", errors=problems))
-        for item in inputs:
-            obj = table.get(int(item["id"])) if str(item.get("id", "")).isdigit() else None
-            if obj is None or obj.archived:
-                missing.append(str(item.get("id")))
-                continue
-            portal.update(object_type, obj.id, {k: (None if v is None else str(v)) for k, v in (item.get("properties") or {}).items()})
-            results.append(_serialize(obj, None))
-    return _batch_answer(results, started, missing, portal, "Could not update some objects, they may be deleted or not exist.")
 
 
 def route_association_labels(portal: SandboxPortal, from_type: str, to_type: str) -> dict[str, Any]:

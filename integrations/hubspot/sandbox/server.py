@@ -35,15 +35,17 @@ from integrations.hubspot.sandbox.routes import (
     _error,
     route_association_labels,
     route_associations,
-    route_associations_archive,
-    route_associations_create,
-    route_batch_create,
     route_batch_read,
-    route_batch_update,
     route_list_objects,
     route_list_properties,
     route_owners,
     route_search,
+)
+from integrations.hubspot.sandbox.write_routes import (
+    route_associations_archive,
+    route_associations_create,
+    route_batch_create,
+    route_batch_update,
 )
 
 DEMO_TOKEN = "sandbox-demo-token"
