@@ -35,11 +35,12 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import delete, func, select
 
+from integrations.hubspot.gateway import HubSpotGateway
 from scheduler.metrics import HealthServer, Metrics
 from worker.cache.db import Cache, upsert
 from worker.cache.locks import DatabaseLock
 from worker.cache.models import DaemonHeartbeat, Finding, Run
-from worker.cycle import run_cycle
+from worker.cycle import build_gateway, run_cycle
 from worker.config_sections import parse_cron
 from worker.settings import Settings
 from worker.sync import utcnow
@@ -65,6 +66,7 @@ class Daemon:
         self._last_tick = time.monotonic()
         self._scheduler: BackgroundScheduler | None = None
         self.cache: Cache | None = None
+        self.gateway: HubSpotGateway | None = None
         self.lease: DatabaseLock | None = None
 
     # ------------------------------------------------------------------ signals
@@ -84,7 +86,10 @@ class Daemon:
             logging.getLogger("apscheduler").setLevel(logging.WARNING)
         signal.signal(signal.SIGTERM, self.handle_signal)
         signal.signal(signal.SIGINT, self.handle_signal)
+        # One composition root: the cache and the gateway (its SDK clients, connection pools and
+        # the limiter's window) live as long as the process; every job receives them.
         self.cache = Cache(self.settings.database.url)
+        self.gateway = build_gateway(self.settings)
         self.lease = DatabaseLock(self.cache, LEADER_LOCK)
         self._forget_old_instances()
         http = HealthServer(self.settings.http.bind, self.metrics, self.health).start() if self.settings.http.bind else None
@@ -205,7 +210,7 @@ class Daemon:
         return run
 
     def _cycle(self, job_id: str, **kw: Any) -> Any:
-        result = run_cycle(self.settings, job=job_id, should_stop=self.stop.is_set, **kw)
+        result = run_cycle(self.settings, job=job_id, should_stop=self.stop.is_set, cache=self.cache, gateway=self.gateway, **kw)
         self.metrics.observe(job_id, result)
         return result
 
@@ -283,6 +288,9 @@ class Daemon:
         if abandoned:
             log.warning("daemon.shutdown_grace_expired", jobs=abandoned, grace_s=self.settings.schedule.shutdown_grace_s)
         log.info("daemon.stopped", instance=self.instance_id, clean=not abandoned)
-        if self.cache is not None and not abandoned:
-            self.cache.close()
+        if not abandoned:
+            if self.gateway is not None:
+                self.gateway.close()
+            if self.cache is not None:
+                self.cache.close()
         return bool(abandoned)

@@ -265,3 +265,21 @@ def _primary_contact_of(cache: Cache, key: str) -> str:
     with cache.transaction() as session:
         company_id = session.get(Subscription, subscription_id).company_id
         return session.exec(select(PrimaryContact.contact_id).where(PrimaryContact.company_id == company_id)).one()
+
+
+def test_a_gateway_that_serves_many_runs_reports_each_runs_own_calls(db_url):
+    """The daemon keeps one gateway for the process (its limiter remembers the last job's calls);
+    each run's record still counts only that run's calls."""
+    from worker.cycle import build_gateway
+
+    with serve(small_portal(), db_url) as (server, settings, cache):
+        gateway = build_gateway(settings)
+        try:
+            first = run_cycle(settings, cache=cache, gateway=gateway)
+            server.reset_stats()
+            second = run_cycle(settings, cache=cache, gateway=gateway)
+        finally:
+            gateway.close()
+        assert first.ok and second.ok
+        assert second.api["total_calls"] == sum(server.stats.calls.values()) > 0
+        assert gateway.stats.total_calls == first.api["total_calls"] + second.api["total_calls"]

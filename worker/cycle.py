@@ -139,10 +139,13 @@ def run_cycle(
     own_cache = cache is None
     own_gateway = gateway is None
     run_id: int | None = None
+    stats_before = None
     result = CycleResult(ok=False, run_id=None, mode=mode, job=job)
     try:
         cache = cache or Cache(settings.database.url)
         gateway = gateway or build_gateway(settings)
+        # A gateway may serve the whole process (the daemon): this run reports its own calls.
+        stats_before = gateway.stats.snapshot()
         with cache.transaction() as session:
             run = Run(kind=f"{job}:{mode}", started_at=clock(), host=socket.gethostname()[:255], pid=os.getpid())
             session.add(run)
@@ -169,7 +172,7 @@ def run_cycle(
     finally:
         result.duration_s = round(time.monotonic() - started, 3)
         if gateway is not None:
-            result.api = gateway.stats.as_dict()
+            result.api = gateway.stats.since(stats_before).as_dict() if stats_before is not None else gateway.stats.as_dict()
         _finish_run(cache, run_id, result, clock)
         log.info(
             "cycle.finished",

@@ -67,6 +67,17 @@ class CallStats:
     def total_calls(self) -> int:
         return sum(self.calls.values())
 
+    def snapshot(self) -> "CallStats":
+        return CallStats(Counter(self.calls), self.rate_limited, self.retries, self.throttle_wait_s, self.last_daily_remaining)
+
+    def since(self, earlier: "CallStats") -> "CallStats":
+        """What happened after ``earlier`` (a snapshot): one run's share of a gateway that lives
+        as long as the process."""
+        return CallStats(
+            self.calls - earlier.calls, self.rate_limited - earlier.rate_limited, self.retries - earlier.retries,
+            self.throttle_wait_s - earlier.throttle_wait_s, self.last_daily_remaining,
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "calls": dict(self.calls),
