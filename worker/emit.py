@@ -40,7 +40,7 @@ from worker.cache import ledger
 from worker.cache.db import Cache
 from worker.cache.ledger import LedgerEntry
 from worker.cache.locks import exclusive
-from worker.planner import COMPLETED_IN_HUBSPOT, DISMISSED, OPEN, ChangeSet, Desired, plan_changes
+from worker.planner import COMPLETED_IN_HUBSPOT, DISMISSED, OPEN, PENDING, ChangeSet, Desired, plan_changes
 from worker.rules import Plan, Portfolio, Reminder, RuleConfig, why_gone
 from worker.rules.calendar import due_instant
 from worker.settings import Settings
@@ -159,7 +159,7 @@ class Emitter:
             report.errors.append(str(exc))
             log.warning("emission.stopped", error=str(exc), error_type=type(exc).__name__)
         with self.cache.transaction() as session:
-            report.pending = len(ledger.load(session, states=["pending"]))
+            report.pending = len(ledger.load(session, states=[PENDING]))
         return report
 
     # ------------------------------------------------------------------ read back, then decide
@@ -189,7 +189,7 @@ class Emitter:
                 due_at = entry.due_at
             else:
                 due_at = due_instant(reminder.due, self.settings.reminders.due_time, self.settings.tz)
-            if entry is not None and entry.state in {OPEN, "pending"}:
+            if entry is not None and entry.state in {OPEN, PENDING}:
                 task_marker = entry.marker
             else:
                 task_marker = marker(reminder.key, entry.generation + 1 if entry else 1)
@@ -218,7 +218,7 @@ class Emitter:
         for task_id, fields in changes.updates.items():
             entry = entries[changes.updated_keys[task_id]]
             described.append(Change(
-                "update", entry.key, fields.subject or entry.subject, fields.owner_id or entry.owner_id,
+                "update", entry.key, fields.subject or entry.subject, entry.owner_id if fields.owner_id is None else fields.owner_id or None,
                 self._local(fields.due_at or entry.due_at), fields.priority or entry.priority, task_id=task_id,
             ))
         described += [Change("close", k, entries[k].subject, entries[k].owner_id, reason=r, task_id=entries[k].task_id) for k, r in changes.closes.items()]
@@ -266,7 +266,7 @@ class Emitter:
         assert self.gateway is not None
         creates = [(self._written(entries.get(key), *wanted[key]), wanted[key][1]) for key in keys]
         # A retried row that may already exist in HubSpot is looked up before anything is sent.
-        found = self._find_by_marker([e for e, _ in creates if e.attempts > 0 and e.state == "pending"])
+        found = self._find_by_marker([e for e, _ in creates if e.attempts > 0 and e.state == PENDING])
         if found:
             with self.cache.transaction() as session:
                 ledger.mark_open(session, found, self.clock())
@@ -278,12 +278,12 @@ class Emitter:
     def _written(self, entry: LedgerEntry | None, desired: Desired, reminder: Reminder) -> LedgerEntry:
         """The ledger row of a task about to be sent, holding what it will say: a new row (or a
         new generation of a closed one), or a pending row retried with today's owner and text."""
-        if entry is None or entry.state != "pending":
+        if entry is None or entry.state != PENDING:
             generation = entry.generation + 1 if entry else 1
             entry = LedgerEntry(
                 key=reminder.key, rule=reminder.rule, object_type=reminder.object_type, object_id=reminder.object_id,
                 company_id=reminder.company_id, subscription_id=reminder.subscription_id, anchor_date=reminder.anchor,
-                generation=generation, marker=marker(reminder.key, generation), state="pending", task_id=None,
+                generation=generation, marker=marker(reminder.key, generation), state=PENDING, task_id=None,
                 owner_id=None, fingerprint="", subject="", priority="", due_at=None, attempts=0,
             )
         entry.owner_id, entry.fingerprint, entry.subject, entry.priority = desired.owner_id, desired.fingerprint, desired.subject, desired.priority
@@ -318,8 +318,9 @@ class Emitter:
                 ledger.write_attempts(session, entries, self.clock())
 
         def find_created(drafts: Sequence[TaskDraft]) -> dict[str, str]:
-            found = self._find_by_marker([by_trace[d.trace_id].entry for d in drafts])
-            return {by_trace[d.trace_id].entry.marker: found[by_trace[d.trace_id].entry.key] for d in drafts if by_trace[d.trace_id].entry.key in found}
+            entries = [by_trace[d.trace_id].entry for d in drafts]
+            found = self._find_by_marker(entries)  # ledger key → task id
+            return {e.marker: found[e.key] for e in entries if e.key in found}
 
         outcome = self.gateway.create_tasks_looking_first([s.draft for s in sends], LookBeforeResend(record_attempt, find_created))
         self._opened({by_trace[t].entry.key: task_id for t, task_id in outcome.recovered.items()}, sends, report, recovered=True)

@@ -147,9 +147,8 @@ class Syncer:
         """
         rows = self._list_all_owners()
         with self.cache.transaction() as session:
-            held = repo.held_count(session, Owner)
             cached = set(session.exec(select(Owner.id).where(Owner.deleted_at.is_(None))))  # type: ignore[union-attr]
-        if exceeds_share(len(cached - set(rows)), held, self.settings.sync.max_delete_share):
+        if exceeds_share(len(cached - set(rows)), len(cached), self.settings.sync.max_delete_share):
             for owner_id, row in self._list_all_owners().items():
                 rows.setdefault(owner_id, row)
         now = self.clock()

@@ -10,7 +10,7 @@ path (limiter, retry policy, error translation). Shapes: HubSpot's API reference
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, TypeVar
 
 from integrations.hubspot import answers
 from integrations.hubspot import endpoints as ep
@@ -27,6 +27,7 @@ from integrations.hubspot.types import (
 )
 
 MAX_BATCH_WRITE = 100  # HubSpot's documented maximum inputs per batch create / update
+T = TypeVar("T")
 
 # HUBSPOT_DEFINED task association type ids, as the SDK's ``hubspot.crm.AssociationType`` lists
 # them (TASK_TO_COMPANY 192, TASK_TO_CONTACT 204, TASK_TO_DEAL 216). Other targets (commerce
@@ -151,9 +152,8 @@ class TaskWrites:
         """Tasks as HubSpot holds them now, by id, any number of ids (read 100 per call). A task
         deleted or archived in HubSpot is absent from the answer."""
         found: dict[str, TaskState] = {}
-        unique = list(dict.fromkeys(task_ids))
-        for start in range(0, len(unique), MAX_BATCH_WRITE):
-            for record in self.batch_read("tasks", unique[start : start + MAX_BATCH_WRITE], TASK_READ_PROPERTIES):
+        for chunk in _batches(list(dict.fromkeys(task_ids))):
+            for record in self.batch_read("tasks", chunk, TASK_READ_PROPERTIES):
                 found[record.id] = task_state(record)
         return found
 
@@ -164,8 +164,7 @@ class TaskWrites:
         failed: dict[str, str] = {}
         unmatched: list[str] = []
         items = [(task_id, props) for task_id, fields in updates.items() if (props := task_properties(fields))]
-        for start in range(0, len(items), MAX_BATCH_WRITE):
-            chunk = items[start : start + MAX_BATCH_WRITE]
+        for chunk in _batches(items):
             body = {"inputs": [{"id": task_id, "properties": props} for task_id, props in chunk]}
             asked = [task_id for task_id, _ in chunk]
             result = self._call(ep.BATCH_UPDATE_OBJECTS, {"objectType": "tasks"}, body=body, parse=lambda answer, asked=asked: _updated(answer, asked))
@@ -189,17 +188,17 @@ class TaskWrites:
             for to_type, to_id in move.remove:
                 removes.setdefault(to_type, []).append({"from": {"id": move.task_id}, "to": [{"id": to_id}]})
         for to_type, inputs in adds.items():
-            for start in range(0, len(inputs), MAX_BATCH_WRITE):
+            for chunk in _batches(inputs):
                 self._call(
                     ep.BATCH_CREATE_ASSOCIATIONS, {"fromObjectType": "tasks", "toObjectType": to_type},
-                    body={"inputs": inputs[start : start + MAX_BATCH_WRITE]},
+                    body={"inputs": chunk},
                     parse=lambda answer: answers.collection(answer, ep.BATCH_CREATE_ASSOCIATIONS.name),
                 )
         for to_type, inputs in removes.items():
-            for start in range(0, len(inputs), MAX_BATCH_WRITE):
+            for chunk in _batches(inputs):
                 self._call(
                     ep.BATCH_ARCHIVE_ASSOCIATIONS, {"fromObjectType": "tasks", "toObjectType": to_type},
-                    body={"inputs": inputs[start : start + MAX_BATCH_WRITE]},
+                    body={"inputs": chunk},
                 )
 
     def task_association_type_id(self, to_object_type: str) -> int:
@@ -220,6 +219,11 @@ class TaskWrites:
                 raise BadRequest(f"association_labels: HubSpot knows no association from tasks to {to_object_type}")
             self._association_type_ids[key] = defined[0]
         return self._association_type_ids[key]
+
+
+def _batches(items: list[T]) -> list[list[T]]:
+    """HubSpot's batch size for tasks and associations: callers hand over any number."""
+    return [items[start : start + MAX_BATCH_WRITE] for start in range(0, len(items), MAX_BATCH_WRITE)]
 
 
 def _split_errors(errors: list[tuple[str, list[str]]]) -> tuple[dict[str, str], tuple[str, ...]]:
