@@ -28,6 +28,9 @@ ROUTES = {
     "deal→company associations": r"POST /crm/(?:v4/)?associations/(?:2026-[0-9][0-9]/)?deals/companies/batch/read",
     "owners list": r"GET /crm/(?:v3/)?owners",
 }
+# A full pass takes each deal's company inline from the deals page: the associations API is
+# asked for it by incremental runs (searched deals, the re-check).
+CALLED_BY = {"deal→company associations": "incremental"}
 GARBLED = ("cut", "html", "empty_object", "empty_with_cursor", "not_utf8", "array")
 
 
@@ -51,11 +54,11 @@ def _tasks(server) -> dict[str, tuple]:
     return {marker: (t["id"], t.get("hs_task_status"), t.get("hubspot_owner_id")) for marker, t in portal_tasks(server.portal).items()}
 
 
-def _reconcile_with(server, settings, cache, fault: Fault):
+def _reconcile_with(server, settings, cache, fault: Fault, mode: str = "full"):
     before_cache, before_tasks = snapshot(cache), _tasks(server)
     server.reset_stats()
     server.add_fault(fault)
-    result = run_cycle(settings, cache=cache, mode="full")
+    result = run_cycle(settings, cache=cache, mode=mode)
     return result, before_cache, before_tasks
 
 
@@ -89,18 +92,19 @@ def test_a_garbled_second_companies_page_during_a_reconcile_loses_nothing(sqlite
 def test_each_read_route_garbled_during_a_reconcile_loses_nothing(db_url, route, call, garble):
     with portal_after_a_clean_run(db_url) as (server, settings, cache):
         fault = Fault("garble", garble=garble, match=ROUTES[route], skip=1 if "page" in route else 0, times=10)
-        result, before_cache, before_tasks = _reconcile_with(server, settings, cache, fault)
+        result, before_cache, before_tasks = _reconcile_with(server, settings, cache, fault, CALLED_BY.get(route, "full"))
         _assert_nothing_lost(result, server, cache, before_cache, before_tasks, call)
 
 
 @pytest.mark.parametrize("route", sorted(ROUTES))
 def test_one_garbled_answer_is_retried_and_the_run_ends_as_a_clean_one_would(sqlite_url, route):
     with portal_after_a_clean_run(sqlite_url) as (server, settings, cache):
-        clean = run_cycle(settings, cache=cache, mode="full")
+        mode = CALLED_BY.get(route, "full")
+        clean = run_cycle(settings, cache=cache, mode=mode)
         assert clean.ok
         expected_cache, expected_tasks = snapshot(cache), _tasks(server)
         server.add_fault(Fault("garble", garble="cut", match=ROUTES[route], skip=1 if "page" in route else 0))
-        result = run_cycle(settings, cache=cache, mode="full")
+        result = run_cycle(settings, cache=cache, mode=mode)
         assert result.ok, result.error
         assert server.stats.faults_applied == 1 and result.api["retries"] >= 1
         assert snapshot(cache) == expected_cache
@@ -113,19 +117,25 @@ def test_a_garbled_answer_on_a_first_sync_fails_the_run_and_the_rerun_completes_
         settings = make_settings(server.url, sqlite_url, hubspot={"page_size": PAGE, "max_attempts": 2})
         cache = Cache(sqlite_url)
         try:
-            server.add_fault(Fault("garble", garble="html", match=ROUTES["deal→company associations"], skip=1, times=2))
+            server.add_fault(Fault("garble", garble="html", match=ROUTES["company→contact associations"], times=2))
             failed = run_cycle(settings, cache=cache)
             assert not failed.ok and "batch_read_associations" in failed.error
             assert portal_tasks(portal) == {}  # the rules never ran on a half-synced cache
             rerun = run_cycle(settings, cache=cache)
             assert rerun.ok, rerun.error
-            # Every subscription knows its company: none was left "not associated" by the fault.
+            # Every company knows its primary contact: none was left without one by the fault.
             with cache.transaction() as session:
                 from sqlmodel import select
 
-                from worker.cache.models import Subscription
+                from worker.cache.models import PrimaryContact, Subscription
 
+                links = {link.company_id: link.contact_id for link in session.exec(select(PrimaryContact)).all()}
                 orphans = [s.id for s in session.exec(select(Subscription)).all() if s.company_id is None]
+            labelled = {
+                str(company_id) for company_id in portal.table("companies")
+                if any(t.label == "Primary" for types in portal.associated("companies", company_id, "contacts").values() for t in types)
+            }
+            assert {company_id for company_id, contact_id in links.items() if contact_id} == labelled
             assert orphans == sorted(str(i) for i, deal in portal.table("deals").items() if not portal.associated("deals", i, "companies"))
         finally:
             cache.close()

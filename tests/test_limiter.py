@@ -66,3 +66,37 @@ def test_hubspots_remaining_count_books_calls_we_did_not_make():
         with limiter.slot():
             starts.append(clock.now)
     assert starts[:2] == [0.0, 0.0] and starts[2] >= 10.0
+
+
+def _hold_slot(limiter, entered, release):
+    with limiter.slot():
+        entered.set()
+        release.wait(5)
+
+
+def test_the_first_request_goes_alone_then_several_may_be_in_flight():
+    """A new process can't know what the window already holds: nothing goes out beside the
+    first request until its answer (with HubSpot's remaining count) is in."""
+    import threading
+
+    limiter = SlidingWindowLimiter(100, 10.0)
+    first_in, first_done = threading.Event(), threading.Event()
+    first = threading.Thread(target=_hold_slot, args=(limiter, first_in, first_done))
+    first.start()
+    assert first_in.wait(2)
+    second_in, second_done = threading.Event(), threading.Event()
+    second = threading.Thread(target=_hold_slot, args=(limiter, second_in, second_done))
+    second.start()
+    assert not second_in.wait(0.2)  # blind: waits for the first answer
+    first_done.set()
+    assert second_in.wait(2)
+    # Calibrated: more requests join the one still in flight.
+    others = [(threading.Event(), threading.Event()) for _ in range(3)]
+    threads = [threading.Thread(target=_hold_slot, args=(limiter, entered, done)) for entered, done in others]
+    for thread in threads:
+        thread.start()
+    assert all(entered.wait(2) for entered, _ in others)
+    for _, done in [*others, (second_in, second_done)]:
+        done.set()
+    for thread in [first, second, *threads]:
+        thread.join(5)

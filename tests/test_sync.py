@@ -196,7 +196,7 @@ def test_reconcile_marks_archived_and_deleted(settings, cache, portal):
     "fault",
     [
         Fault("status", status=429, retry_after="0", match="GET /crm/(?:v3/)?objects/(?:2026-[0-9][0-9]/)?companies", skip=1, times=2),
-        Fault("status", status=429, match="batch/read", skip=2, times=2),  # no Retry-After: backoff
+        Fault("status", status=429, match="batch/read", skip=1, times=2),  # no Retry-After: backoff
         Fault("status", status=503, match="associations", times=3),
         Fault("status", status=500, match="deals", skip=1, times=2),
         Fault("reset", match="POST /crm/(?:v3/)?objects/(?:2026-[0-9][0-9]/)?contacts/batch/read", times=2),
@@ -206,12 +206,13 @@ def test_reconcile_marks_archived_and_deleted(settings, cache, portal):
     ids=["429-retry-after", "429-backoff", "503", "500", "reset", "truncated", "slow"],
 )
 def test_faults_leave_the_same_cache_as_a_clean_run(fault, sandbox, tmp_path):
+    pages = {"hubspot": {"page_size": 25}}  # several pages per list, each stream in its thread
     clean = Cache(f"sqlite:///{tmp_path / 'clean.db'}")
-    sync(make_settings(sandbox.url, clean.url), clean)
+    sync(make_settings(sandbox.url, clean.url, **pages), clean)
     faulty = Cache(f"sqlite:///{tmp_path / 'faulty.db'}")
     expected_faults = fault.times
     sandbox.add_fault(fault)
-    report, gateway = sync(make_settings(sandbox.url, faulty.url), faulty)
+    report, gateway = sync(make_settings(sandbox.url, faulty.url, **pages), faulty)
     assert sandbox.stats.faults_applied == expected_faults
     assert snapshot(faulty) == snapshot(clean)
     if fault.kind != "slow":
@@ -257,7 +258,7 @@ def test_incremental_pages_past_the_search_cap_when_many_records_share_a_modifie
 def test_a_throttled_run_sees_no_429(portal, sqlite_url):
     """HubSpot's own limits, shrunk so that the run must wait: the limiter keeps it under them."""
     with SandboxHubSpot(portal, requests_per_10s=15, search_requests_per_s=2) as server:
-        settings = make_settings(server.url, sqlite_url, hubspot={"requests_per_10s": 15, "search_requests_per_s": 2, "page_size": 25})
+        settings = make_settings(server.url, sqlite_url, hubspot={"requests_per_10s": 15, "search_requests_per_s": 2, "page_size": 10})
         cache = Cache(sqlite_url)
         _, full = sync(settings, cache)
         _, incremental = sync(settings, cache)

@@ -42,6 +42,9 @@ class HubSpotSettings(_Section):
     backoff_max_s: float = Field(30.0, ge=0)
     # A single Retry-After longer than this ends the run instead of sleeping through it.
     max_retry_after_s: float = Field(120.0, ge=0)
+    # Requests sent at once (the pages of one batch, the sync's streams). HubSpot answers in about
+    # 150 ms, so one at a time can't use the rate limit; the limiter still counts every request.
+    requests_in_flight: int = Field(4, ge=1, le=16)
     # Chunk sizes are HubSpot's documented maxima; lower them only to debug.
     page_size: int = Field(100, ge=1, le=100)
     search_page_size: int = Field(200, ge=1, le=200)

@@ -82,6 +82,7 @@ def build_gateway(settings: Settings) -> HubSpotGateway:
         retry=RetryPolicy(hubspot.max_attempts, hubspot.backoff_initial_s, hubspot.backoff_max_s, hubspot.max_retry_after_s),
         timeouts=Timeouts(hubspot.timeout_connect_s, hubspot.timeout_read_s),
         api_version=hubspot.api_version,
+        requests_in_flight=hubspot.requests_in_flight,
     )
 
 

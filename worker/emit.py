@@ -34,7 +34,7 @@ import structlog
 from integrations.hubspot.errors import BadRequest, HubSpotError
 from integrations.hubspot.gateway import HubSpotGateway
 from integrations.hubspot.types import LookBeforeResend, TaskDraft, TaskFields, TaskState
-from integrations.hubspot.writes import MAX_BATCH_WRITE
+from integrations.hubspot.limits import MAX_BATCH_WRITE
 from worker.batching import chunks
 from worker.cache import ledger
 from worker.cache.db import Cache
@@ -381,17 +381,13 @@ class Emitter:
             anchors.setdefault(from_type, set()).add(record_id)
         task_ids: list[str] = []
         for from_type, ids in anchors.items():
-            ordered = sorted(ids)
-            for batch in chunks(ordered, MAX_BATCH_WRITE):
-                linked = self.gateway.batch_associations(from_type, "tasks", batch)
-                task_ids.extend(a.to_id for items in linked.values() for a in items)
+            linked = self.gateway.batch_associations(from_type, "tasks", sorted(ids))
+            task_ids.extend(a.to_id for items in linked.values() for a in items)
         by_marker: dict[str, str] = {}
-        unique = sorted(set(task_ids))
-        for batch in chunks(unique, MAX_BATCH_WRITE):
-            for record in self.gateway.batch_read("tasks", batch, ["hs_task_body"]):
-                found = find_marker(record.properties.get("hs_task_body"))
-                if found:
-                    by_marker.setdefault(found, record.id)
+        for record in self.gateway.batch_read("tasks", sorted(set(task_ids)), ["hs_task_body"]):
+            found = find_marker(record.properties.get("hs_task_body"))
+            if found:
+                by_marker.setdefault(found, record.id)
         return {e.key: by_marker[e.marker] for e in entries if e.marker in by_marker}
 
     def _anchor(self, entry: LedgerEntry) -> tuple[str, str]:

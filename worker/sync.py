@@ -3,7 +3,13 @@ association re-check.
 
 Every page is fetched, then written in one transaction together with the stream's cursor, so a
 run killed at any point resumes where it stopped and never leaves half a page behind. Nothing
-holds more than a page of records in memory.
+holds more than a page of records (or one association batch of ids) in memory.
+
+Fewest calls: a subscription's company comes inline with its list page; the companies' primary
+contacts are read after the companies are listed, 1,000 companies per associations call; the
+archived lists are read only when the cache holds records the active list did not show. The
+streams (owners, companies, subscriptions) run side by side, since at HubSpot's ~150 ms per
+request one stream alone cannot use the rate limit; each keeps its own cursor.
 """
 
 from __future__ import annotations
@@ -11,14 +17,15 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import structlog
 from sqlmodel import select
 
-from integrations.hubspot.gateway import MAX_BATCH, HubSpotGateway
+from integrations.hubspot.gateway import HubSpotGateway
+from integrations.hubspot.limits import MAX_ASSOCIATION_BATCH
 from integrations.hubspot.types import Associated, CrmRecord, RecordPage
-from worker.batching import chunks
+from worker.batching import next_turn
 from worker.cache import repo
 from worker.cache.db import Cache, upsert
 from worker.cache.models import Company, Contact, Owner, PrimaryContact, Subscription
@@ -28,20 +35,28 @@ from worker.normalize import (
     DataProblem,
     company_row,
     contact_row,
-    owner_row,
     primary_contact_choice,
     storable,
     subscription_properties,
     subscription_row,
 )
+from worker.parallel import run_together
 from worker.reconcile_guard import counts_agree, exceeds_share
 from worker.settings import Settings
+from worker.sync_owners import OWNERS, sync_owners
 
 log = structlog.get_logger(__name__)
 
 Progress = Callable[[str, int], None]
 
-COMPANIES, CONTACTS, SUBSCRIPTIONS, OWNERS = "companies", "contacts", "subscriptions", "owners"
+COMPANIES, CONTACTS, SUBSCRIPTIONS = "companies", "contacts", "subscriptions"
+# Full-pass phases: list active records, then archived ones (when the cache holds records the
+# active list did not show), then (companies) read the primary contacts, then the sweep (mark
+# what no list showed as deleted); None when idle.
+ACTIVE, ARCHIVED, LINKS, SWEEP = "active", "archived", "links", "sweep"
+FULL_PASS_PHASES = (ACTIVE, ARCHIVED, LINKS, SWEEP)
+# Where the association re-check's turns stand (sync_state rows, cursor = last id re-read).
+RECHECK_COMPANIES, RECHECK_SUBSCRIPTIONS = "recheck:companies", "recheck:subscriptions"
 
 
 class ReconcileRefused(Exception):
@@ -68,13 +83,15 @@ def modified_property(object_type: str) -> str:
 @dataclass(frozen=True)
 class Stream:
     """One kind of record to sync: what to list or search, the network work a page needs before
-    its transaction (``prepare``), and how the page is written (``write``)."""
+    its transaction (``prepare``), how the page is written (``write``), and the associations a
+    list page carries inline."""
 
     name: str
     object_type: str
     properties: Sequence[str]
     prepare: Callable[..., Any]
     write: Callable[..., None]
+    inline_associations: tuple[str, ...] = ()
 
 
 class Syncer:
@@ -96,9 +113,10 @@ class Syncer:
         self.sub_properties = subscription_properties(settings.subscriptions)
         self.label = settings.primary_contact.association_label
         self.companies = Stream(COMPANIES, "companies", COMPANY_PROPERTIES, self._prepare_companies, self._write_companies)
-        self.contacts = Stream(CONTACTS, "contacts", CONTACT_PROPERTIES, lambda records, archived: None, self._write_known_contacts)
+        self.contacts = Stream(CONTACTS, "contacts", CONTACT_PROPERTIES, lambda records, archived, listed: None, self._write_known_contacts)
         self.subscriptions = Stream(
-            SUBSCRIPTIONS, self.sub_type, self.sub_properties, self._prepare_subscriptions, self._write_subscriptions
+            SUBSCRIPTIONS, self.sub_type, self.sub_properties, self._prepare_subscriptions, self._write_subscriptions,
+            inline_associations=("companies",),
         )
 
     # ------------------------------------------------------------------ entry point
@@ -112,99 +130,85 @@ class Syncer:
             for stream in (self.companies, self.subscriptions)
         }
         report = SyncReport("full" if any(full.values()) else "incremental")
-        self._sync_owners(report)
-        for stream in (self.companies, self.subscriptions):
-            if full[stream.name]:
-                self._full_pass(stream, report)
-            else:
-                self._incremental(stream, report)
-        if full[COMPANIES]:
+        jobs = [
+            lambda: self._owners(both_lists=any(full.values())),
+            lambda: self._companies_and_contacts(full=full[COMPANIES]),
+            lambda: self._pass(self.subscriptions, full=full[SUBSCRIPTIONS]),
+        ]
+        if self.gateway.requests_in_flight > 1:
+            counts = run_together(jobs)
+        else:
+            counts = [job() for job in jobs]
+        for found in counts:
+            report.counts.update(found)
+        if not all(full.values()):
+            self._recheck_associations(report.counts)
+        return report
+
+    def _needs_full(self, stream: str) -> bool:
+        with self.cache.transaction() as session:
+            state = repo.load_state(session, stream)
+            return state.full_completed_at is None or state.phase in FULL_PASS_PHASES
+
+    def _owners(self, *, both_lists: bool) -> Counter:
+        counts: Counter = Counter()
+        sync_owners(self.gateway, self.cache, both_lists=both_lists, max_delete_share=self.settings.sync.max_delete_share, now=self.clock, counts=counts)
+        self.progress(OWNERS, counts["owners"])
+        return counts
+
+    def _companies_and_contacts(self, *, full: bool) -> Counter:
+        counts = self._pass(self.companies, full=full)
+        if full:
             with self.cache.transaction() as session:
                 # A full companies pass re-read every primary contact: the contacts stream's
                 # watermark moves with it.
                 state = repo.load_state(session, COMPANIES)
                 repo.save_state(session, CONTACTS, self.clock(), watermark=state.watermark, generation=state.generation)
         else:
-            self._incremental(self.contacts, report)
-        if not all(full.values()):
-            self._recheck_associations(report)
-        return report
+            counts.update(self._pass(self.contacts, full=False))
+        return counts
 
-    def _needs_full(self, stream: str) -> bool:
-        with self.cache.transaction() as session:
-            state = repo.load_state(session, stream)
-            return state.full_completed_at is None or state.phase in {"active", "archived"}
-
-    # ------------------------------------------------------------------ owners
-
-    def _sync_owners(self, report: SyncReport) -> None:
-        """Owners are few (one per partner employee): list them all, active and deactivated.
-
-        An owner in neither list is gone. When that would be more than ``[sync]
-        max_delete_share`` of the cached owners, both lists are read once more and an owner seen
-        in either reading stays: the owners API has no count to check against, and one early
-        well-formed end of a list must not hand every owner's tasks to the fallback owner.
-        """
-        rows = self._list_all_owners()
-        with self.cache.transaction() as session:
-            cached = set(session.exec(select(Owner.id).where(Owner.deleted_at.is_(None))))  # type: ignore[union-attr]
-        if exceeds_share(len(cached - set(rows)), len(cached), self.settings.sync.max_delete_share):
-            for owner_id, row in self._list_all_owners().items():
-                rows.setdefault(owner_id, row)
-        now = self.clock()
-        with self.cache.transaction() as session:
-            state = repo.load_state(session, OWNERS)
-            generation = state.generation + 1
-            stamped = [{**row, "seen_generation": generation, "synced_at": now} for row in rows.values()]
-            upsert(session, Owner, stamped)
-            gone = repo.mark_unseen_deleted(session, Owner, generation, now)
-            repo.save_state(session, OWNERS, now, generation=generation, watermark=now, full_completed_at=now)
-        report.counts["owners"] += len(rows)
-        report.counts["owners_deleted"] += len(gone)
-        self.progress(OWNERS, len(rows))
-
-    def _list_all_owners(self) -> dict[str, dict]:
-        rows: dict[str, dict] = {}
-        for archived in (False, True):
-            after = None
-            while True:
-                page = self.gateway.list_owners(after=after, archived=archived)
-                for owner in page.owners:
-                    rows.setdefault(owner.id, owner_row(owner))
-                after = page.next_after
-                if not after:
-                    break
-        return rows
+    def _pass(self, stream: Stream, *, full: bool) -> Counter:
+        report = SyncReport("full" if full else "incremental")
+        if full:
+            self._full_pass(stream, report)
+        else:
+            self._incremental(stream, report)
+        return report.counts
 
     # ------------------------------------------------------------------ full pass
 
     def _full_pass(self, stream: Stream, report: SyncReport) -> None:
         with self.cache.transaction() as session:
             state = repo.load_state(session, stream.name)
-            if state.phase not in {"active", "archived"}:
+            if state.phase not in FULL_PASS_PHASES:
                 repo.save_state(
                     session, stream.name, self.clock(),
-                    phase="active", cursor=None, generation=state.generation + 1, pass_started_at=self.clock(),
+                    phase=ACTIVE, cursor=None, generation=state.generation + 1, pass_started_at=self.clock(),
                 )
             state = repo.load_state(session, stream.name)
             phase, cursor, generation, started = state.phase, state.cursor, state.generation, state.pass_started_at
+        model = Company if stream.name == COMPANIES else Subscription
         done = 0
-        while phase in {"active", "archived"}:
-            archived = phase == "archived"
+        while phase in {ACTIVE, ARCHIVED}:
+            archived = phase == ARCHIVED
             page = self.gateway.list_objects(
-                stream.object_type, stream.properties, after=cursor, archived=archived, limit=self.settings.hubspot.page_size
+                stream.object_type, stream.properties, after=cursor, archived=archived, limit=self.settings.hubspot.page_size,
+                associations=() if archived else stream.inline_associations,
             )
-            prepared = stream.prepare(page.records, archived=archived)
-            next_phase, next_cursor = (phase, page.next_after) if page.next_after else (
-                ("archived", None) if phase == "active" else ("sweep", None)
-            )
+            prepared = stream.prepare(page.records, archived=archived, listed=True)
             with self.cache.transaction() as session:
                 stream.write(session, page.records, prepared, generation=generation, report=report)
-                repo.save_state(session, stream.name, self.clock(), phase=next_phase, cursor=next_cursor)
-            phase, cursor = next_phase, next_cursor
+                if page.next_after:
+                    phase, cursor = phase, page.next_after
+                else:
+                    phase, cursor = self._after_listing(session, stream, model, phase, generation), None
+                repo.save_state(session, stream.name, self.clock(), phase=phase, cursor=cursor)
             done += len(page.records)
             self.progress(stream.name, done)
-        model = Company if stream.name == COMPANIES else Subscription
+        while phase == LINKS:
+            cursor = self._primary_links_of_listed(cursor, generation, report)
+            phase = LINKS if cursor else SWEEP
         self._guard_reconcile(stream, model, generation)
         with self.cache.transaction() as session:
             now = self.clock()
@@ -218,6 +222,33 @@ class Syncer:
             repo.record_findings(session, object_type="sync", object_ids=[stream.name], problems=[], rule_prefix="sync.", now=now)
             repo.save_state(session, stream.name, now, phase=None, cursor=None, watermark=started, full_completed_at=now)
         report.counts[f"{stream.name}_deleted"] += len(gone)
+
+    @staticmethod
+    def _after_listing(session, stream: Stream, model: type, phase: str, generation: int) -> str | None:
+        """The phase after a list ends. HubSpot's archived list only matters for records the cache
+        holds and the active list did not show (on a first pass: none)."""
+        if phase == ACTIVE and repo.unseen_ids(session, model, generation, limit=1):
+            return ARCHIVED
+        return LINKS if stream.name == COMPANIES else SWEEP
+
+    def _primary_links_of_listed(self, after: str | None, generation: int, report: SyncReport) -> str | None:
+        """One step of a full pass's last phase: the primary contacts of the next 1,000 companies
+        it listed (one associations call, then the contacts 100 per call), written with the
+        cursor. Returns where the next step starts, None when done."""
+        with self.cache.transaction() as session:
+            company_ids = repo.listed_active_ids(session, Company, generation, after=after, limit=MAX_ASSOCIATION_BATCH)
+        if not company_ids:
+            with self.cache.transaction() as session:
+                repo.save_state(session, COMPANIES, self.clock(), phase=SWEEP, cursor=None)
+            return None
+        links, contacts = self._primary_links(company_ids)
+        following = company_ids[-1] if len(company_ids) == MAX_ASSOCIATION_BATCH else None
+        with self.cache.transaction() as session:
+            self._write_links(session, company_ids, links, contacts, generation=generation)
+            repo.save_state(session, COMPANIES, self.clock(), phase=LINKS if following else SWEEP, cursor=following)
+        report.counts["contacts"] += len(contacts)
+        self.progress(CONTACTS, report.counts["contacts"])
+        return following
 
     def _guard_reconcile(self, stream: Stream, model: type, generation: int) -> None:
         """Before a reconcile marks many records deleted, ask HubSpot how many it holds.
@@ -274,7 +305,7 @@ class Syncer:
                 properties=stream.properties,
                 limit=self.settings.hubspot.search_page_size,
             )
-            prepared = stream.prepare(page.records, archived=False)
+            prepared = stream.prepare(page.records, archived=False, listed=False)
             with self.cache.transaction() as session:
                 stream.write(session, page.records, prepared, generation=generation, report=report)
                 if page.next_after:
@@ -295,30 +326,36 @@ class Syncer:
 
     # ------------------------------------------------------------------ association re-check
 
-    def _recheck_associations(self, report: SyncReport) -> None:
+    def _recheck_associations(self, counts: Counter) -> None:
         """Association changes (a new primary contact, a subscription moved to another company)
-        don't move any modified date, so no search sees them: re-read them for every renewal
-        within the horizon."""
+        don't move any modified date, so no search sees them: they are re-read for the renewals
+        within ``[sync] association_recheck_horizon_days``, in turns of one associations call
+        (1,000 records) per kind and run. Each is re-read at least every ⌈renewals/1,000⌉ runs;
+        a portal with up to 1,000 of each has all of them re-read every run."""
         today = self.clock().date()
         end = today + timedelta(days=self.settings.sync.association_recheck_horizon_days)
         with self.cache.transaction() as session:
-            company_ids = repo.companies_with_renewals_between(session, today, end)
-            subscription_ids = repo.subscriptions_with_renewals_between(session, today, end)
-        for chunk in chunks(company_ids, MAX_BATCH):
-            links, contacts = self._primary_links(chunk, only_unknown=True)
+            company_ids = self._take_turn(session, RECHECK_COMPANIES, repo.companies_with_renewals_between(session, today, end))
+            subscription_ids = self._take_turn(session, RECHECK_SUBSCRIPTIONS, repo.subscriptions_with_renewals_between(session, today, end))
+        if company_ids:
+            links, contacts = self._primary_links(company_ids, only_unknown=True)
             with self.cache.transaction() as session:
-                self._write_links(session, chunk, links, contacts, generation=None)
-        for chunk in chunks(subscription_ids, MAX_BATCH):
-            companies = self._subscription_companies(chunk)
+                self._write_links(session, company_ids, links, contacts, generation=None)
+        if subscription_ids:
+            companies = self._subscription_companies(subscription_ids)
             with self.cache.transaction() as session:
-                rows = [{"id": sub_id, "company_id": companies.get(sub_id)} for sub_id in chunk]
-                for row in rows:
+                for sub_id in subscription_ids:
                     session.exec(  # type: ignore[call-overload]
                         Subscription.__table__.update()  # type: ignore[attr-defined]
-                        .where(Subscription.id == row["id"])
-                        .values(company_id=row["company_id"])
+                        .where(Subscription.id == sub_id)
+                        .values(company_id=companies.get(sub_id))
                     )
-        report.counts["associations_rechecked"] += len(company_ids) + len(subscription_ids)
+        counts["associations_rechecked"] += len(company_ids) + len(subscription_ids)
+
+    def _take_turn(self, session, turn: str, ids: list[str]) -> list[str]:
+        chosen, following = next_turn(ids, repo.load_state(session, turn).cursor, MAX_ASSOCIATION_BATCH)
+        repo.save_state(session, turn, self.clock(), cursor=following)
+        return chosen
 
     # ------------------------------------------------------------------ companies + primary contacts
 
@@ -326,9 +363,7 @@ class Syncer:
         self, company_ids: Sequence[str], *, only_unknown: bool = False
     ) -> tuple[dict[str, list[str]], list[CrmRecord]]:
         """Contacts carrying the primary label, per company, and those contacts' records."""
-        associations: dict[str, tuple[Associated, ...]] = {}
-        for chunk in chunks(list(company_ids), MAX_BATCH):
-            associations.update(self.gateway.batch_associations("companies", "contacts", chunk))
+        associations = self.gateway.batch_associations("companies", "contacts", list(company_ids))
         links = {
             company_id: [a.to_id for a in associations.get(company_id, ()) if a.has_label(self.label)]
             for company_id in company_ids
@@ -338,14 +373,13 @@ class Syncer:
             with self.cache.transaction() as session:
                 known = repo.known_contact_ids(session, wanted)
             wanted = [contact_id for contact_id in wanted if contact_id not in known]
-        contacts: list[CrmRecord] = []
-        for chunk in chunks(wanted, MAX_BATCH):
-            contacts.extend(self.gateway.batch_read("contacts", chunk, CONTACT_PROPERTIES))
-        return links, contacts
+        return links, self.gateway.batch_read("contacts", wanted, CONTACT_PROPERTIES)
 
-    def _prepare_companies(self, records: Sequence[CrmRecord], *, archived: bool):
+    def _prepare_companies(self, records: Sequence[CrmRecord], *, archived: bool, listed: bool):
+        """A searched page's primary contacts are read with it; a full pass reads them after
+        listing, 1,000 companies per call (``_primary_links_of_listed``)."""
         active_ids = [r.id for r in records if not r.archived]
-        if archived or not active_ids:
+        if archived or listed or not active_ids:
             return {}, []
         return self._primary_links(active_ids)
 
@@ -420,11 +454,13 @@ class Syncer:
 
     # ------------------------------------------------------------------ subscriptions
 
-    def _subscription_companies(self, ids: Sequence[str]) -> dict[str, str]:
-        # A search page holds up to 200 records; association batches take 100.
-        found: dict[str, tuple[Associated, ...]] = {}
-        for chunk in chunks(list(ids), MAX_BATCH):
-            found.update(self.gateway.batch_associations(self.sub_type, "companies", chunk))
+    def _subscription_companies(self, ids: Sequence[str], inline: Mapping[str, tuple[Associated, ...]] | None = None) -> dict[str, str]:
+        """Each subscription's company: from the list page's inline associations where it carried
+        them whole, else from the associations API."""
+        found: dict[str, tuple[Associated, ...]] = dict(inline or {})
+        missing = [sub_id for sub_id in ids if sub_id not in found]
+        if missing:
+            found.update(self.gateway.batch_associations(self.sub_type, "companies", missing))
         chosen = {}
         for sub_id, associated in found.items():
             if not associated:
@@ -435,10 +471,14 @@ class Syncer:
             chosen[sub_id] = min(pool, key=lambda value: (len(value), value))
         return chosen
 
-    def _prepare_subscriptions(self, records: Sequence[CrmRecord], *, archived: bool):
+    def _prepare_subscriptions(self, records: Sequence[CrmRecord], *, archived: bool, listed: bool):
         if archived:
             return None
-        return self._subscription_companies([r.id for r in records if not r.archived])
+        active = [r for r in records if not r.archived]
+        inline = {
+            r.id: r.associations.get("companies", ()) for r in active if listed and "companies" not in r.associations_cut
+        }
+        return self._subscription_companies([r.id for r in active], inline)
 
     def _write_subscriptions(self, session, records, prepared, *, generation, report) -> None:
         now = self.clock()

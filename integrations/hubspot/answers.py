@@ -114,7 +114,49 @@ def record(item: Mapping[str, Any], endpoint: str) -> CrmRecord:
         updated_at=timestamp(item.get("updatedAt")),
         archived=item.get("archived") is True,
         archived_at=timestamp(item.get("archivedAt")),
+        **_inline_associations(item.get("associations"), endpoint),
     )
+
+
+def _inline_associations(value: Any, endpoint: str) -> dict[str, Any]:
+    """The ``associations`` a list call carries when asked (``associations=companies``).
+
+    Unlike the v4 batch read, these name each association by a type string, one entry per type
+    (HubSpot Community, "Object data fetch - sorting out associations", and the SDK's
+    ``AssociatedId``): ``deal_to_company`` is the Primary company, ``deal_to_company_unlabeled``
+    any association, and a user-defined label comes as its own name. A record whose list is
+    longer than the answer holds carries a ``paging`` cursor: that type is marked cut, and the
+    caller reads it whole through the v4 batch read.
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MalformedAnswer(f"{endpoint}: a result's 'associations' is not an object")
+    found: dict[str, tuple[Associated, ...]] = {}
+    cut = set()
+    for to_type, listing in value.items():
+        if not isinstance(listing, dict):
+            raise MalformedAnswer(f"{endpoint}: associations to {to_type!r} are not an object")
+        labels: dict[str, list[AssociationLabel]] = {}
+        for item in _results(listing, endpoint):
+            kind = item.get("type")
+            if not isinstance(kind, str):
+                raise MalformedAnswer(f"{endpoint}: an inline association has no 'type'")
+            labels.setdefault(_record_id(item, endpoint), []).append(_inline_label(kind))
+        found[str(to_type)] = tuple(Associated(to_id, tuple(items)) for to_id, items in labels.items())
+        if _cursor(listing.get("paging"), endpoint):
+            cut.add(str(to_type))
+    return {"associations": found, "associations_cut": frozenset(cut)}
+
+
+def _inline_label(kind: str) -> AssociationLabel:
+    """An inline association's type string as the label the v4 API would give (type ids are not
+    part of the inline answer: 0)."""
+    if kind.endswith("_unlabeled"):
+        return AssociationLabel("HUBSPOT_DEFINED", 0, None)
+    if "_to_" in kind and "_" not in kind.rsplit("_to_", 1)[1]:
+        return AssociationLabel("HUBSPOT_DEFINED", 0, "Primary")  # <from>_to_<to>: the primary one
+    return AssociationLabel("USER_DEFINED", 0, kind)
 
 
 def collection(body: Mapping[str, Any], endpoint: str) -> tuple[list[dict[str, Any]], str | None]:

@@ -8,8 +8,11 @@ returns our own frozen types.
 
 from __future__ import annotations
 
+import contextvars
 import random
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -23,6 +26,7 @@ from integrations.hubspot import endpoints as ep
 from integrations.hubspot.error_mapping import SDK_PACKAGES, translate_error
 from integrations.hubspot.errors import DailyLimitReached, HubSpotError, RateLimited
 from integrations.hubspot.limiter import RequestLimiter
+from integrations.hubspot.limits import MAX_ASSOCIATION_BATCH, MAX_BATCH, batches
 from integrations.hubspot.writes import TaskWrites
 from integrations.hubspot.types import (
     Associated,
@@ -36,7 +40,6 @@ from integrations.hubspot.types import (
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
-MAX_BATCH = 100  # HubSpot's documented maximum for batch reads (objects and associations v4)
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ class HubSpotGateway(TaskWrites):
         timeouts: Timeouts = Timeouts(),
         sleep: Callable[[float], None] = time.sleep,
         api_version: str = ep.API_VERSIONS[0],
+        requests_in_flight: int = 1,
     ):
         if api_version not in ep.API_VERSIONS:
             raise ValueError(f"api_version must be one of {ep.API_VERSIONS}")
@@ -114,6 +118,12 @@ class HubSpotGateway(TaskWrites):
         self._timeout = (timeouts.connect_s, timeouts.read_s)
         self._sleep = sleep
         self.stats = CallStats()
+        self._stats_lock = threading.Lock()
+        # At HubSpot's ~150 ms per request one call at a time can't reach the rate limit: the
+        # chunks of one batch go out together, at most this many at once, through the same
+        # limiter (which counts each request from when it is sent until its answer is in).
+        self.requests_in_flight = max(1, requests_in_flight)
+        self._pool = ThreadPoolExecutor(self.requests_in_flight, thread_name_prefix="hubspot") if self.requests_in_flight > 1 else None
         self._association_type_ids: dict[tuple[str, str], int] = {}
         self._clients = {name: self._build_client(pkg, base_url, access_token) for name, pkg in SDK_PACKAGES.items()}
 
@@ -129,8 +139,25 @@ class HubSpotGateway(TaskWrites):
         return client
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         for client in self._clients.values():
             client.rest_client.pool_manager.clear()
+
+    def each(self, call: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
+        """``call`` for every item, up to ``requests_in_flight`` at once; results in order.
+
+        Every call is waited for, so nothing is still in flight when this returns or raises; the
+        first error in item order is raised. Structured-log context travels to the threads.
+        """
+        if self._pool is None or len(items) < 2:
+            return [call(item) for item in items]
+        futures: list[Future[T]] = [self._pool.submit(contextvars.copy_context().run, call, item) for item in items]
+        errors = [future.exception() for future in futures]
+        for error in errors:
+            if error is not None:
+                raise error
+        return [future.result() for future in futures]
 
     # -- the one call path
 
@@ -177,8 +204,8 @@ class HubSpotGateway(TaskWrites):
         headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"
-        self.stats.calls[endpoint.name] += 1
-        waited_before = self._limiter.waited_s
+        with self._stats_lock:
+            self.stats.calls[endpoint.name] += 1
         try:
             with self._limiter.slot(is_search=endpoint.is_search):
                 # The raw response, not the SDK's models: ``answers`` checks the body is what
@@ -199,7 +226,9 @@ class HubSpotGateway(TaskWrites):
                 )
                 try:
                     raw = response.data  # a connection cut mid-body raises here
-                    response_headers = response.headers
+                    # Inside the slot: HubSpot's count of what remains is taken in before the
+                    # slot frees (see the limiter's calibration).
+                    self._note_headers(response.headers)
                     no_content = response.status == 204
                 finally:
                     response.release_conn()
@@ -210,11 +239,11 @@ class HubSpotGateway(TaskWrites):
             if error is None:
                 raise
             if isinstance(error, (RateLimited, DailyLimitReached)):
-                self.stats.rate_limited += 1
+                with self._stats_lock:
+                    self.stats.rate_limited += 1
             raise error from None
         finally:
-            self.stats.throttle_wait_s += self._limiter.waited_s - waited_before
-        self._note_headers(response_headers)
+            self.stats.throttle_wait_s = self._limiter.waited_s
         if no_content and not raw:
             return {}  # 204: what a batch archive answers
         return answers.decode(raw, endpoint.name)
@@ -252,7 +281,8 @@ class HubSpotGateway(TaskWrites):
 
     def _log_retry(self, name: str) -> Callable[[tenacity.RetryCallState], None]:
         def before_sleep(state: tenacity.RetryCallState) -> None:
-            self.stats.retries += 1
+            with self._stats_lock:
+                self.stats.retries += 1
             exc = state.outcome.exception() if state.outcome else None
             log.warning(
                 "hubspot.retry",
@@ -275,16 +305,20 @@ class HubSpotGateway(TaskWrites):
         after: str | None = None,
         archived: bool = False,
         limit: int = 100,
+        associations: Sequence[str] = (),
     ) -> RecordPage:
         """One page of a list endpoint. Only ``properties`` are asked for: HubSpot returns 414
-        URI Too Long when a client asks for every property of a portal by name."""
+        URI Too Long when a client asks for every property of a portal by name.
+        ``associations`` (object types) come inline on each record, at no extra call."""
         query: list[tuple[str, Any]] = [("limit", limit), ("archived", str(archived).lower())]
         if after:
             query.append(("after", after))
         if properties:
             query.append(("properties", list(properties)))
+        if associations:
+            query.append(("associations", list(associations)))
         found, next_after = self._call(
-            ep.LIST_OBJECTS, {"objectType": object_type}, query=query, multi=["properties"],
+            ep.LIST_OBJECTS, {"objectType": object_type}, query=query, multi=["properties", "associations"],
             parse=lambda body: answers.records(body, ep.LIST_OBJECTS.name),
         )
         return RecordPage(tuple(found), next_after)
@@ -338,42 +372,44 @@ class HubSpotGateway(TaskWrites):
         )
 
     def batch_read(self, object_type: str, ids: Sequence[str], properties: Sequence[str]) -> list[CrmRecord]:
-        """Read up to 100 records by id. Ids HubSpot doesn't know are left out of the answer."""
-        if not ids:
-            return []
-        if len(ids) > MAX_BATCH:
-            raise ValueError(f"batch_read takes at most {MAX_BATCH} ids")
-        asked = [str(i) for i in ids]
-        body = {"inputs": [{"id": i} for i in asked], "properties": list(properties), "propertiesWithHistory": []}
-        return self._call(
-            ep.BATCH_READ_OBJECTS, {"objectType": object_type}, body=body,
-            parse=lambda answer: answers.batch_records(answer, ep.BATCH_READ_OBJECTS.name, asked),
-        )
+        """Read records by id, any number (100 per call). Ids HubSpot doesn't know are left out
+        of the answer."""
+        def read(chunk: list[str]) -> list[CrmRecord]:
+            body = {"inputs": [{"id": i} for i in chunk], "properties": list(properties), "propertiesWithHistory": []}
+            return self._call(
+                ep.BATCH_READ_OBJECTS, {"objectType": object_type}, body=body,
+                parse=lambda answer: answers.batch_records(answer, ep.BATCH_READ_OBJECTS.name, chunk),
+            )
+
+        return [record for found in self.each(read, batches([str(i) for i in ids], MAX_BATCH)) for record in found]
 
     def batch_associations(
         self, from_type: str, to_type: str, ids: Sequence[str]
     ) -> dict[str, tuple[Associated, ...]]:
-        """Associations (with their labels) of up to 100 records; follows per-record paging.
+        """Associations (with their labels) of any number of records, 1,000 per call; follows
+        per-record paging.
 
         Association labels live only in the v4 API. Changing an association does not move either
         record's last-modified date, which is why the sync re-reads them instead of trusting an
         incremental search to notice.
         """
-        if len(ids) > MAX_BATCH:
-            raise ValueError(f"batch_associations takes at most {MAX_BATCH} ids")
         found: dict[str, list[Associated]] = {str(i): [] for i in ids}
         pending: list[dict[str, str]] = [{"id": str(i)} for i in ids]
-        while pending:
-            asked = [item["id"] for item in pending]
-            linked, more = self._call(
-                ep.BATCH_READ_ASSOCIATIONS,
-                {"fromObjectType": from_type, "toObjectType": to_type},
-                body={"inputs": pending},
+
+        def read(chunk: list[dict[str, str]]) -> tuple[dict[str, list[Associated]], dict[str, str]]:
+            asked = [item["id"] for item in chunk]
+            return self._call(
+                ep.BATCH_READ_ASSOCIATIONS, {"fromObjectType": from_type, "toObjectType": to_type}, body={"inputs": chunk},
                 parse=lambda answer: answers.associations(answer, ep.BATCH_READ_ASSOCIATIONS.name, asked),
             )
-            for from_id, items in linked.items():
-                found.setdefault(from_id, []).extend(items)
-            pending = [{"id": from_id, "after": after} for from_id, after in more.items()]
+
+        while pending:
+            following: list[dict[str, str]] = []
+            for linked, more in self.each(read, batches(pending, MAX_ASSOCIATION_BATCH)):
+                for from_id, items in linked.items():
+                    found.setdefault(from_id, []).extend(items)
+                following.extend({"id": from_id, "after": after} for from_id, after in more.items())
+            pending = following
         return {key: tuple(value) for key, value in found.items()}
 
     def list_owners(self, *, after: str | None = None, archived: bool = False, limit: int = 100) -> OwnerPage:

@@ -34,19 +34,23 @@ class SlidingWindowLimiter:
         # Completion times of recent calls; math.inf marks a call still in flight.
         self._stamps: list[float] = []
         self.waited_s = 0.0
+        # Until one answer has come back (with HubSpot's count of what remains), requests go one
+        # at a time: a new process can't know what the portal's other apps, or its own previous
+        # run, used of the window, and a burst sent blind could overrun it.
+        self._calibrated = False
 
     def _reserve(self) -> None:
         while True:
             with self._lock:
                 now = self._clock()
                 self._stamps = [t for t in self._stamps if t > now - self.window_s]
-                if len(self._stamps) < self.max_calls:
+                blind = not self._calibrated and math.inf in self._stamps
+                if len(self._stamps) < self.max_calls and not blind:
                     self._stamps.append(math.inf)
                     return
                 finished = [t for t in self._stamps if t != math.inf]
-                delay = (min(finished) + self.window_s - now) if finished else 0.01
-            delay = max(delay, 0.001)
-            self.waited_s += delay
+                delay = max((min(finished) + self.window_s - now) if finished and not blind else 0.01, 0.001)
+                self.waited_s += delay
             self._sleep(delay)
 
     def _complete(self) -> None:
@@ -56,6 +60,7 @@ class SlidingWindowLimiter:
             except ValueError:
                 return
             self._stamps[index] = self._clock()
+            self._calibrated = True
 
     def observe_remaining(self, remaining: int) -> None:
         """Align with HubSpot's own count (``X-HubSpot-RateLimit-Remaining``).

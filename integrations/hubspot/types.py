@@ -21,6 +21,10 @@ class CrmRecord:
     updated_at: datetime | None
     archived: bool = False
     archived_at: datetime | None = None
+    # Associations a list call carried inline (``associations=companies``), per object type;
+    # ``associations_cut`` names the types whose inline list had more than the answer held.
+    associations: Mapping[str, tuple["Associated", ...]] = field(default_factory=dict)
+    associations_cut: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ path (limiter, retry policy, error translation). Shapes: HubSpot's API reference
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence, TypeVar
+from typing import Any, Mapping, Sequence
 
 from integrations.hubspot import answers
 from integrations.hubspot import endpoints as ep
 from integrations.hubspot.errors import BadRequest, Unavailable
+from integrations.hubspot.limits import MAX_BATCH_WRITE, batches
 from integrations.hubspot.types import (
     AssociationMove,
     BatchWriteResult,
@@ -25,9 +26,6 @@ from integrations.hubspot.types import (
     TaskFields,
     TaskState,
 )
-
-MAX_BATCH_WRITE = 100  # HubSpot's documented maximum inputs per batch create / update
-T = TypeVar("T")
 
 # HUBSPOT_DEFINED task association type ids, as the SDK's ``hubspot.crm.AssociationType`` lists
 # them (TASK_TO_COMPANY 192, TASK_TO_CONTACT 204, TASK_TO_DEAL 216). Other targets (commerce
@@ -86,11 +84,12 @@ def _moment(value: str | None) -> datetime | None:
 
 
 class TaskWrites:
-    """Needs ``self._call``, ``self._retrying``, ``self.batch_read`` and ``self._association_type_ids``
-    from the gateway."""
+    """Needs ``self._call``, ``self._retrying``, ``self.each``, ``self.batch_read`` and
+    ``self._association_type_ids`` from the gateway."""
 
     _call: Any
     _retrying: Any
+    each: Any
     _association_type_ids: dict[tuple[str, str], int]
     batch_read: Any
 
@@ -151,11 +150,8 @@ class TaskWrites:
     def read_tasks(self, task_ids: Sequence[str]) -> dict[str, TaskState]:
         """Tasks as HubSpot holds them now, by id, any number of ids (read 100 per call). A task
         deleted or archived in HubSpot is absent from the answer."""
-        found: dict[str, TaskState] = {}
-        for chunk in _batches(list(dict.fromkeys(task_ids))):
-            for record in self.batch_read("tasks", chunk, TASK_READ_PROPERTIES):
-                found[record.id] = task_state(record)
-        return found
+        records = self.batch_read("tasks", list(dict.fromkeys(task_ids)), TASK_READ_PROPERTIES)
+        return {record.id: task_state(record) for record in records}
 
     def update_tasks(self, updates: Mapping[str, TaskFields]) -> BatchWriteResult:
         """Write fields on any number of tasks (task id → fields), 100 per call. Idempotent:
@@ -164,10 +160,13 @@ class TaskWrites:
         failed: dict[str, str] = {}
         unmatched: list[str] = []
         items = [(task_id, props) for task_id, fields in updates.items() if (props := task_properties(fields))]
-        for chunk in _batches(items):
+
+        def update(chunk: list[tuple[str, dict[str, str]]]) -> BatchWriteResult:
             body = {"inputs": [{"id": task_id, "properties": props} for task_id, props in chunk]}
             asked = [task_id for task_id, _ in chunk]
-            result = self._call(ep.BATCH_UPDATE_OBJECTS, {"objectType": "tasks"}, body=body, parse=lambda answer, asked=asked: _updated(answer, asked))
+            return self._call(ep.BATCH_UPDATE_OBJECTS, {"objectType": "tasks"}, body=body, parse=lambda answer: _updated(answer, asked))
+
+        for result in self.each(update, batches(items)):
             done.update(result.done)
             failed.update(result.failed)
             unmatched.extend(result.unmatched)
@@ -188,14 +187,14 @@ class TaskWrites:
             for to_type, to_id in move.remove:
                 removes.setdefault(to_type, []).append({"from": {"id": move.task_id}, "to": [{"id": to_id}]})
         for to_type, inputs in adds.items():
-            for chunk in _batches(inputs):
+            for chunk in batches(inputs):
                 self._call(
                     ep.BATCH_CREATE_ASSOCIATIONS, {"fromObjectType": "tasks", "toObjectType": to_type},
                     body={"inputs": chunk},
                     parse=lambda answer: answers.collection(answer, ep.BATCH_CREATE_ASSOCIATIONS.name),
                 )
         for to_type, inputs in removes.items():
-            for chunk in _batches(inputs):
+            for chunk in batches(inputs):
                 self._call(
                     ep.BATCH_ARCHIVE_ASSOCIATIONS, {"fromObjectType": "tasks", "toObjectType": to_type},
                     body={"inputs": chunk},
@@ -219,11 +218,6 @@ class TaskWrites:
                 raise BadRequest(f"association_labels: HubSpot knows no association from tasks to {to_object_type}")
             self._association_type_ids[key] = defined[0]
         return self._association_type_ids[key]
-
-
-def _batches(items: list[T]) -> list[list[T]]:
-    """HubSpot's batch size for tasks and associations: callers hand over any number."""
-    return [items[start : start + MAX_BATCH_WRITE] for start in range(0, len(items), MAX_BATCH_WRITE)]
 
 
 def _split_errors(errors: list[tuple[str, list[str]]]) -> tuple[dict[str, str], tuple[str, ...]]:

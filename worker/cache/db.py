@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import glob
 import os
-from contextlib import contextmanager
+import threading
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -111,6 +112,10 @@ class Cache:
             elif not path.is_file():
                 raise CacheUnavailable(f"no cache at {path}: run `renewal-worker --sync-now` first, or check [database] url")
         self.engine = make_engine(url)
+        # SQLite: one transaction at a time within the process. Two threads' deferred transactions
+        # that read and then write would fail at once (SQLITE_BUSY_SNAPSHOT: the busy timeout
+        # doesn't apply to that upgrade), and the sync's streams run in threads.
+        self._one_writer = threading.RLock() if path is not None else None
         if not create:
             self._require_schema()
         elif run_migrations:
@@ -138,9 +143,10 @@ class Cache:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            with session.begin():
-                yield session
+        with self._one_writer or nullcontext():
+            with Session(self.engine, expire_on_commit=False) as session:
+                with session.begin():
+                    yield session
 
     def close(self) -> None:
         self.engine.dispose()

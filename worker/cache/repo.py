@@ -106,13 +106,19 @@ def _upsert_findings(session: Session, items: Sequence[tuple[str, str, str, str,
         session.exec(insert)  # type: ignore[call-overload]
 
 
-def unseen_ids(session: Session, model: type[SQLModel], generation: int) -> list[str]:
+def unseen_ids(session: Session, model: type[SQLModel], generation: int, *, limit: int | None = None) -> list[str]:
     """Rows a full pass of ``generation`` saw neither active nor archived (not yet deleted)."""
-    return list(
-        session.exec(  # type: ignore[call-overload]
-            select(model.id).where(model.seen_generation < generation, model.deleted_at.is_(None))  # type: ignore[attr-defined]
-        ).scalars()
-    )
+    statement = select(model.id).where(model.seen_generation < generation, model.deleted_at.is_(None))  # type: ignore[attr-defined]
+    return list(session.exec(statement.limit(limit)).scalars())  # type: ignore[call-overload]
+
+
+def listed_active_ids(session: Session, model: type[SQLModel], generation: int, *, after: str | None, limit: int) -> list[str]:
+    """The next ``limit`` ids (in id order, after ``after``) a full pass of ``generation``
+    listed as active."""
+    statement = select(model.id).where(model.seen_generation == generation, model.archived.is_(False))  # type: ignore[attr-defined]
+    if after is not None:
+        statement = statement.where(model.id > after)  # type: ignore[attr-defined]
+    return list(session.exec(statement.order_by(model.id).limit(limit)).scalars())  # type: ignore[call-overload, attr-defined]
 
 
 def held_count(session: Session, model: type[SQLModel]) -> int:

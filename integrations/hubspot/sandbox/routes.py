@@ -16,6 +16,13 @@ SEARCH_RESULT_CAP = 10_000  # HubSpot: a search query pages through at most 10,0
 SEARCH_MAX_LIMIT = 200
 LIST_MAX_LIMIT = 100
 BATCH_MAX_INPUTS = 100
+# Associations batch read: 1,000 inputs (HubSpot developer changelog, 2025-02-10).
+ASSOCIATION_BATCH_MAX_INPUTS = 1000
+# How many associations of one record a list call carries inline before it pages them. HubSpot
+# doesn't document the number; the sandbox's is small enough for tests to reach.
+INLINE_ASSOCIATIONS_MAX = 100
+# Singular names in inline association types (``deal_to_company``); other types go as they are.
+_SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal", "tasks": "task", "subscriptions": "subscription"}
 
 
 def _error(message: str, category: str, **extra: Any) -> dict[str, Any]:
@@ -60,9 +67,9 @@ def _int_param(query: dict[str, list[str]], name: str, default: int, maximum: in
         raise _ApiError(400, _error(f"Invalid {name}: {raw}", "VALIDATION_ERROR")) from None
 
 
-def _properties_param(query: dict[str, list[str]]) -> list[str]:
+def _properties_param(query: dict[str, list[str]], name: str = "properties") -> list[str]:
     names: list[str] = []
-    for value in query.get("properties", []):
+    for value in query.get(name, []):
         names.extend(part for part in value.split(",") if part)
     return names
 
@@ -72,6 +79,7 @@ def route_list_objects(portal: SandboxPortal, object_type: str, query: dict[str,
     archived = query.get("archived", ["false"])[0].lower() == "true"
     after = int(query.get("after", ["0"])[0] or 0)
     properties = _properties_param(query)
+    inline = _properties_param(query, "associations")
     with portal.lock:
         rows = sorted(
             (obj for obj in portal.table(object_type).values() if obj.archived == archived and obj.id > after),
@@ -79,10 +87,40 @@ def route_list_objects(portal: SandboxPortal, object_type: str, query: dict[str,
         )
         page = rows[: limit + 1]
         result: dict[str, Any] = {"results": [_serialize(obj, properties) for obj in page[:limit]]}
+        if inline and not archived:
+            for item, obj in zip(result["results"], page[:limit]):
+                item["associations"] = _inline_associations(portal, object_type, obj.id, inline)
     if len(page) > limit:
         next_after = str(page[limit - 1].id)
         result["paging"] = {"next": {"after": next_after, "link": f"/crm/v3/objects/{object_type}?after={next_after}"}}
     return result
+
+
+def _inline_associations(portal: SandboxPortal, object_type: str, object_id: int, to_types: list[str]) -> dict[str, Any]:
+    """A list call's ``associations``: one ``{"id", "type"}`` per association type, the
+    HubSpot-defined primary as ``<from>_to_<to>``, the default as ``<from>_to_<to>_unlabeled``
+    where a primary exists, a user-defined label by its name; types without any are left out."""
+    found: dict[str, Any] = {}
+    source = _SINGULAR.get(canonical_type(object_type), canonical_type(object_type))
+    for to_type in to_types:
+        target = _SINGULAR.get(canonical_type(to_type), canonical_type(to_type))
+        entries = []
+        for to_id, types in sorted(portal.associated(object_type, object_id, to_type).items()):
+            for kind in types:
+                if kind.category == "USER_DEFINED":
+                    name = (kind.label or "").lower().replace(" ", "_")
+                elif kind.label is None and portal.has_primary_label(object_type, to_type):
+                    name = f"{source}_to_{target}_unlabeled"
+                else:
+                    name = f"{source}_to_{target}"
+                entries.append({"id": str(to_id), "type": name})
+        if not entries:
+            continue
+        listing: dict[str, Any] = {"results": entries[:INLINE_ASSOCIATIONS_MAX]}
+        if len(entries) > INLINE_ASSOCIATIONS_MAX:
+            listing["paging"] = {"next": {"after": str(INLINE_ASSOCIATIONS_MAX), "link": ""}}
+        found[to_type] = listing
+    return found
 
 
 _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
@@ -157,10 +195,10 @@ def route_search(portal: SandboxPortal, object_type: str, query: dict[str, list[
     return result
 
 
-def _batch_inputs(body: Any) -> list[dict[str, Any]]:
+def _batch_inputs(body: Any, limit: int = BATCH_MAX_INPUTS) -> list[dict[str, Any]]:
     inputs = (body or {}).get("inputs") or []
-    if len(inputs) > BATCH_MAX_INPUTS:
-        raise _ApiError(400, _error(f"Batch input limit is {BATCH_MAX_INPUTS}", "VALIDATION_ERROR"))
+    if len(inputs) > limit:
+        raise _ApiError(400, _error(f"Batch input limit is {limit}", "VALIDATION_ERROR"))
     return inputs
 
 
@@ -190,7 +228,7 @@ def route_batch_read(portal: SandboxPortal, object_type: str, query: dict[str, l
 
 
 def route_associations(portal: SandboxPortal, from_type: str, to_type: str, body: Any) -> tuple[int, dict[str, Any]]:
-    inputs = _batch_inputs(body)
+    inputs = _batch_inputs(body, ASSOCIATION_BATCH_MAX_INPUTS)
     page_size = 500  # HubSpot pages the associations of one record at 500
     results, errors = [], []
     with portal.lock:

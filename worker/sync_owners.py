@@ -1,0 +1,70 @@
+"""Owners: HubSpot → cache. Few (one per partner employee), read whole every run.
+
+A full sync reads both of HubSpot's lists (active and archived): an owner in neither is gone. An
+incremental run reads the active list alone (one call) and takes an owner it no longer lists as
+deactivated: for the rules the two are the same (the task goes to the fallback owner), and the
+next full sync tells them apart.
+
+Either way, when more than ``[sync] max_delete_share`` of the cached owners would stop being
+usable, the lists are read once more and an owner seen in either reading stays: the owners API
+has no count to check against, and one early well-formed end of a list must not hand every
+owner's tasks to the fallback owner.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Callable
+
+from sqlmodel import select, update
+
+from integrations.hubspot.gateway import HubSpotGateway
+from worker.cache import repo
+from worker.cache.db import Cache, upsert
+from worker.cache.models import Owner
+from worker.normalize import owner_row
+from worker.reconcile_guard import exceeds_share
+
+OWNERS = "owners"
+
+
+def sync_owners(
+    gateway: HubSpotGateway, cache: Cache, *, both_lists: bool, max_delete_share: float, now: Callable[[], datetime], counts: Counter
+) -> None:
+    rows = _list(gateway, both_lists)
+    with cache.transaction() as session:
+        usable = Owner.deleted_at.is_(None) if both_lists else (Owner.deleted_at.is_(None) & Owner.active.is_(True))  # type: ignore[union-attr, attr-defined]
+        cached = set(session.exec(select(Owner.id).where(usable)))
+    if exceeds_share(len(cached - set(rows)), len(cached), max_delete_share):
+        for owner_id, row in _list(gateway, both_lists).items():
+            rows.setdefault(owner_id, row)
+    moment = now()
+    with cache.transaction() as session:
+        state = repo.load_state(session, OWNERS)
+        generation = state.generation + 1 if both_lists else state.generation
+        upsert(session, Owner, [{**row, "seen_generation": generation, "synced_at": moment} for row in rows.values()])
+        if both_lists:
+            gone = repo.mark_unseen_deleted(session, Owner, generation, moment)
+            repo.save_state(session, OWNERS, moment, generation=generation, watermark=moment, full_completed_at=moment)
+        else:
+            gone = sorted(cached - set(rows))
+            if gone:
+                session.exec(update(Owner).where(Owner.id.in_(gone)).values(active=False, synced_at=moment))  # type: ignore[attr-defined, call-overload]
+            repo.save_state(session, OWNERS, moment, watermark=moment)
+    counts["owners"] += len(rows)
+    counts["owners_deleted" if both_lists else "owners_deactivated"] += len(gone)
+
+
+def _list(gateway: HubSpotGateway, both_lists: bool) -> dict[str, dict]:
+    rows: dict[str, dict] = {}
+    for archived in (False, True) if both_lists else (False,):
+        after = None
+        while True:
+            page = gateway.list_owners(after=after, archived=archived)
+            for owner in page.owners:
+                rows.setdefault(owner.id, owner_row(owner))
+            after = page.next_after
+            if not after:
+                break
+    return rows
