@@ -1,20 +1,25 @@
-"""Cycle benchmark: API calls against the theoretical minimum, time against the rate-limit floor.
+"""Cycle benchmark: API calls against the floor, time against the rate-limit floor, with and
+without HubSpot's latency.
 
-    make bench            (or: python -m bench.sync_bench --companies 1000 10000)
+    make bench            (or: python -m bench.sync_bench --companies 1000 10000 --latency-ms 150)
 
 For each portal size it starts the sandbox HubSpot in its own process (HubSpot's limits: 100
 requests per 10 s, 4 searches per second), runs ``renewal-worker --sync-now`` (sync → rules →
 task emission) as a real process against a fresh SQLite cache, and reports:
 
-- API calls per endpoint and in total, against the floor computed from the portal's data:
-  list pages (active + archived) + company→contact association batches + contact batch reads +
-  subscription→company association batches + owner pages + task batch creates, each ⌈n/100⌉;
+- API calls per endpoint and in total, against the floor computed from the portal's data. The
+  sync's floor: ⌈companies/100⌉ list pages + ⌈companies/1,000⌉ association batch reads (company →
+  contact, with labels) + ⌈primary contacts/100⌉ batch reads + ⌈subscriptions/100⌉ list pages
+  (each subscription's company inline) + the owners' pages (active and archived). Emission's:
+  ⌈tasks/100⌉ batch creates;
 - wall time against the rate-limit floor (calls ÷ 10 per second);
 - 429s the sandbox sent, and the worker process's peak memory;
-- a second run with nothing changed: its calls, and the read-back of the open tasks against
-  ⌈open tasks/100⌉ (and no task written).
+- a second run with nothing changed: the sync's calls, and the read-back of the open tasks
+  against ⌈open tasks/100⌉ (and no task written).
 
-The last line is for the largest portal: ``calls/floor=X.XX time/floor=Y.YY 429s=N peak_mb=M``.
+``--latency-ms`` runs the largest portal once more with the sandbox answering each request that
+much later (HubSpot: about 150 ms). The last line is for the largest portal:
+``calls/floor=X.XX time/floor=Y.YY … latency_time/floor=Z.ZZ``.
 """
 
 from __future__ import annotations
@@ -43,13 +48,17 @@ def floor_calls(summary: dict, tasks: int) -> dict[str, int]:
     companies, deals = objects.get("companies", {}), objects.get("deals", {})
     return {
         "list_owners:owners": pages(summary["owners"]["active"]) + pages(summary["owners"]["archived"]),
-        "list_objects:companies": pages(companies.get("active", 0)) + pages(companies.get("archived", 0)),
-        "batch_read_associations:companies": math.ceil(companies.get("active", 0) / 100),
+        "list_objects:companies": pages(companies.get("active", 0)),
+        "batch_read_associations:companies": math.ceil(companies.get("active", 0) / 1000),
         "batch_read_objects:contacts": math.ceil(summary["primary_contacts"] / 100),
-        "list_objects:deals": pages(deals.get("active", 0)) + pages(deals.get("archived", 0)),
-        "batch_read_associations:deals": math.ceil(deals.get("active", 0) / 100),
+        "list_objects:deals": pages(deals.get("active", 0)),
         "batch_create_objects:tasks": math.ceil(tasks / 100),
     }
+
+
+def sync_calls(calls: dict[str, int]) -> int:
+    """Calls of the sync alone: everything but the tasks' endpoints."""
+    return sum(n for name, n in calls.items() if not name.endswith(":tasks"))
 
 
 def get_json(url: str) -> dict:
@@ -57,10 +66,11 @@ def get_json(url: str) -> dict:
         return json.loads(response.read())
 
 
-def run_one(companies: int, seed: int, workdir: Path) -> dict:
+def run_one(companies: int, seed: int, workdir: Path, latency_ms: float = 0.0) -> dict:
     sandbox = subprocess.Popen(
         [sys.executable, "-m", "integrations.hubspot.sandbox", "--companies", str(companies), "--seed", str(seed),
-         "--requests-per-10s", str(RATE_PER_10S), "--search-requests-per-s", "4", "--token", TOKEN],
+         "--requests-per-10s", str(RATE_PER_10S), "--search-requests-per-s", "4", "--token", TOKEN,
+         "--latency-ms", str(latency_ms)],
         stdout=subprocess.PIPE, text=True,
     )
     try:
@@ -69,8 +79,8 @@ def run_one(companies: int, seed: int, workdir: Path) -> dict:
             raise RuntimeError(f"sandbox did not start: {line!r}")
         url = line.split(" ", 1)[1]
         summary = get_json(f"{url}/_sandbox/summary")
-        database = workdir / f"bench-{companies}.db"
-        config = workdir / f"bench-{companies}.toml"
+        database = workdir / f"bench-{companies}-{latency_ms:g}ms.db"
+        config = workdir / f"bench-{companies}-{latency_ms:g}ms.toml"
         config.write_text(
             f'[hubspot]\nbase_url = "{url}"\nrequests_per_10s = {RATE_PER_10S}\nsearch_requests_per_s = 4\n'
             f'[database]\nurl = "sqlite:///{database}"\n[logging]\nlevel = "warning"\nformat = "json"\n'
@@ -91,6 +101,10 @@ def run_one(companies: int, seed: int, workdir: Path) -> dict:
     floor_total = sum(floor.values())
     return {
         "companies": companies,
+        "latency_ms": latency_ms,
+        "sync_calls": sync_calls(stats["calls"]),
+        "sync_floor": sum(n for name, n in floor.items() if not name.endswith(":tasks")),
+        "again_sync_calls": sync_calls(again["calls"]),
         "subscriptions": summary["objects"].get("deals", {}).get("active", 0),
         "primary_contacts": summary["primary_contacts"],
         "tasks": tasks,
@@ -123,34 +137,42 @@ def _sync_now(config: Path) -> tuple[float, os.struct_rusage]:
 
 
 def print_result(result: dict) -> None:
-    print(f"\n== portal: {result['companies']:,} companies, {result['subscriptions']:,} subscriptions, {result['primary_contacts']:,} primary contacts")
+    latency = f", {result['latency_ms']:g} ms per request" if result["latency_ms"] else ", no latency"
+    print(f"\n== portal: {result['companies']:,} companies, {result['subscriptions']:,} subscriptions, {result['primary_contacts']:,} primary contacts{latency}")
     print(f"  {'endpoint':<38}{'calls':>8}{'floor':>8}")
     for name in sorted(set(result["calls"]) | set(result["floor"])):
         print(f"  {name:<38}{result['calls'].get(name, 0):>8}{result['floor'].get(name, 0):>8}")
+    print(f"  {'sync':<38}{result['sync_calls']:>8}{result['sync_floor']:>8}   calls/floor {result['sync_calls'] / result['sync_floor']:.2f}")
     print(f"  {'total':<38}{result['total_calls']:>8}{result['floor_calls']:>8}   calls/floor {result['total_calls'] / result['floor_calls']:.2f}")
     print(f"  wall time {result['wall_s']:.1f}s; rate-limit floor {result['time_floor_s']:.1f}s ({result['floor_calls']} calls at {RATE_PER_10S}/10s); time/floor {result['wall_s'] / result['time_floor_s']:.2f}")
     print(f"  tasks created {result['tasks']:,} in {result['task_calls']} create calls (floor ⌈tasks/100⌉ = {math.ceil(result['tasks'] / 100)})")
     print(f"  429s {result['rate_limited']}; worker peak memory {result['peak_mb']:.0f} MB")
     print(
-        f"  second run, nothing changed: {result['again_calls']} calls in {result['again_s']:.1f}s, of which task read-back "
-        f"{result['read_back_calls']} (floor ⌈{result['tasks']:,} open tasks/100⌉ = {math.ceil(result['tasks'] / 100)}); task writes {result['again_writes']}"
+        f"  second run, nothing changed: {result['again_calls']} calls in {result['again_s']:.1f}s: sync {result['again_sync_calls']}, "
+        f"task read-back {result['read_back_calls']} (floor ⌈{result['tasks']:,} open tasks/100⌉ = {math.ceil(result['tasks'] / 100)}); task writes {result['again_writes']}"
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.sync_bench")
     parser.add_argument("--companies", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--latency-ms", type=float, default=150.0, help="the largest portal once more at this latency (0: skip)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="rw-bench-") as workdir:
         results = [run_one(n, args.seed, Path(workdir)) for n in args.companies]
-    for result in results:
+        slow = run_one(args.companies[-1], args.seed, Path(workdir), args.latency_ms) if args.latency_ms else None
+    for result in results + ([slow] if slow else []):
         print_result(result)
     last = results[-1]
-    print(
-        f"\ncalls/floor={last['total_calls'] / last['floor_calls']:.2f} time/floor={last['wall_s'] / last['time_floor_s']:.2f} "
-        f"429s={last['rate_limited']} peak_mb={last['peak_mb']:.0f} task_calls={last['task_calls']}/{math.ceil(last['tasks'] / 100)}"
+    summary = (
+        f"\ncalls/floor={last['total_calls'] / last['floor_calls']:.2f} sync_calls/floor={last['sync_calls'] / last['sync_floor']:.2f} "
+        f"time/floor={last['wall_s'] / last['time_floor_s']:.2f} 429s={last['rate_limited']} peak_mb={last['peak_mb']:.0f} "
+        f"task_calls={last['task_calls']}/{math.ceil(last['tasks'] / 100)} again_sync_calls={last['again_sync_calls']}"
     )
+    if slow:
+        summary += f" latency_{slow['latency_ms']:g}ms_time/floor={slow['wall_s'] / slow['time_floor_s']:.2f} latency_429s={slow['rate_limited']}"
+    print(summary)
     return 0
 
 

@@ -124,6 +124,38 @@ def test_an_association_batch_with_labels_paging_and_records_without_association
         answers.associations({"results": [{"from": {"id": "1"}, "to": [{"toObjectId": 3, "associationTypes": [{"label": "x"}]}]}]}, "batch_read_associations", ["1"])
 
 
+def test_inline_associations_of_a_list_page_read_as_the_v4_labels_would():
+    """HubSpot's inline shape: one entry per association type, the primary named
+    ``<from>_to_<to>``, the default ``…_unlabeled``, a user-defined label by its name."""
+    item = {**ITEM, "associations": {"companies": {"results": [
+        {"id": "11", "type": "deal_to_company"},
+        {"id": "11", "type": "deal_to_company_unlabeled"},
+        {"id": "12", "type": "deal_to_company_unlabeled"},
+        {"id": "12", "type": "facilitator"},
+    ]}}}
+    record = answers.record(item, "list_objects")
+    by_id = {a.to_id: a for a in record.associations["companies"]}
+    assert set(by_id) == {"11", "12"} and record.associations_cut == frozenset()
+    assert by_id["11"].has_label("Primary") and not by_id["12"].has_label("Primary")
+    assert by_id["12"].has_label("facilitator")
+    assert answers.record(ITEM, "list_objects").associations == {}
+
+
+def test_inline_associations_longer_than_the_answer_are_marked_cut():
+    item = {**ITEM, "associations": {"companies": {"results": [{"id": "11", "type": "deal_to_company_unlabeled"}], "paging": {"next": {"after": "1"}}}}}
+    assert answers.record(item, "list_objects").associations_cut == frozenset({"companies"})
+
+
+@pytest.mark.parametrize(
+    "associations",
+    [[], {"companies": []}, {"companies": {"results": [{"id": "x", "type": "deal_to_company"}]}}, {"companies": {"results": [{"id": "1"}]}}],
+    ids=["a list", "not an object", "a non-numeric id", "no type"],
+)
+def test_malformed_inline_associations_are_a_malformed_answer(associations):
+    with pytest.raises(MalformedAnswer):
+        answers.record({**ITEM, "associations": associations}, "list_objects")
+
+
 def test_owners_are_read_and_their_odd_values_made_harmless():
     body = {"results": [{"id": "5", "email": "a@b.example", "firstName": "Ana\x00", "lastName": 7, "userId": 3_000_000_000, "archived": True}]}
     (owner,), after = answers.owners(body, "list_owners")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -154,6 +155,50 @@ def test_batch_read_leaves_out_unknown_ids(sandbox, portal):
     known = str(next(iter(portal.table("contacts"))))
     records = gateway.batch_read("contacts", [known, "999999999"], ["email"])
     assert [r.id for r in records] == [known]
+
+
+def test_the_gateway_chunks_any_number_of_ids_to_hubspots_maxima(sandbox, portal):
+    """Callers hand over any number of ids: 100 per objects batch read, 1,000 per associations
+    batch read (HubSpot answers 400 above either), several chunks in flight at once."""
+    gateway = gateway_for(sandbox)
+    contacts = [str(i) for i in portal.table("contacts")]
+    extra = [str(portal.create("contacts", {"email": f"n{n}@x.example"}).id) for n in range(250 - len(contacts))]
+    wanted = contacts + extra
+    sandbox.reset_stats()
+    assert {r.id for r in gateway.batch_read("contacts", wanted, ["email"])} == set(wanted)
+    assert sandbox.stats.calls["batch_read_objects:contacts"] == 3
+    companies = [str(portal.create("companies", {"name": f"C{n}"}).id) for n in range(1_150)]
+    found = gateway.batch_associations("companies", "contacts", companies)
+    assert set(found) == set(companies)
+    assert sandbox.stats.calls["batch_read_associations:companies"] == 2
+    assert sandbox.stats.statuses.get(400, 0) == 0
+
+
+@pytest.mark.parametrize("in_flight", [1, 3])
+def test_calls_in_flight_together_stop_at_an_error_and_leave_nothing_running(sandbox, in_flight):
+    import threading
+
+    gateway = HubSpotGateway(base_url=sandbox.url, access_token=DEMO_TOKEN, limiter=RequestLimiter(10_000, 1_000), requests_in_flight=in_flight)
+    started, ended, lock = [], [], threading.Lock()
+
+    def call(n):
+        with lock:
+            started.append(n)
+        if n == 2:
+            raise ValueError(f"item {n}")
+        time.sleep(0.05)
+        with lock:
+            ended.append(n)
+        return n
+
+    try:
+        with pytest.raises(ValueError, match="item 2"):
+            gateway.each(call, list(range(30)))
+        assert sorted(ended) == sorted(n for n in started if n != 2)  # nothing left in flight
+        assert len(started) < 30  # what had not started did not start
+        assert gateway.each(lambda n: n * 2, [1, 2, 3]) == [2, 4, 6]
+    finally:
+        gateway.close()
 
 
 def test_associations_follow_per_record_paging(sandbox, portal):

@@ -25,6 +25,7 @@ The worker only ever updates or completes tasks whose ids its ledger holds.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Callable, Sequence
@@ -122,6 +123,7 @@ class Emitter:
         self.config = RuleConfig.from_settings(settings)
         self.clock = clock
         self.language = settings.reminders.language
+        self._report_lock = threading.Lock()
 
     # ------------------------------------------------------------------ entry point
 
@@ -272,8 +274,9 @@ class Emitter:
                 ledger.mark_open(session, found, self.clock())
             report.recovered += len(found)
         sends = [_Send(e, r, self._draft(e, r)) for e, r in creates if e.key not in found]
-        for batch in chunks(sends, MAX_BATCH_WRITE):
-            self._create_batch(list(batch), report)
+        # Batches hold different reminders and each commits its own ledger rows: several go out
+        # at once ([hubspot] requests_in_flight), each under the look-before-resend policy.
+        self.gateway.each(lambda batch: self._create_batch(list(batch), report), chunks(sends, MAX_BATCH_WRITE))
 
     def _written(self, entry: LedgerEntry | None, desired: Desired, reminder: Reminder) -> LedgerEntry:
         """The ledger row of a task about to be sent, holding what it will say: a new row (or a
@@ -355,13 +358,14 @@ class Emitter:
             ledger.mark_open(session, task_ids, self.clock())
         for send in sends:
             if send.entry.key in task_ids:
-                report.changes.append(
+                report.changes.append(  # list.append: one step, safe from the batches' threads
                     Change("create", send.entry.key, send.entry.subject, send.entry.owner_id, self._local(send.entry.due_at), send.entry.priority, task_id=task_ids[send.entry.key])
                 )
-        if recovered:
-            report.recovered += len(task_ids)
-        else:
-            report.created += len(task_ids)
+        with self._report_lock:
+            if recovered:
+                report.recovered += len(task_ids)
+            else:
+                report.created += len(task_ids)
 
     def _failed(self, errors: dict[str, str]) -> None:
         if errors:

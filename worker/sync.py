@@ -103,8 +103,10 @@ class Syncer:
         *,
         clock: Callable[[], datetime] = utcnow,
         progress: Progress | None = None,
+        recheck_turn: int = MAX_ASSOCIATION_BATCH,
     ):
         self.gateway = gateway
+        self.recheck_turn = recheck_turn  # records re-checked per kind and run: one associations call
         self.cache = cache
         self.settings = settings
         self.clock = clock
@@ -353,7 +355,7 @@ class Syncer:
         counts["associations_rechecked"] += len(company_ids) + len(subscription_ids)
 
     def _take_turn(self, session, turn: str, ids: list[str]) -> list[str]:
-        chosen, following = next_turn(ids, repo.load_state(session, turn).cursor, MAX_ASSOCIATION_BATCH)
+        chosen, following = next_turn(ids, repo.load_state(session, turn).cursor, self.recheck_turn)
         repo.save_state(session, turn, self.clock(), cursor=following)
         return chosen
 
@@ -376,12 +378,16 @@ class Syncer:
         return links, self.gateway.batch_read("contacts", wanted, CONTACT_PROPERTIES)
 
     def _prepare_companies(self, records: Sequence[CrmRecord], *, archived: bool, listed: bool):
-        """A searched page's primary contacts are read with it; a full pass reads them after
-        listing, 1,000 companies per call (``_primary_links_of_listed``)."""
-        active_ids = [r.id for r in records if not r.archived]
-        if archived or listed or not active_ids:
+        """The primary contacts of companies new to the cache, read with the searched page. A
+        known company's links are the re-check's (an association change moves no modified
+        date, so a search finding the company says nothing about them); a full pass reads them
+        all after listing, 1,000 companies per call (``_primary_links_of_listed``)."""
+        if archived or listed:
             return {}, []
-        return self._primary_links(active_ids)
+        with self.cache.transaction() as session:
+            known = repo.known_ids(session, Company, [r.id for r in records])
+        new_ids = [r.id for r in records if not r.archived and r.id not in known]
+        return self._primary_links(new_ids) if new_ids else ({}, [])
 
     def _write_companies(self, session, records, prepared, *, generation, report) -> None:
         links, contacts = prepared
@@ -472,13 +478,19 @@ class Syncer:
         return chosen
 
     def _prepare_subscriptions(self, records: Sequence[CrmRecord], *, archived: bool, listed: bool):
+        """Each subscription's company: inline from a list page; for a searched page, the cached
+        one where the cache knows it (association changes are the re-check's, as for companies)
+        and the associations API's for the rest."""
         if archived:
             return None
         active = [r for r in records if not r.archived]
-        inline = {
-            r.id: r.associations.get("companies", ()) for r in active if listed and "companies" not in r.associations_cut
-        }
-        return self._subscription_companies([r.id for r in active], inline)
+        if listed:
+            inline = {r.id: r.associations.get("companies", ()) for r in active if "companies" not in r.associations_cut}
+            return self._subscription_companies([r.id for r in active], inline)
+        with self.cache.transaction() as session:
+            cached = repo.cached_companies_of(session, [r.id for r in active])
+        unknown = [r.id for r in active if r.id not in cached]
+        return {**cached, **(self._subscription_companies(unknown) if unknown else {})}
 
     def _write_subscriptions(self, session, records, prepared, *, generation, report) -> None:
         now = self.clock()

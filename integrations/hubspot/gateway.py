@@ -12,7 +12,7 @@ import contextvars
 import random
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -124,6 +124,7 @@ class HubSpotGateway(TaskWrites):
         # limiter (which counts each request from when it is sent until its answer is in).
         self.requests_in_flight = max(1, requests_in_flight)
         self._pool = ThreadPoolExecutor(self.requests_in_flight, thread_name_prefix="hubspot") if self.requests_in_flight > 1 else None
+        self._in_pool = threading.local()
         self._association_type_ids: dict[tuple[str, str], int] = {}
         self._clients = {name: self._build_client(pkg, base_url, access_token) for name, pkg in SDK_PACKAGES.items()}
 
@@ -147,16 +148,27 @@ class HubSpotGateway(TaskWrites):
     def each(self, call: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
         """``call`` for every item, up to ``requests_in_flight`` at once; results in order.
 
-        Every call is waited for, so nothing is still in flight when this returns or raises; the
-        first error in item order is raised. Structured-log context travels to the threads.
+        After an error, items not yet started are not started (as one at a time would stop);
+        every started call is waited for, so nothing is in flight when this returns or raises,
+        and the first error in item order is raised. Structured-log context travels along.
         """
-        if self._pool is None or len(items) < 2:
+        if self._pool is None or len(items) < 2 or getattr(self._in_pool, "active", False):
+            # In a pool thread already (a batch of creates whose look-up reads a batch): the
+            # pool's threads must never wait on the pool.
             return [call(item) for item in items]
-        futures: list[Future[T]] = [self._pool.submit(contextvars.copy_context().run, call, item) for item in items]
-        errors = [future.exception() for future in futures]
-        for error in errors:
-            if error is not None:
-                raise error
+
+        def in_pool(item: Any) -> T:
+            self._in_pool.active = True
+            return call(item)
+
+        futures: list[Future[T]] = [self._pool.submit(contextvars.copy_context().run, in_pool, item) for item in items]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        for future in futures:
+            future.cancel()  # after an error, what has not started does not start
+        wait(futures)
+        for future in futures:
+            if not future.cancelled() and future.exception() is not None:
+                raise future.exception()  # type: ignore[misc]
         return [future.result() for future in futures]
 
     # -- the one call path

@@ -148,9 +148,24 @@ def mark_unseen_deleted(session: Session, model: type[SQLModel], generation: int
 
 
 def known_contact_ids(session: Session, ids: Sequence[str]) -> set[str]:
+    return known_ids(session, Contact, ids)
+
+
+def known_ids(session: Session, model: type[SQLModel], ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` the cache holds rows for (whatever their state)."""
     if not ids:
         return set()
-    return set(session.exec(select(Contact.id).where(Contact.id.in_(list(ids)))).scalars())  # type: ignore[call-overload, attr-defined]
+    return set(session.exec(select(model.id).where(model.id.in_(list(ids)))).scalars())  # type: ignore[call-overload, attr-defined]
+
+
+def cached_companies_of(session: Session, subscription_ids: Sequence[str]) -> dict[str, str]:
+    """Subscription id → its company, for the subscriptions the cache holds with one."""
+    if not subscription_ids:
+        return {}
+    statement = select(Subscription.id, Subscription.company_id).where(
+        Subscription.id.in_(list(subscription_ids)), Subscription.company_id.is_not(None)  # type: ignore[attr-defined, union-attr]
+    )
+    return {sub_id: company_id for sub_id, company_id in session.exec(statement).all()}  # type: ignore[call-overload]
 
 
 def companies_with_renewals_between(session: Session, start: date, end: date) -> list[str]:

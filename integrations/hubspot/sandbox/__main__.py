@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests-per-10s", type=int, default=100)
     parser.add_argument("--search-requests-per-s", type=int, default=4)
     parser.add_argument("--token", default=DEMO_TOKEN)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="answer each API request this much later (HubSpot: ~150)")
     parser.add_argument("--hostile-showcase", action="store_true", help="put every hostile value on some record (the soak)")
     args = parser.parse_args(argv)
 
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         requests_per_10s=args.requests_per_10s,
         search_requests_per_s=args.search_requests_per_s,
         port=args.port,
+        latency_s=args.latency_ms / 1000,
     ).start()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -80,8 +80,13 @@ class SandboxHubSpot:
         daily_limit: int = 500_000,
         host: str = "127.0.0.1",
         port: int = 0,
+        latency_s: float = 0.0,
     ):
         self.portal = portal or SandboxPortal()
+        # HubSpot takes about 150 ms to answer a CRM request (the measurement; its status
+        # page shows the same order): each API answer waits this long after the request was
+        # counted against the rate limit, as HubSpot counts a request when it arrives.
+        self.latency_s = latency_s
         self.tokens = tokens if tokens is not None else {DEMO_TOKEN: ALL_SCOPES}
         self.requests_per_10s = requests_per_10s
         self.search_requests_per_s = search_requests_per_s
@@ -290,6 +295,8 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
                 if status == 429:
                     server.stats.rate_limited += 1
             garble = fault.garble if fault and fault.kind == "garble" and 200 <= status < 300 else None
+            if server.latency_s:
+                time.sleep(server.latency_s)
             self._send(status, body, headers, truncate=bool(fault and fault.kind == "truncate"), garble=garble)
 
         def _dispatch(self, method: str, path: str, query: dict[str, list[str]], raw: bytes, fault: Fault | None = None):
