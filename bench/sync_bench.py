@@ -14,8 +14,10 @@ task emission) as a real process against a fresh SQLite cache, and reports:
   ⌈tasks/100⌉ batch creates;
 - wall time against the rate-limit floor (calls ÷ 10 per second);
 - 429s the sandbox sent, and the worker process's peak memory;
-- a second run with nothing changed: the sync's calls, and the read-back of the open tasks
-  against ⌈open tasks/100⌉ (and no task written).
+- a second run right after, with nothing changed: the sync's calls, and the read-back of the
+  tasks the first run wrote (one search page per 200), and no task written;
+- a third run "an hour later" (every record's last change moved an hour back in the sandbox),
+  nothing changed: what a quiet portal costs per run.
 
 ``--latency-ms`` runs the largest portal once more with the sandbox answering each request that
 much later (HubSpot: about 150 ms). The last line is for the largest portal:
@@ -66,6 +68,10 @@ def get_json(url: str) -> dict:
         return json.loads(response.read())
 
 
+def _post(url: str, body: dict) -> None:
+    urllib.request.urlopen(urllib.request.Request(url, data=json.dumps(body).encode(), method="POST"), timeout=30).close()
+
+
 def run_one(companies: int, seed: int, workdir: Path, latency_ms: float = 0.0) -> dict:
     sandbox = subprocess.Popen(
         [sys.executable, "-m", "integrations.hubspot.sandbox", "--companies", str(companies), "--seed", str(seed),
@@ -90,9 +96,15 @@ def run_one(companies: int, seed: int, workdir: Path, latency_ms: float = 0.0) -
         tasks = get_json(f"{url}/_sandbox/summary")["objects"].get("tasks", {}).get("active", 0)
         # A second run with nothing changed: an incremental sync, then every open task read
         # back (⌈open tasks/100⌉ batch reads) before the planner decides that nothing is to do.
-        urllib.request.urlopen(urllib.request.Request(f"{url}/_sandbox/reset-stats", data=b"{}", method="POST"), timeout=30).close()
+        _post(f"{url}/_sandbox/reset-stats", {})
         again_s, _ = _sync_now(config)
         again = get_json(f"{url}/_sandbox/stats")
+        # A third run an hour later with nothing changed in between: every record's last change
+        # moved an hour back (the sandbox's age control) instead of waiting for it.
+        _post(f"{url}/_sandbox/age", {"seconds": 3600})
+        _post(f"{url}/_sandbox/reset-stats", {})
+        quiet_s, _ = _sync_now(config)
+        quiet = get_json(f"{url}/_sandbox/stats")
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=30)
@@ -119,8 +131,10 @@ def run_one(companies: int, seed: int, workdir: Path, latency_ms: float = 0.0) -
         "peak_mb": usage.ru_maxrss / 1024,
         "again_calls": again["total_calls"],
         "again_s": again_s,
-        "read_back_calls": again["calls"].get("batch_read_objects:tasks", 0),
+        "read_back_calls": again["calls"].get("batch_read_objects:tasks", 0) + again["calls"].get("search_objects:tasks", 0),
         "again_writes": sum(n for name, n in again["calls"].items() if name.startswith(("batch_create", "batch_update"))),
+        "quiet_calls": quiet["calls"],
+        "quiet_s": quiet_s,
     }
 
 
@@ -149,7 +163,12 @@ def print_result(result: dict) -> None:
     print(f"  429s {result['rate_limited']}; worker peak memory {result['peak_mb']:.0f} MB")
     print(
         f"  second run, nothing changed: {result['again_calls']} calls in {result['again_s']:.1f}s: sync {result['again_sync_calls']}, "
-        f"task read-back {result['read_back_calls']} (floor ⌈{result['tasks']:,} open tasks/100⌉ = {math.ceil(result['tasks'] / 100)}); task writes {result['again_writes']}"
+        f"task read-back {result['read_back_calls']}; task writes {result['again_writes']}"
+    )
+    quiet = result["quiet_calls"]
+    print(
+        f"  an hour later, nothing changed: {sum(quiet.values())} calls in {result['quiet_s']:.1f}s: sync {sync_calls(quiet)}, "
+        f"tasks {sum(quiet.values()) - sync_calls(quiet)} ({', '.join(f'{k} {v}' for k, v in sorted(quiet.items()))})"
     )
 
 
@@ -168,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = (
         f"\ncalls/floor={last['total_calls'] / last['floor_calls']:.2f} sync_calls/floor={last['sync_calls'] / last['sync_floor']:.2f} "
         f"time/floor={last['wall_s'] / last['time_floor_s']:.2f} 429s={last['rate_limited']} peak_mb={last['peak_mb']:.0f} "
-        f"task_calls={last['task_calls']}/{math.ceil(last['tasks'] / 100)} again_sync_calls={last['again_sync_calls']}"
+        f"task_calls={last['task_calls']}/{math.ceil(last['tasks'] / 100)} again_sync_calls={last['again_sync_calls']} "
+        f"quiet_calls={sum(last['quiet_calls'].values())}"
     )
     if slow:
         summary += f" latency_{slow['latency_ms']:g}ms_time/floor={slow['wall_s'] / slow['time_floor_s']:.2f} latency_429s={slow['rate_limited']}"

@@ -225,8 +225,17 @@ class Daemon:
         self._notify(result)
 
     def _digest_job(self) -> None:
+        from integrations.hubspot.errors import HubSpotError
+        from worker.cache.locks import LockTimeout
+        from worker.emit import Emitter
         from worker.notify import post_daily_digest
 
+        assert self.cache is not None and self.gateway is not None
+        try:
+            # The digest lists open tasks: first, every one read back (a deletion shows in no search).
+            Emitter(self.gateway, self.cache, self.settings, clock=utcnow).refresh_from_hubspot()
+        except (HubSpotError, LockTimeout) as exc:
+            log.warning("digest.read_back_failed", error=str(exc), error_type=type(exc).__name__)
         post_daily_digest(self.settings)
 
     def _notify(self, result: Any) -> None:

@@ -96,8 +96,9 @@ def test_failed_runs_exit_1_with_one_clear_line(live_sandbox, tmp_path, setup, e
     reasons = [line for line in done.stderr.splitlines() if line.startswith("renewal-worker: run failed:")]
     assert len(reasons) == 1 and expected in reasons[0], done.stderr
     if "daily" in expected:
-        # The DAILY 429 stops the run at once: retrying would burn hours.
-        assert live_sandbox.stats.statuses[429] == 1
+        # The DAILY 429 stops the run at once: retrying would burn hours. Owners, companies and
+        # subscriptions sync side by side: each stream's call in flight may meet it once.
+        assert 1 <= live_sandbox.stats.statuses[429] <= 3
 
 
 def test_the_token_never_reaches_logs_errors_or_the_database(live_sandbox, tmp_path):

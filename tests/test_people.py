@@ -5,15 +5,18 @@ runs while the numbers behind those tasks change; the worker keeps what they did
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
 from integrations.hubspot.sandbox import PortalSpec, SandboxHubSpot, generate_portal
-from tests.conftest import make_settings
+from tests.conftest import make_gateway, make_settings
 from tests.emission_helpers import ledger_rows, portal_tasks
 from worker.cache.db import Cache
 from worker.cycle import run_cycle
+from worker.emit import Emitter
+from worker.sync import utcnow
 from worker.tasktext import find_marker
 
 NOTE = "<p>Called Ana on Monday: she wants the CFO in the meeting.</p>"
@@ -108,14 +111,71 @@ def test_what_people_did_to_tasks_survives_new_numbers_and_later_runs(db_url):
         assert result.counts["tasks_read_back"] == sum(1 for r in ledger.values() if r.state == "open")
 
 
-def test_reads_back_open_tasks_in_batches_of_100_before_deciding(sqlite_url):
+def test_a_run_right_after_the_tasks_were_written_reads_them_back_with_one_search(sqlite_url):
     with worked_portal(sqlite_url) as (server, settings, cache):
         open_tasks = sum(1 for r in ledger_rows(cache) if r.state == "open")
         server.reset_stats()
         result = run_cycle(settings, cache=cache, steps=("rules", "emit"))
         assert result.ok
-        assert server.stats.calls["batch_read_objects:tasks"] == -(-open_tasks // 100)
-        assert not any(name.startswith(("batch_create", "batch_update")) for name in server.stats.calls)
+        # Every task was modified (created) since the last read-back: one search page of 200.
+        assert dict(server.stats.calls) == {"search_objects:tasks": -(-open_tasks // 200)}
+        assert result.counts["tasks_read_back"] == open_tasks
+
+
+def test_a_quiet_run_costs_one_search_and_reads_nothing_else(sqlite_url):
+    """Nothing modified since the last read-back: the tasks hold what the worker wrote."""
+    with worked_portal(sqlite_url) as (server, settings, cache):
+        server.portal.age(timedelta(hours=1))
+        server.reset_stats()
+        result = run_cycle(settings, cache=cache, steps=("rules", "emit"))
+        assert result.ok
+        assert dict(server.stats.calls) == {"search_objects:tasks": 1}
+        assert result.counts["tasks_read_back"] == 0
+
+
+def test_before_writing_to_a_task_nobody_touched_lately_the_worker_reads_it(db_url):
+    """A person's change the last run already saw (and kept), a deletion no search shows: the
+    task the rules want to rewrite is read first, 100 per call, and what people did still wins."""
+    with worked_portal(db_url) as (server, settings, cache):
+        portal = server.portal
+        reassigned, deleted, untouched = _price_tasks(cache)[:3]
+        other_owner = str(next(o.id for o in portal.owners.values() if not o.archived and str(o.id) != reassigned.owner_id))
+        portal.person_works_task(int(reassigned.task_id), "edit", {"hubspot_owner_id": other_owner})
+        assert run_cycle(settings, cache=cache).ok  # seen and kept; the ledger still holds what the worker wrote
+        portal.person_works_task(int(deleted.task_id), "delete")
+        portal.age(timedelta(hours=1))  # ... an hour later, nothing else modified
+        for row in (reassigned, deleted, untouched):
+            _raise_renewal_price(portal, row)
+        before = {row.key: _task(portal, row.task_id) for row in (reassigned, untouched)}
+        server.reset_stats()
+        result = run_cycle(settings, cache=cache)
+        assert result.ok, result.error
+        assert server.stats.calls["search_objects:tasks"] == 1
+        assert server.stats.calls["batch_read_objects:tasks"] == 1  # the three tasks to rewrite, in one read
+        ledger = {r.key: r for r in ledger_rows(cache)}
+        assert ledger[deleted.key].state == "dismissed"
+        assert int(deleted.task_id) not in portal.table("tasks") and ledger[deleted.key].generation == 1
+        now = _task(portal, reassigned.task_id)
+        assert now["hubspot_owner_id"] == other_owner  # the person's owner, though the ledger had the worker's
+        assert now["hs_task_subject"] != before[reassigned.key]["hs_task_subject"]  # the numbers did move
+        assert _task(portal, untouched.task_id)["hs_task_subject"] != before[untouched.key]["hs_task_subject"]
+
+
+def test_a_task_deleted_where_the_worker_has_nothing_to_write_is_seen_within_a_day(sqlite_url):
+    from datetime import datetime, timezone
+
+    with worked_portal(sqlite_url) as (server, settings, cache):
+        row = _price_tasks(cache)[0]
+        server.portal.person_works_task(int(row.task_id), "delete")
+        server.portal.age(timedelta(hours=1))
+        assert run_cycle(settings, cache=cache, steps=("rules", "emit")).ok
+        assert {r.key: r for r in ledger_rows(cache)}[row.key].state == "open"  # no search shows a deletion
+        tomorrow = datetime.now(timezone.utc) + timedelta(hours=25)
+        server.reset_stats()
+        assert run_cycle(settings, cache=cache, steps=("rules", "emit"), clock=lambda: tomorrow).ok
+        assert {r.key: r for r in ledger_rows(cache)}[row.key].state == "dismissed"
+        open_tasks = sum(1 for r in ledger_rows(cache) if r.state == "open")
+        assert server.stats.calls["batch_read_objects:tasks"] >= -(-open_tasks // 100)  # the day-old ones, all read
 
 
 @pytest.mark.parametrize("action", ["complete", "delete"])
@@ -126,6 +186,12 @@ def test_the_digest_and_open_tasks_list_only_what_is_open_in_hubspot(sqlite_url,
         row = _price_tasks(cache)[0]
         server.portal.person_works_task(int(row.task_id), action)
         assert run_cycle(settings, cache=cache).ok
+        if action == "delete":
+            # No search shows a deleted task: the digest job reads every open task back first.
+            gateway = make_gateway(settings)
+            refreshed = Emitter(gateway, cache, settings, clock=utcnow).refresh_from_hubspot()
+            gateway.close()
+            assert refreshed.dismissed_by_people == 1
         with cache.transaction() as session:
             listed = {t["key"] for t in reports.tasks_data(session, states=["open"])["tasks"]}
         assert row.key not in listed

@@ -3,10 +3,12 @@ away are completed; tasks whose numbers or owner changed are updated, where nobo
 them. The decisions are ``worker.planner``'s (pure); this module reads HubSpot back, asks the
 planner, and carries the change set out.
 
-Tasks belong to the people who work them: every run first reads back the open tasks it created
-(100 per call). A task a person completed is recorded as ``completed_in_hubspot``, one a person
-deleted as ``dismissed``; neither is ever created again for the same reason. A field is
-rewritten only while HubSpot still holds what the worker last wrote there.
+Tasks belong to the people who work them: every run first learns what HubSpot holds for the
+open tasks it created (``worker.read_back``: what people modified since the last run, and a read
+of every task it is about to write to). A task a person completed is recorded as
+``completed_in_hubspot``, one a person deleted as ``dismissed``; neither is ever created again
+for the same reason. A field is rewritten only while HubSpot still holds what the worker last
+wrote there.
 
 Exactly once, in three layers:
 1. The whole step runs under a database-wide lock (``worker.cache.locks``): two processes never
@@ -27,21 +29,22 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Callable, Sequence
 
 import structlog
 
 from integrations.hubspot.errors import BadRequest, HubSpotError
 from integrations.hubspot.gateway import HubSpotGateway
-from integrations.hubspot.types import LookBeforeResend, TaskDraft, TaskFields, TaskState
 from integrations.hubspot.limits import MAX_BATCH_WRITE
+from integrations.hubspot.types import LookBeforeResend, TaskDraft, TaskFields, TaskState
 from worker.batching import chunks
-from worker.cache import ledger
+from worker.cache import ledger, repo
 from worker.cache.db import Cache
 from worker.cache.ledger import LedgerEntry
 from worker.cache.locks import exclusive
 from worker.planner import COMPLETED_IN_HUBSPOT, DISMISSED, OPEN, PENDING, ChangeSet, Desired, plan_changes
+from worker.read_back import TASKS_READ_BACK, ReadBack, read_back
 from worker.rules import Plan, Portfolio, Reminder, RuleConfig, why_gone
 from worker.rules.calendar import due_instant
 from worker.settings import Settings
@@ -132,9 +135,9 @@ class Emitter:
             with self.cache.transaction() as session:
                 entries = ledger.load(session)
             report = EmissionReport(dry_run=True)
-            tasks = self._read_back(entries, report) if self.gateway is not None else {}
             wanted = self._wanted(plan, entries)
-            changes = plan_changes(entries, tasks, {k: d for k, (d, _) in wanted.items()}, self._why_gone(portfolio, as_of))
+            decide = self._planner(entries, wanted, self._why_gone(portfolio, as_of))
+            changes = decide(self._read_back(entries, decide, report).tasks if self.gateway is not None else {})
             report.changes = self._describe(changes, entries, wanted)
             return report
         with exclusive(self.cache, EMISSION_LOCK, wait_s=self.settings.reminders.emission_lock_wait_s):
@@ -146,11 +149,15 @@ class Emitter:
         with self.cache.transaction() as session:
             entries = ledger.load(session)
         try:
-            tasks = self._read_back(entries, report)
             wanted = self._wanted(plan, entries)
             why = self._why_gone(portfolio, as_of)
-            changes = plan_changes(entries, tasks, {k: d for k, (d, _) in wanted.items()}, why)
+            decide = self._planner(entries, wanted, why)
+            seen = self._read_back(entries, decide, report)
+            changes = decide(seen.tasks)
             self._record_people(changes, report)
+            with self.cache.transaction() as session:
+                # Only now: what people did up to this read-back is recorded.
+                repo.save_state(session, TASKS_READ_BACK, self.clock(), watermark=seen.began_at)
             closes = {key: (entries[key], reason) for key, reason in changes.closes.items()}
             self._settle_orphans([entries[k] for k in changes.orphans], closes, why)
             self._create(changes.creates, entries, wanted, report)
@@ -164,21 +171,40 @@ class Emitter:
             report.pending = len(ledger.load(session, states=[PENDING]))
         return report
 
+    def refresh_from_hubspot(self) -> EmissionReport:
+        """Read every open task back and record what people did (completed, deleted), writing
+        nothing to HubSpot: before the daily digest, so that it lists only tasks open in HubSpot
+        (a run's own read-back sees deletions only where it writes, or once a day)."""
+        assert self.gateway is not None
+        report = EmissionReport()
+        with exclusive(self.cache, EMISSION_LOCK, wait_s=self.settings.reminders.emission_lock_wait_s):
+            with self.cache.transaction() as session:
+                entries = ledger.load(session, states=[OPEN])
+            found = self.gateway.read_tasks([e.task_id for e in entries.values() if e.task_id])
+            report.read_back = len(found)
+            keys = {e.task_id: e.key for e in entries.values() if e.task_id}
+            with self.cache.transaction() as session:
+                ledger.record_read_back(session, {keys[t.id]: (t.owner_id, t.due_at) for t in found.values() if t.id in keys}, self.clock())
+            self._record_people(plan_changes(entries, found, {}, lambda entry: ""), report)
+        return report
+
     # ------------------------------------------------------------------ read back, then decide
 
-    def _read_back(self, entries: dict[str, LedgerEntry], report: EmissionReport) -> dict[str, TaskState]:
-        """What HubSpot holds now for every open task of the ledger (⌈open/100⌉ calls)."""
+    @staticmethod
+    def _planner(entries: dict[str, LedgerEntry], wanted: dict[str, tuple[Desired, Reminder]], why: Callable[[LedgerEntry], str]) -> Callable[[dict[str, TaskState]], ChangeSet]:
+        desired = {key: d for key, (d, _) in wanted.items()}
+        return lambda tasks: plan_changes(entries, tasks, desired, why)
+
+    def _read_back(self, entries: dict[str, LedgerEntry], decide: Callable[[dict[str, TaskState]], ChangeSet], report: EmissionReport) -> ReadBack:
+        """What HubSpot holds now for every open task of the ledger (``worker.read_back``)."""
         assert self.gateway is not None
-        open_rows = {e.task_id: e for e in entries.values() if e.state == OPEN and e.task_id}
-        if not open_rows:
-            return {}
-        tasks = self.gateway.read_tasks(list(open_rows))
-        report.read_back = len(open_rows)
+        overlap = timedelta(seconds=self.settings.sync.incremental_overlap_s)
+        seen = read_back(self.gateway, self.cache, entries, decide, now=self.clock(), overlap=overlap)
+        report.read_back = len(seen.read)
+        keys = {e.task_id: e.key for e in entries.values() if e.task_id}
         with self.cache.transaction() as session:
-            ledger.record_read_back(
-                session, {open_rows[t.id].key: (t.owner_id, t.due_at) for t in tasks.values() if t.id in open_rows}, self.clock()
-            )
-        return tasks
+            ledger.record_read_back(session, {keys[t.id]: (t.owner_id, t.due_at) for t in seen.read.values() if t.id in keys}, self.clock())
+        return seen
 
     def _wanted(self, plan: Plan, entries: dict[str, LedgerEntry]) -> dict[str, tuple[Desired, Reminder]]:
         """Each reminder as a task should read today. An existing task keeps its due date (and

@@ -10,7 +10,7 @@ path (limiter, retry policy, error translation). Shapes: HubSpot's API reference
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
 from integrations.hubspot import answers
 from integrations.hubspot import endpoints as ep
@@ -152,6 +152,20 @@ class TaskWrites:
         deleted or archived in HubSpot is absent from the answer."""
         records = self.batch_read("tasks", list(dict.fromkeys(task_ids)), TASK_READ_PROPERTIES)
         return {record.id: task_state(record) for record in records}
+
+    def search_tasks_modified_since(self, since: datetime, *, keep: Collection[str]) -> dict[str, TaskState]:
+        """Tasks modified at or after ``since``, of those in ``keep`` (the worker's open tasks;
+        other apps' and people's own tasks are passed over as they come)."""
+        found: dict[str, TaskState] = {}
+        after_id = 0
+        while True:
+            page = self.search_modified_since(
+                "tasks", modified_property="hs_lastmodifieddate", since=since, after_id=after_id, properties=TASK_READ_PROPERTIES,
+            )
+            found.update({r.id: task_state(r) for r in page.records if r.id in keep})
+            if not page.next_after:
+                return found
+            after_id = int(page.next_after)
 
     def update_tasks(self, updates: Mapping[str, TaskFields]) -> BatchWriteResult:
         """Write fields on any number of tasks (task id → fields), 100 per call. Idempotent:

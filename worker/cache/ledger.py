@@ -36,6 +36,7 @@ class LedgerEntry:
     body_block: str | None = None
     step: date | None = None
     contact_id: str | None = None
+    read_back_at: datetime | None = None  # when HubSpot's state of the task was last known
 
 
 _COLUMNS = [T.c[name] for name in LedgerEntry.__dataclass_fields__]
@@ -79,7 +80,8 @@ def mark_open(session: Session, task_ids: Mapping[str, str], now: datetime) -> N
     if task_ids:
         session.execute(
             update(T).where(T.c.key == bindparam("b_key")).values(
-                task_id=bindparam("b_task"), state="open", sent_at=now, updated_at=now, last_error=None
+                # Just created (or found by its marker): HubSpot holds what the worker wrote.
+                task_id=bindparam("b_task"), state="open", sent_at=now, updated_at=now, last_error=None, read_back_at=now,
             ),
             [{"b_key": key, "b_task": task_id} for key, task_id in task_ids.items()],
         )

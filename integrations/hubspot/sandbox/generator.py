@@ -187,7 +187,8 @@ def portal_subscription(portal, rng, spec, company_id, today, owner, now, bad) -
     if bad(0.01):
         props["renewal_products"] = "Marketing Hub Professional, " * 300
     created = now - timedelta(days=rng.randint(30, 900))
-    sub = portal.create(spec.subscription_type, props, created_at=created, updated_at=now - timedelta(days=rng.randint(0, 60)))
+    # Modified at least an hour ago: a freshly generated portal has not just changed.
+    sub = portal.create(spec.subscription_type, props, created_at=created, updated_at=now - timedelta(days=rng.randint(0, 60), hours=1))
     portal.associate(spec.subscription_type, sub.id, "companies", company_id, primary=True)
     return sub
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 OBJECT_TYPE_IDS = {"0-1": "contacts", "0-2": "companies", "0-3": "deals", "0-69": "subscriptions"}
 # HubSpot's own object types; any other type must exist in the portal (a custom object).
@@ -146,6 +146,14 @@ class SandboxPortal:
             obj = self.table(object_type)[int(object_id)]
             obj.updated_at = at or self.now()
             obj.properties[modified_property(object_type)] = iso_ms(obj.updated_at)
+
+    def age(self, delta: timedelta) -> None:
+        """Every record's last change moves ``delta`` into the past: "nothing changed for a
+        while", without waiting (tests and the benchmark's quiet run)."""
+        with self.lock:
+            for object_type, rows in self.objects.items():
+                for obj in rows.values():
+                    self.touch(object_type, obj.id, at=obj.updated_at - delta)
 
     def archive(self, object_type: str, object_id: int) -> None:
         with self.lock:

@@ -16,6 +16,7 @@ truncated responses, and complete 200 answers whose body is garbled: see ``fault
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 import random
 import re
 import socket
@@ -397,6 +398,10 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
                 # What a person does to a task in HubSpot's UI: {"id", "action", "properties"}.
                 spec = json.loads(raw or b"{}")
                 server.portal.person_works_task(int(spec["id"]), str(spec["action"]), spec.get("properties"))
+                self._send(200, {"ok": True}, {})
+            elif path == "/_sandbox/age" and method == "POST":
+                # {"seconds": N}: every record's last change N seconds further back.
+                server.portal.age(timedelta(seconds=float(json.loads(raw or b"{}").get("seconds", 0))))
                 self._send(200, {"ok": True}, {})
             elif path == "/_sandbox/reset-stats" and method == "POST":
                 server.reset_stats()
