@@ -40,8 +40,8 @@ from scheduler.metrics import HealthServer, Metrics
 from worker.cache.db import Cache, upsert
 from worker.cache.locks import DatabaseLock
 from worker.cache.models import DaemonHeartbeat, Finding, Run
-from worker.cycle import build_gateway, run_cycle
 from worker.config_sections import parse_cron
+from worker.cycle import build_gateway, run_cycle
 from worker.settings import Settings
 from worker.sync import utcnow
 

@@ -17,25 +17,22 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
 import structlog
-from sqlmodel import select
 
 from integrations.hubspot.gateway import HubSpotGateway
 from integrations.hubspot.limits import MAX_ASSOCIATION_BATCH
-from integrations.hubspot.types import Associated, CrmRecord, RecordPage
-from worker.batching import next_turn
+from integrations.hubspot.types import CrmRecord, RecordPage
 from worker.cache import repo
 from worker.cache.db import Cache, upsert
-from worker.cache.models import Company, Contact, Owner, PrimaryContact, Subscription
+from worker.cache.models import Company, Contact, Subscription
 from worker.normalize import (
     COMPANY_PROPERTIES,
     CONTACT_PROPERTIES,
     DataProblem,
     company_row,
     contact_row,
-    primary_contact_choice,
     storable,
     subscription_properties,
     subscription_row,
@@ -43,6 +40,7 @@ from worker.normalize import (
 from worker.parallel import run_together
 from worker.reconcile_guard import counts_agree, exceeds_share
 from worker.settings import Settings
+from worker.sync_links import Links, store_cleaned
 from worker.sync_owners import OWNERS, sync_owners
 
 log = structlog.get_logger(__name__)
@@ -55,8 +53,6 @@ COMPANIES, CONTACTS, SUBSCRIPTIONS = "companies", "contacts", "subscriptions"
 # what no list showed as deleted); None when idle.
 ACTIVE, ARCHIVED, LINKS, SWEEP = "active", "archived", "links", "sweep"
 FULL_PASS_PHASES = (ACTIVE, ARCHIVED, LINKS, SWEEP)
-# Where the association re-check's turns stand (sync_state rows, cursor = last id re-read).
-RECHECK_COMPANIES, RECHECK_SUBSCRIPTIONS = "recheck:companies", "recheck:subscriptions"
 
 
 class ReconcileRefused(Exception):
@@ -106,14 +102,13 @@ class Syncer:
         recheck_turn: int = MAX_ASSOCIATION_BATCH,
     ):
         self.gateway = gateway
-        self.recheck_turn = recheck_turn  # records re-checked per kind and run: one associations call
         self.cache = cache
         self.settings = settings
         self.clock = clock
         self.progress = progress or (lambda stream, done: None)
         self.sub_type = settings.subscriptions.object_type
         self.sub_properties = subscription_properties(settings.subscriptions)
-        self.label = settings.primary_contact.association_label
+        self.links = Links(gateway, cache, settings, clock=clock, recheck_turn=recheck_turn)
         self.companies = Stream(COMPANIES, "companies", COMPANY_PROPERTIES, self._prepare_companies, self._write_companies)
         self.contacts = Stream(CONTACTS, "contacts", CONTACT_PROPERTIES, lambda records, archived, listed: None, self._write_known_contacts)
         self.subscriptions = Stream(
@@ -144,7 +139,7 @@ class Syncer:
         for found in counts:
             report.counts.update(found)
         if not all(full.values()):
-            self._recheck_associations(report.counts)
+            self.links.recheck(report.counts)
         return report
 
     def _needs_full(self, stream: str) -> bool:
@@ -243,10 +238,10 @@ class Syncer:
             with self.cache.transaction() as session:
                 repo.save_state(session, COMPANIES, self.clock(), phase=SWEEP, cursor=None)
             return None
-        links, contacts = self._primary_links(company_ids)
+        links, contacts = self.links.primary_links(company_ids)
         following = company_ids[-1] if len(company_ids) == MAX_ASSOCIATION_BATCH else None
         with self.cache.transaction() as session:
-            self._write_links(session, company_ids, links, contacts, generation=generation)
+            self.links.write(session, company_ids, links, contacts, generation=generation)
             repo.save_state(session, COMPANIES, self.clock(), phase=LINKS if following else SWEEP, cursor=following)
         report.counts["contacts"] += len(contacts)
         self.progress(CONTACTS, report.counts["contacts"])
@@ -326,56 +321,7 @@ class Syncer:
             after_id = int(page.next_after)
         report.counts[f"{stream.name}_changed"] += done
 
-    # ------------------------------------------------------------------ association re-check
-
-    def _recheck_associations(self, counts: Counter) -> None:
-        """Association changes (a new primary contact, a subscription moved to another company)
-        don't move any modified date, so no search sees them: they are re-read for the renewals
-        within ``[sync] association_recheck_horizon_days``, in turns of one associations call
-        (1,000 records) per kind and run. Each is re-read at least every ⌈renewals/1,000⌉ runs;
-        a portal with up to 1,000 of each has all of them re-read every run."""
-        today = self.clock().date()
-        end = today + timedelta(days=self.settings.sync.association_recheck_horizon_days)
-        with self.cache.transaction() as session:
-            company_ids = self._take_turn(session, RECHECK_COMPANIES, repo.companies_with_renewals_between(session, today, end))
-            subscription_ids = self._take_turn(session, RECHECK_SUBSCRIPTIONS, repo.subscriptions_with_renewals_between(session, today, end))
-        if company_ids:
-            links, contacts = self._primary_links(company_ids, only_unknown=True)
-            with self.cache.transaction() as session:
-                self._write_links(session, company_ids, links, contacts, generation=None)
-        if subscription_ids:
-            companies = self._subscription_companies(subscription_ids)
-            with self.cache.transaction() as session:
-                for sub_id in subscription_ids:
-                    session.exec(  # type: ignore[call-overload]
-                        Subscription.__table__.update()  # type: ignore[attr-defined]
-                        .where(Subscription.id == sub_id)
-                        .values(company_id=companies.get(sub_id))
-                    )
-        counts["associations_rechecked"] += len(company_ids) + len(subscription_ids)
-
-    def _take_turn(self, session, turn: str, ids: list[str]) -> list[str]:
-        chosen, following = next_turn(ids, repo.load_state(session, turn).cursor, self.recheck_turn)
-        repo.save_state(session, turn, self.clock(), cursor=following)
-        return chosen
-
     # ------------------------------------------------------------------ companies + primary contacts
-
-    def _primary_links(
-        self, company_ids: Sequence[str], *, only_unknown: bool = False
-    ) -> tuple[dict[str, list[str]], list[CrmRecord]]:
-        """Contacts carrying the primary label, per company, and those contacts' records."""
-        associations = self.gateway.batch_associations("companies", "contacts", list(company_ids))
-        links = {
-            company_id: [a.to_id for a in associations.get(company_id, ()) if a.has_label(self.label)]
-            for company_id in company_ids
-        }
-        wanted = list(dict.fromkeys(contact_id for ids in links.values() for contact_id in ids))
-        if only_unknown:
-            with self.cache.transaction() as session:
-                known = repo.known_contact_ids(session, wanted)
-            wanted = [contact_id for contact_id in wanted if contact_id not in known]
-        return links, self.gateway.batch_read("contacts", wanted, CONTACT_PROPERTIES)
 
     def _prepare_companies(self, records: Sequence[CrmRecord], *, archived: bool, listed: bool):
         """The primary contacts of companies new to the cache, read with the searched page. A
@@ -387,64 +333,19 @@ class Syncer:
         with self.cache.transaction() as session:
             known = repo.known_ids(session, Company, [r.id for r in records])
         new_ids = [r.id for r in records if not r.archived and r.id not in known]
-        return self._primary_links(new_ids) if new_ids else ({}, [])
+        return self.links.primary_links(new_ids) if new_ids else ({}, [])
 
     def _write_companies(self, session, records, prepared, *, generation, report) -> None:
         links, contacts = prepared
         now = self.clock()
-        records = self._storable(session, "company", records, now)
+        records = store_cleaned(session, "company", records, now)
         rows = [{**company_row(r), "seen_generation": generation, "synced_at": now} for r in records]
         upsert(session, Company, rows)
-        self._write_links(session, [r.id for r in records if not r.archived and r.id in links], links, contacts, generation=generation)
+        self.links.write(session, [r.id for r in records if not r.archived and r.id in links], links, contacts, generation=generation)
         archived_ids = [r.id for r in records if r.archived]
         repo.record_findings(session, object_type="company", object_ids=archived_ids, problems=[], rule_prefix="data.", now=now)
         report.counts["companies"] += len(records)
         report.counts["contacts"] += len(contacts)
-
-    def _write_links(self, session, company_ids, links, contacts: list[CrmRecord], *, generation: int | None) -> None:
-        now = self.clock()
-        contacts = self._storable(session, "contact", contacts, now)
-        if contacts:
-            contact_rows = [{**contact_row(c), "synced_at": now} for c in contacts]
-            if generation is not None:
-                contact_rows = [{**row, "seen_generation": generation} for row in contact_rows]
-            upsert(session, Contact, contact_rows)
-        created = {c.id: c.created_at for c in contacts}
-        if any(cid not in created for ids in links.values() for cid in ids):
-            # Contacts read on an earlier run: their creation dates come from the cache.
-            for contact in session.exec(Contact.__table__.select().where(Contact.id.in_([cid for ids in links.values() for cid in ids]))):  # type: ignore[attr-defined, call-overload]
-                created.setdefault(contact.id, contact.hs_created_at)
-        link_rows, problems = [], []
-        for company_id in company_ids:
-            existing = [(cid, created[cid]) for cid in links.get(company_id, []) if cid in created]
-            chosen, ordered = primary_contact_choice(existing)
-            link_rows.append({"company_id": company_id, "contact_id": chosen, "candidate_ids": ordered, "label": self.label, "checked_at": now})
-            if len(ordered) > 1:
-                problems.append((
-                    company_id,
-                    DataProblem(
-                        "data.primary_contact_ambiguous", "primary_contact", ", ".join(ordered),
-                        f"{len(ordered)} contacts carry the {self.label!r} label; using the earliest created ({chosen})",
-                    ),
-                ))
-        upsert(session, PrimaryContact, link_rows)
-        repo.record_findings(
-            session, object_type="company", object_ids=list(company_ids), problems=problems,
-            rule_prefix="data.primary_contact", now=now,
-        )
-
-    def _storable(self, session, object_type: str, records: Sequence[CrmRecord], now: datetime) -> list[CrmRecord]:
-        """Records cleaned of values the database cannot store, each cleaning a finding."""
-        cleaned, problems = [], []
-        for record in records:
-            record, found = storable(record)
-            cleaned.append(record)
-            problems.extend((record.id, problem) for problem in found)
-        repo.record_findings(
-            session, object_type=object_type, object_ids=[r.id for r in records], problems=problems,
-            rule_prefix="data.unstorable", now=now,
-        )
-        return cleaned
 
     # ------------------------------------------------------------------ contacts (incremental)
 
@@ -453,29 +354,12 @@ class Syncer:
         newly given the label arrives through the association re-check."""
         known = repo.known_contact_ids(session, [r.id for r in records])
         now = self.clock()
-        records = self._storable(session, "contact", [r for r in records if r.id in known], now)
+        records = store_cleaned(session, "contact", [r for r in records if r.id in known], now)
         rows = [{**contact_row(r), "synced_at": now} for r in records]
         upsert(session, Contact, rows)
         report.counts["contacts"] += len(rows)
 
     # ------------------------------------------------------------------ subscriptions
-
-    def _subscription_companies(self, ids: Sequence[str], inline: Mapping[str, tuple[Associated, ...]] | None = None) -> dict[str, str]:
-        """Each subscription's company: from the list page's inline associations where it carried
-        them whole, else from the associations API."""
-        found: dict[str, tuple[Associated, ...]] = dict(inline or {})
-        missing = [sub_id for sub_id in ids if sub_id not in found]
-        if missing:
-            found.update(self.gateway.batch_associations(self.sub_type, "companies", missing))
-        chosen = {}
-        for sub_id, associated in found.items():
-            if not associated:
-                continue
-            # The primary company if one is labelled so, else the lowest id: stable across runs.
-            primary = [a.to_id for a in associated if a.has_label("Primary")]
-            pool = primary or [a.to_id for a in associated]
-            chosen[sub_id] = min(pool, key=lambda value: (len(value), value))
-        return chosen
 
     def _prepare_subscriptions(self, records: Sequence[CrmRecord], *, archived: bool, listed: bool):
         """Each subscription's company: inline from a list page; for a searched page, the cached
@@ -486,11 +370,11 @@ class Syncer:
         active = [r for r in records if not r.archived]
         if listed:
             inline = {r.id: r.associations.get("companies", ()) for r in active if "companies" not in r.associations_cut}
-            return self._subscription_companies([r.id for r in active], inline)
+            return self.links.subscription_companies([r.id for r in active], inline)
         with self.cache.transaction() as session:
             cached = repo.cached_companies_of(session, [r.id for r in active])
         unknown = [r.id for r in active if r.id not in cached]
-        return {**cached, **(self._subscription_companies(unknown) if unknown else {})}
+        return {**cached, **(self.links.subscription_companies(unknown) if unknown else {})}
 
     def _write_subscriptions(self, session, records, prepared, *, generation, report) -> None:
         now = self.clock()

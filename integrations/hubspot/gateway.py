@@ -12,8 +12,8 @@ import contextvars
 import random
 import threading
 import time
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from collections import Counter
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
@@ -27,15 +27,14 @@ from integrations.hubspot.error_mapping import SDK_PACKAGES, translate_error
 from integrations.hubspot.errors import DailyLimitReached, HubSpotError, RateLimited
 from integrations.hubspot.limiter import RequestLimiter
 from integrations.hubspot.limits import MAX_ASSOCIATION_BATCH, MAX_BATCH, batches
-from integrations.hubspot.writes import TaskWrites
 from integrations.hubspot.types import (
     Associated,
     AssociationLabel,
     CrmRecord,
-    Owner,
     OwnerPage,
     RecordPage,
 )
+from integrations.hubspot.writes import TaskWrites
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
