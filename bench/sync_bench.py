@@ -168,7 +168,7 @@ def print_result(result: dict) -> None:
     quiet = result["quiet_calls"]
     print(
         f"  an hour later, nothing changed: {sum(quiet.values())} calls in {result['quiet_s']:.1f}s: sync {sync_calls(quiet)}, "
-        f"tasks {sum(quiet.values()) - sync_calls(quiet)} ({', '.join(f'{k} {v}' for k, v in sorted(quiet.items()))})"
+        f"tasks {sum(quiet.values()) - sync_calls(quiet)}; by endpoint: {', '.join(f'{k} {v}' for k, v in sorted(quiet.items()))}"
     )
 
 
