@@ -43,6 +43,7 @@ def test_every_problem_is_reported_at_once_with_its_key(tmp_path):
 [hubspot]
 base_url = "http://api.example.com"
 requests_per_10s = "fast"
+requests_in_flight = 0
 [reminders]
 timezone = "Mars/Olympus"
 [subscriptions]
@@ -52,7 +53,7 @@ colour = "blue"
     with pytest.raises(ConfigError) as caught:
         load_settings(path, environ={})
     keys = {problem.key for problem in caught.value.problems}
-    assert keys == {"hubspot.base_url", "hubspot.requests_per_10s", "reminders.timezone", "subscriptions.colour", "HUBSPOT_ACCESS_TOKEN"}
+    assert keys == {"hubspot.base_url", "hubspot.requests_per_10s", "hubspot.requests_in_flight", "reminders.timezone", "subscriptions.colour", "HUBSPOT_ACCESS_TOKEN"}
     text = str(caught.value)
     assert "loopback" in text and "IANA" in text and "unknown key" in text and "'fast'" in text
 
