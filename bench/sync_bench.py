@@ -49,6 +49,7 @@ def floor_calls(summary: dict, tasks: int) -> dict[str, int]:
     objects = summary["objects"]
     companies, deals = objects.get("companies", {}), objects.get("deals", {})
     return {
+        "account_details:account": 1,  # once per cache: the panel's record links need the portal id
         "list_owners:owners": pages(summary["owners"]["active"]) + pages(summary["owners"]["archived"]),
         "list_objects:companies": pages(companies.get("active", 0)),
         "batch_read_associations:companies": math.ceil(companies.get("active", 0) / 1000),

@@ -1,6 +1,6 @@
 """The sync's API calls against their floor, through the real SDK over real HTTP (issue 11).
 
-Floor of a first full sync: ⌈companies/100⌉ list pages + ⌈companies/1,000⌉ company → contact
+Floor of a first full sync: the portal's account details once, ⌈companies/100⌉ list pages + ⌈companies/1,000⌉ company → contact
 association reads + ⌈primary contacts/100⌉ contact reads + ⌈subscriptions/100⌉ list pages (each
 subscription's company inline) + the owners' two lists. An incremental run with nothing changed:
 one owners call, three searches, one association re-check call per kind.
@@ -48,6 +48,7 @@ def test_a_first_full_sync_makes_exactly_the_floor_of_calls(sqlite_url):
     deals = sum(1 for d in portal.table("deals").values() if not d.archived)
     assert report.mode == "full"
     assert dict(server.stats.calls) == {
+        "account_details:account": 1,  # the portal's id, once per cache (the panel's record links)
         "list_owners:owners": 2,  # active and archived, one page each
         "list_objects:companies": math.ceil(companies / 100),  # no archived list: nothing to reconcile yet
         "batch_read_associations:companies": math.ceil(companies / 1000),

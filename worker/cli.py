@@ -33,6 +33,14 @@ def _days(text: str) -> int:
     return value
 
 
+def _bind(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, such as 127.0.0.1:8765 (got {text!r})")
+    return host, int(port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="renewal-worker",
@@ -60,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--state", choices=["pending", "open", "closed", "completed_in_hubspot", "dismissed"], action="append",
         help="only these states (repeatable): open in HubSpot, closed by the worker, completed or deleted (dismissed) by a person",
     )
+    panel = commands.add_parser("panel", help="the renewals panel: a read-only web page over the cache (default http://127.0.0.1:8765)")
+    panel.add_argument(
+        "--bind", metavar="HOST:PORT", default="127.0.0.1:8765", type=_bind,
+        help="where to listen (default 127.0.0.1:8765; port 0: any free port); any other than loopback needs RENEWAL_WORKER_PANEL_AUTH",
+    )
     commands.add_parser("run", help="the daemon: scheduled sync, rules and tasks until SIGTERM (see [schedule])")
     commands.add_parser("check", help="health check for containers: exit 0 if a daemon's heartbeat is fresh and the last run did not fail")
     commands.add_parser(
@@ -86,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
         return EXIT_CONFIG
-    secrets = [secret.get_secret_value() for secret in (settings.access_token, settings.webhook_url) if secret]
+    secrets = [secret.get_secret_value() for secret in (settings.access_token, settings.webhook_url, settings.panel_auth) if secret]
     logs.configure(settings.logging.level, settings.logging.format, secrets=secrets)
     for warning in secret_file_warnings(os.environ):
         logs.get_logger().warning("settings.secret_file_readable", detail=warning)
@@ -100,7 +113,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         from worker.demo import demo_settings
 
         settings = demo_settings(settings, settings.hubspot.base_url)
+    if args.command == "panel":
+        return _panel(settings, *args.bind)
     return _report(settings, args)
+
+
+def _panel(settings: Settings, host: str, port: int) -> int:
+    """The panel until Ctrl-C or SIGTERM. It shows client names and emails: anything but a
+    loopback address needs the panel's credentials (exit 2 otherwise)."""
+
+    from worker.cache.db import Cache, CacheUnavailable
+    from worker.config_sections import is_loopback
+    from worker.panel.server import serve
+
+    if not is_loopback(host) and settings.panel_auth is None:
+        print(
+            f"renewal-worker: refusing to serve the panel on {host}:{port} without authentication: it shows client names "
+            "and emails. Set RENEWAL_WORKER_PANEL_AUTH (or RENEWAL_WORKER_PANEL_AUTH_FILE) to user:password, or bind to 127.0.0.1",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    try:
+        cache = Cache.existing(settings.database.url)
+    except CacheUnavailable as exc:
+        print(f"renewal-worker: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        credentials = settings.panel_auth.get_secret_value() if settings.panel_auth else None
+        return serve(settings, cache, host, port, credentials=credentials)
+    except OSError as exc:
+        print(f"renewal-worker: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        cache.close()
 
 
 def _sync_now(settings: Settings, *, demo: bool, full: bool, dry_run: bool) -> int:
@@ -220,9 +265,8 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.command == "check":
         return _check(settings)
-    from worker.cycle import explain
-
     from worker.cache.db import CacheUnavailable
+    from worker.cycle import explain
 
     try:
         text, data = _report_output(settings, args)

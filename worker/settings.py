@@ -40,6 +40,8 @@ TOKEN_ENV = "HUBSPOT_ACCESS_TOKEN"
 TOKEN_FILE_ENV = "HUBSPOT_ACCESS_TOKEN_FILE"
 WEBHOOK_ENV = "RENEWAL_WORKER_WEBHOOK_URL"
 WEBHOOK_FILE_ENV = "RENEWAL_WORKER_WEBHOOK_URL_FILE"
+PANEL_AUTH_ENV = "RENEWAL_WORKER_PANEL_AUTH"  # user:password for the web panel (HTTP Basic)
+PANEL_AUTH_FILE_ENV = "RENEWAL_WORKER_PANEL_AUTH_FILE"
 DEFAULT_CONFIG_PATH = Path("config.toml")
 
 # Keys a user might reasonably try for the token; each is refused with a pointer to the env vars.
@@ -74,6 +76,7 @@ class Settings:
     access_token: SecretStr | None
     source: str
     webhook_url: SecretStr | None = None
+    panel_auth: SecretStr | None = None  # user:password: the panel asks for it (HTTP Basic)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -141,6 +144,12 @@ def load_settings(
     if webhook is not None and not _webhook_url_ok(webhook.get_secret_value()):
         problems.append(ConfigProblem(WEBHOOK_ENV, "***", "must be an https:// URL (http:// only for loopback hosts)"))
 
+    panel_auth, panel_problems = _read_secret(env, PANEL_AUTH_ENV, PANEL_AUTH_FILE_ENV, required=False)
+    problems.extend(panel_problems)
+    user, _, password = panel_auth.get_secret_value().partition(":") if panel_auth else ("x", ":", "x")
+    if not user or not password:
+        problems.append(ConfigProblem(PANEL_AUTH_ENV, "***", "expected user:password (both non-empty)"))
+
     if problems or file_settings is None:
         raise ConfigError(problems)
     return Settings(
@@ -157,6 +166,7 @@ def load_settings(
         access_token=token,
         source=str(path) if path.exists() else "(defaults)",
         webhook_url=webhook,
+        panel_auth=panel_auth,
     )
 
 
@@ -268,7 +278,7 @@ def _one_printable_line(secret: str) -> bool:
 def secret_file_warnings(env: Mapping[str, str]) -> list[str]:
     """A secret file others can read is a leak waiting to happen: said at start-up, not refused."""
     found = []
-    for name in (TOKEN_FILE_ENV, WEBHOOK_FILE_ENV):
+    for name in (TOKEN_FILE_ENV, WEBHOOK_FILE_ENV, PANEL_AUTH_FILE_ENV):
         path = env.get(name, "").strip()
         try:
             mode = os.stat(path).st_mode if path else None

@@ -26,7 +26,7 @@ from integrations.hubspot.limits import MAX_ASSOCIATION_BATCH
 from integrations.hubspot.types import CrmRecord, RecordPage
 from worker.cache import repo
 from worker.cache.db import Cache, upsert
-from worker.cache.models import Company, Contact, Subscription
+from worker.cache.models import Company, Contact, HubSpotAccount, Subscription
 from worker.normalize import (
     COMPANY_PROPERTIES,
     CONTACT_PROPERTIES,
@@ -149,9 +149,19 @@ class Syncer:
 
     def _owners(self, *, both_lists: bool) -> Counter:
         counts: Counter = Counter()
+        self._remember_account()
         sync_owners(self.gateway, self.cache, both_lists=both_lists, max_delete_share=self.settings.sync.max_delete_share, now=self.clock, counts=counts)
         self.progress(OWNERS, counts["owners"])
         return counts
+
+    def _remember_account(self) -> None:
+        """The portal's id and app domain, read once per cache (the panel's record links)."""
+        with self.cache.transaction() as session:
+            if session.get(HubSpotAccount, 1) is not None:
+                return
+        account = self.gateway.account_details()
+        with self.cache.transaction() as session:
+            upsert(session, HubSpotAccount, [{"id": 1, "portal_id": account.portal_id, "ui_domain": account.ui_domain, "fetched_at": self.clock()}])
 
     def _companies_and_contacts(self, *, full: bool) -> Counter:
         counts = self._pass(self.companies, full=full)

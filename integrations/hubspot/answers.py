@@ -21,11 +21,12 @@ sync's to report as a finding, never a failed call.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
 from integrations.hubspot.errors import MalformedAnswer
-from integrations.hubspot.types import Associated, AssociationLabel, CrmRecord, Owner
+from integrations.hubspot.types import AccountDetails, Associated, AssociationLabel, CrmRecord, Owner
 
 # Where a batch error names the inputs it is about (objects: ``ids``; associations v4:
 # ``fromObjectId``; creates: ``objectWriteTraceId``).
@@ -306,3 +307,15 @@ def property_types(body: Mapping[str, Any], endpoint: str) -> dict[str, str]:
             raise MalformedAnswer(f"{endpoint}: a property without a name or a type")
         found[name] = kind
     return found
+
+
+def account_details(body: Mapping[str, Any], endpoint: str) -> AccountDetails:
+    """GET /account-info/…/details: the portal id (a number) and the app's domain."""
+    portal_id = body.get("portalId")
+    if isinstance(portal_id, bool) or not isinstance(portal_id, int) or not 0 < portal_id <= MAX_INT32:
+        raise MalformedAnswer(f"{endpoint}: an account answer without a 'portalId'")
+    domain = body.get("uiDomain")
+    # The app's domain goes into links people click: a host name, nothing else.
+    if not isinstance(domain, str) or not re.fullmatch(r"[a-z0-9][a-z0-9.-]{0,252}\.hubspot\.com", domain):
+        domain = "app.hubspot.com"
+    return AccountDetails(portal_id, domain)

@@ -46,6 +46,7 @@ ASSOCIATION_LABELS = Endpoint("association_labels", "GET", "/crm/v4/associations
 BATCH_CREATE_ASSOCIATIONS = Endpoint("batch_create_associations", "POST", "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/create", "associations", versioned="/crm/associations/{version}/{fromObjectType}/{toObjectType}/batch/create")
 BATCH_ARCHIVE_ASSOCIATIONS = Endpoint("batch_archive_associations", "POST", "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/archive", "associations", versioned="/crm/associations/{version}/{fromObjectType}/{toObjectType}/batch/archive")
 
+ACCOUNT_DETAILS = Endpoint("account_details", "GET", "/account-info/v3/details", "objects", versioned="/account-info/{version}/details")
 LIST_PROPERTIES = Endpoint("list_properties", "GET", "/crm/v3/properties/{objectType}", "objects", versioned="/crm/properties/{version}/{objectType}")
 
 ALL_ENDPOINTS = (
@@ -60,4 +61,5 @@ ALL_ENDPOINTS = (
     BATCH_CREATE_ASSOCIATIONS,
     BATCH_ARCHIVE_ASSOCIATIONS,
     LIST_PROPERTIES,
+    ACCOUNT_DETAILS,
 )

@@ -28,6 +28,7 @@ from integrations.hubspot.errors import DailyLimitReached, HubSpotError, RateLim
 from integrations.hubspot.limiter import RequestLimiter
 from integrations.hubspot.limits import MAX_ASSOCIATION_BATCH, MAX_BATCH, batches
 from integrations.hubspot.types import (
+    AccountDetails,
     Associated,
     AssociationLabel,
     CrmRecord,
@@ -432,6 +433,10 @@ class HubSpotGateway(TaskWrites):
         )
         return OwnerPage(tuple(found), next_after)
 
+
+    def account_details(self) -> AccountDetails:
+        """The portal's id and app domain (HubSpot's record links are built from them)."""
+        return self._call(ep.ACCOUNT_DETAILS, {}, parse=lambda answer: answers.account_details(answer, ep.ACCOUNT_DETAILS.name))
 
     # -- what a token may do (check-access)
 

@@ -51,6 +51,14 @@ class OwnerPage:
 
 
 @dataclass(frozen=True)
+class AccountDetails:
+    """The portal: its id and the domain of its HubSpot app (record links need both)."""
+
+    portal_id: int
+    ui_domain: str
+
+
+@dataclass(frozen=True)
 class AssociationLabel:
     category: str  # HUBSPOT_DEFINED | USER_DEFINED | INTEGRATOR_DEFINED
     type_id: int

@@ -179,6 +179,17 @@ class SyncState(SQLModel, table=True):
     updated_at: datetime | None = _utc_column()
 
 
+class HubSpotAccount(SQLModel, table=True):
+    """The portal the cache mirrors (one row, id 1): record links in the panel need its id."""
+
+    __tablename__ = "hubspot_account"
+
+    id: int = Field(default=1, primary_key=True)
+    portal_id: int
+    ui_domain: str = Field(max_length=255)
+    fetched_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class Run(SQLModel, table=True):
     __tablename__ = "runs"
 

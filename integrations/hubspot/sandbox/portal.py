@@ -95,6 +95,16 @@ class SandboxPortal:
 
     # -- ids and clock
 
+    portal_id = 4_242_424  # the sandbox portal's HubSpot account id
+
+    def account_details(self) -> dict:
+        """GET /account-info/…/details, shaped as HubSpot's API reference shows it."""
+        return {
+            "portalId": self.portal_id, "accountType": "STANDARD", "timeZone": "Europe/Madrid", "companyCurrency": "EUR",
+            "additionalCurrencies": ["USD", "CLP"], "utcOffset": "+01:00", "utcOffsetMilliseconds": 3_600_000,
+            "uiDomain": "app-eu1.hubspot.com", "dataHostingLocation": "eu1",
+        }
+
     def new_id(self) -> int:
         with self.lock:
             self._next_id += 1

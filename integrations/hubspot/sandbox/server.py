@@ -237,6 +237,9 @@ _ROUTES = [
     ("POST", re.compile(_ASSOCIATIONS + r"/batch/create/?$"), "batch_create_associations"),
     ("POST", re.compile(_ASSOCIATIONS + r"/batch/archive/?$"), "batch_archive_associations"),
     ("GET", re.compile(rf"^/crm/(?:v3/properties|properties/{_VERSION})/(?P<type>[^/]+)/?$"), "list_properties"),
+    # Account details (HubSpot's API reference, "Retrieve account details": /account-info/v3/details
+    # and /account-info/2026-03/details): the portal id that record links need.
+    ("GET", re.compile(rf"^/account-info/(?:v3|{_VERSION})/details/?$"), "account_details"),
 ]
 _WRITES = {"batch_create_objects", "batch_update_objects", "batch_create_associations", "batch_archive_associations"}
 
@@ -306,7 +309,7 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
                 if route_method != method or not match:
                     continue
                 groups = match.groupdict()
-                object_type = groups.get("type") or groups.get("from") or "owners"
+                object_type = groups.get("type") or groups.get("from") or ("account" if name == "account_details" else "owners")
                 with server._lock:
                     server.stats.calls[f"{name}:{canonical_type(object_type)}"] += 1
                 if fault and fault.kind == "status" and (fault.status == 429 or not fault.processed):
@@ -315,7 +318,7 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
                     return 404, _error(f"Unable to infer object type from: {groups['type']}", "OBJECT_NOT_FOUND"), {}
                 try:
                     # Task writes: HubSpot's scope for tasks isn't modelled here; the token is still checked.
-                    scoped = [] if name in _WRITES or name == "association_labels" else [t for t in (groups.get("type"), groups.get("from"), groups.get("to")) if t] or ["owners"]
+                    scoped = [] if name in _WRITES or name in {"association_labels", "account_details"} else [t for t in (groups.get("type"), groups.get("from"), groups.get("to")) if t] or ["owners"]
                     self._authorize(scoped)
                     headers, limited = server._rate_limit(is_search=name == "search_objects")
                     if limited:
@@ -345,6 +348,8 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
                         return status, answer, headers
                     if name == "list_properties":
                         return 200, route_list_properties(server.portal, groups["type"]), headers
+                    if name == "account_details":
+                        return 200, server.portal.account_details(), headers
                     if name == "association_labels":
                         return 200, route_association_labels(server.portal, groups["from"], groups["to"]), headers
                     return 200, route_owners(server.portal, query), headers

@@ -1,0 +1,277 @@
+"""The renewals panel over a sandbox-synced cache, through HTTP (Starlette's test client), and
+its pure parts: the query, the filters, the pages, the timeline, the links."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date, timedelta
+
+import pytest
+from starlette.testclient import TestClient
+
+from integrations.hubspot.sandbox import PortalSpec, SandboxHubSpot, generate_portal
+from tests.conftest import make_settings
+from worker.cache.db import Cache
+from worker.cache.models import HubSpotAccount
+from worker.cycle import run_cycle
+from worker.panel import i18n, views
+from worker.panel.app import SECURITY_HEADERS, build_app
+from worker.reports import renewals_csv, renewals_data
+from worker.rules.calendar import local_date
+from worker.sync import utcnow
+
+HOSTILE = "<script>alert(1)</script> S.A."
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory):
+    """A 60-company portal with every hostile value, synced and its tasks created once."""
+    path = tmp_path_factory.mktemp("panel") / "cache.db"
+    portal = generate_portal(PortalSpec(companies=60, seed=17, hostile_showcase=True))
+    with SandboxHubSpot(portal, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
+        settings = make_settings(server.url, f"sqlite:///{path}")
+        result = run_cycle(settings)
+        assert result.ok, result.error
+    cache = Cache.existing(settings.database.url)
+    yield settings, cache, portal
+    cache.close()
+
+
+@pytest.fixture
+def client(synced):
+    settings, cache, _ = synced
+    return TestClient(build_app(settings, cache))
+
+
+def _today(settings):
+    return local_date(utcnow(), settings.tz)
+
+
+def test_the_renewals_page_lists_every_renewal_within_the_horizon_soonest_first(synced, client):
+    settings, cache, _ = synced
+    with cache.transaction() as session:
+        expected = renewals_data(session, settings, _today(settings), settings.reminders.horizon_days)["renewals"]
+    page = client.get("/")
+    assert page.status_code == 200
+    assert f'<p class="count" id="total">{len(expected)} renewals</p>' in page.text
+    rows = page.text.split('<tbody>')[1].split('</tbody>')[0].count("<tr>")
+    assert rows == min(len(expected), views.PAGE_SIZE)
+
+
+def test_hubspot_text_is_shown_as_text_never_as_markup_or_control_codes(client):
+    text = client.get("/").text
+    assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt; S.A." in text
+    assert "\x1b" not in text and "\\x1b]0;pwned" in text  # the terminal escape, shown inert
+    assert "\u202e" not in text and "\\u202e" in text
+
+
+def test_every_answer_carries_the_security_headers_and_only_get_and_head_are_served(client):
+    for path in ("/", "/findings", "/runs", "/static/panel.css", "/clients/1"):
+        response = client.get(path)
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers[name] == value, (path, name)
+    assert "script-src" not in SECURITY_HEADERS["content-security-policy"]  # default-src 'none': no script at all
+    assert client.head("/").status_code == 200
+    for method in ("post", "put", "delete", "patch"):
+        assert getattr(client, method)("/").status_code == 405
+
+
+def test_the_csv_link_gives_what_renewals_csv_gives(synced, client):
+    settings, cache, _ = synced
+    with cache.transaction() as session:
+        expected = renewals_csv(renewals_data(session, settings, _today(settings), settings.reminders.horizon_days))
+    response = client.get("/renewals.csv")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert response.text == expected
+    assert "'=HYPERLINK(" in response.text and ",=HYPERLINK" not in response.text  # a formula stays text
+
+
+def test_filters_sort_and_page_survive_in_the_query_string(synced, client):
+    settings, cache, _ = synced
+    with cache.transaction() as session:
+        rows = renewals_data(session, settings, _today(settings), 400)["renewals"]
+    owner = max({r["owner"]["id"] for r in rows if r["owner"]["id"]}, key=lambda o: sum(r["owner"]["id"] == o for r in rows))
+    page = client.get(f"/?within=400&owner={owner}&sort=change&dir=desc")
+    mine = [r for r in rows if r["owner"]["id"] == owner]
+    assert f'id="total">{len(mine)} renewals<' in page.text
+    assert f'<option value="{owner}" selected>' in page.text and 'value="400"' in page.text
+    # Sort links keep the filters.
+    assert f"owner={owner}" in page.text.split('class="renewals"')[1].split("</thead>")[0]
+    with_findings = client.get("/?within=400&findings=1").text
+    assert f'id="total">{sum(1 for r in rows if r["open_findings"])} renewals<' in with_findings
+
+
+def test_the_client_page_shows_the_client_its_subscriptions_tier_usage_findings_and_tasks(synced, client):
+    settings, cache, portal = synced
+    with cache.transaction() as session:
+        rows = renewals_data(session, settings, _today(settings), 400)["renewals"]
+        account = session.get(HubSpotAccount, 1)
+    row = next(r for r in rows if r["company_id"])
+    page = client.get(f"/clients/{row['company_id']}").text
+    assert "Subscriptions" in page and "Contact tier" in page and "The worker&#39;s tasks" in page
+    assert f"/record/0-3/{row['subscription_id']}" in page  # the subscription (a deal here) in HubSpot
+    assert f"https://{account.ui_domain}/contacts/{account.portal_id}/record/0-2/{row['company_id']}" in page
+    assert client.get("/clients/999999999").status_code == 404
+
+
+def test_spanish_words_dates_and_money(synced, client):
+    page = client.get("/?lang=es").text
+    assert "Renovaciones" in page and "<html lang=\"es\">" in page
+    assert i18n.money("1234.5", "EUR", "es") in page or "€" in page
+    assert i18n.day(date(2027, 3, 1), "es") == "1 mar 2027"
+    assert i18n.money("1234.5", "EUR", "es") == "1.234,50\xa0€"
+    assert i18n.money("1234.5", "EUR", "en") == "€1,234.50"
+    assert i18n.money("10", "NOT-A-CURRENCY", "en") == "10.00 NOT-A-CURRENCY"  # typed in HubSpot: shown as is
+
+
+def test_basic_authentication_when_credentials_are_set(synced):
+    settings, cache, _ = synced
+    client = TestClient(build_app(settings, cache, credentials="lead:s3cret-pass"))
+    assert client.get("/").status_code == 401
+    assert client.get("/").headers["www-authenticate"].startswith("Basic")
+    wrong = base64.b64encode(b"lead:nope").decode()
+    assert client.get("/", headers={"Authorization": f"Basic {wrong}"}).status_code == 401
+    right = base64.b64encode(b"lead:s3cret-pass").decode()
+    assert client.get("/", headers={"Authorization": f"Basic {right}"}).status_code == 200
+    assert client.get("/", headers={"Authorization": "Basic %%%"}).status_code == 401
+
+
+def test_findings_and_runs_pages(synced, client):
+    findings = client.get("/findings").text
+    assert "data.malformed_value" in findings or "data." in findings
+    runs = client.get("/runs").text
+    assert "sync:full" in runs and "ok" in runs
+
+
+# --------------------------------------------------------------------------- pure parts
+
+
+def _row(n, **kw):
+    base = {"subscription_id": str(n), "company_id": str(100 + n), "client": f"C{n}", "renewal_date": date(2027, 1, 1) + timedelta(days=n),
+            "deadline": None, "days_left": n, "change_percent": None, "current_monthly_price": None, "renewal_monthly_price": None,
+            "owner": {"id": "o1", "name": "Ana", "active": True}, "communication_owner": None, "open_findings": []}
+    return {**base, **kw}
+
+
+def test_a_hand_edited_query_shows_the_default_rather_than_an_error():
+    query = views.RenewalQuery.parse({"within": "-5", "sort": "'; drop", "page": "x", "comm": "bogus", "findings": "yes"}, 120)
+    assert (query.within, query.sort, query.page, query.comm, query.findings) == (120, "renewal_date", 1, "", False)
+    assert views.RenewalQuery.parse({"within": "99999"}, 120).within == 3650
+    assert views.RenewalQuery(within=30, owner="7", page=2).link(page=1) == {"within": "30", "owner": "7", "sort": "renewal_date"}
+
+
+def test_filters_and_sorting():
+    rows = [_row(1, change_percent="5.0"), _row(2, owner={"id": "o2", "name": "Bea", "active": True}, change_percent="-3.0"),
+            _row(3, communication_owner="partner", open_findings=["data.x"])]
+    assert [r["subscription_id"] for r in views.select_renewals(rows, views.RenewalQuery(within=120, owner="o2"))] == ["2"]
+    assert [r["subscription_id"] for r in views.select_renewals(rows, views.RenewalQuery(within=120, comm="none"))] == ["1", "2"]
+    assert [r["subscription_id"] for r in views.select_renewals(rows, views.RenewalQuery(within=120, findings=True))] == ["3"]
+    by_change = views.select_renewals(rows, views.RenewalQuery(within=120, sort="change", descending=True))
+    assert [r["subscription_id"] for r in by_change] == ["1", "2", "3"]  # unknown change last
+
+
+def test_pages_of_rows():
+    assert views.page_of(list(range(250)), 3) == (list(range(200, 250)), 3, 3)
+    assert views.page_of(list(range(250)), 9)[1] == 3  # past the end: the last page
+    assert views.page_of([], 1) == ([], 1, 1)
+
+
+def test_the_timeline_counts_renewals_and_deadlines_per_week():
+    as_of = date(2027, 1, 1)
+    rows = [_row(0, renewal_date=as_of), _row(1, renewal_date=as_of + timedelta(days=6), deadline=as_of + timedelta(days=8)),
+            _row(2, renewal_date=as_of + timedelta(days=7)), _row(3, renewal_date=as_of + timedelta(days=200))]
+    weeks = views.timeline(rows, as_of)
+    assert len(weeks) == 18 and weeks[0].renewals == 2 and weeks[1].renewals == 1 and weeks[1].deadlines == 1
+    assert sum(w.renewals for w in weeks) == 3  # beyond 120 days: not drawn
+    assert weeks[0].height == 100.0 and weeks[1].height == 50.0  # scaled to the busiest week
+
+
+def test_record_links_and_usage():
+    account = HubSpotAccount(id=1, portal_id=42, ui_domain="app-eu1.hubspot.com", fetched_at=utcnow())
+    assert views.record_url(account, "deals", "7") == "https://app-eu1.hubspot.com/contacts/42/record/0-3/7"
+    assert views.record_url(account, "2-9999", "7").endswith("/record/2-9999/7")
+    assert views.record_url(account, "p_renewals", "7") is None and views.record_url(None, "deals", "7") is None
+    assert views.usage_share(50, 100) == 0.5 and views.usage_share(150, 100) == 1.0
+    assert views.usage_share(None, 100) is None and views.usage_share(5, 0) is None
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def _panel_process(tmp_path, database_url: str, bind: str, env_extra: dict | None = None):
+    import os
+    import subprocess
+    import sys
+
+    config = tmp_path / "panel.toml"
+    config.write_text(f'[database]\nurl = "{database_url}"\n[logging]\nlevel = "warning"\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUBSPOT_", "RENEWAL_WORKER"))}
+    env.update(env_extra or {})
+    return subprocess.Popen(
+        [sys.executable, "-m", "worker", "--config", str(config), "panel", "--bind", bind],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def test_an_open_bind_without_authentication_is_refused_with_exit_2(synced, tmp_path):
+    settings, _, _ = synced
+    process = _panel_process(tmp_path, settings.database.url, "0.0.0.0:0")
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert "refusing to serve the panel on 0.0.0.0:0 without authentication" in stderr and "RENEWAL_WORKER_PANEL_AUTH" in stderr
+
+
+def test_the_panel_command_serves_the_cache_and_asks_for_its_credentials(synced, tmp_path):
+    import re
+    import urllib.error
+    import urllib.request
+
+    settings, _, _ = synced
+    process = _panel_process(tmp_path, settings.database.url, "127.0.0.1:0", {"RENEWAL_WORKER_PANEL_AUTH": "lead:s3cret-pass"})
+    try:
+        line = process.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=10)
+        assert refused.value.code == 401
+        request = urllib.request.Request(url, headers={"Authorization": "Basic " + base64.b64encode(b"lead:s3cret-pass").decode()})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 200 and "Renewals" in answer.read().decode()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_the_panel_never_creates_a_cache(tmp_path):
+    process = _panel_process(tmp_path, f"sqlite:///{tmp_path / 'typo.db'}", "127.0.0.1:0")
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1 and "no cache at" in stderr and not (tmp_path / "typo.db").exists()
+
+
+def test_panel_credentials_must_be_user_and_password(tmp_path):
+    process = _panel_process(tmp_path, f"sqlite:///{tmp_path / 'x.db'}", "127.0.0.1:0", {"RENEWAL_WORKER_PANEL_AUTH": "just-a-token"})
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 2 and "RENEWAL_WORKER_PANEL_AUTH" in stderr and "just-a-token" not in stderr
+
+
+def test_the_renewals_shown_follow_each_run(tmp_path):
+    """The page keeps the renewals it computed while no run has changed the cache since."""
+    from worker.cache.models import Subscription
+
+    portal = generate_portal(PortalSpec(companies=30, seed=5, bad_data=False))
+    with SandboxHubSpot(portal, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
+        settings = make_settings(server.url, f"sqlite:///{tmp_path / 'cache.db'}")
+        assert run_cycle(settings, steps=("sync",)).ok
+        cache = Cache.existing(settings.database.url)
+        client = TestClient(build_app(settings, cache))
+        first = client.get("/?within=400").text
+        deal_id, deal = next((i, d) for i, d in portal.table("deals").items() if d.properties.get("renewal_monthly_price"))
+        with cache.transaction() as session:
+            row = session.get(Subscription, str(deal_id))
+            shown = i18n.money(row.renewal_price, row.currency, "en")
+        assert shown in first
+        portal.update("deals", deal_id, {"renewal_monthly_price": "98765.43"})
+        assert client.get("/?within=400").text == first  # nothing ran: the same page
+        assert run_cycle(settings, steps=("sync",)).ok
+        assert i18n.money("98765.43", row.currency, "en") in client.get("/?within=400").text
+        cache.close()

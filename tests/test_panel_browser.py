@@ -1,0 +1,137 @@
+"""The panel as a person sees it: headless Chromium (Debian's package, driven by Playwright)
+loads the panel served by uvicorn over a sandbox-synced cache.
+
+Set RENEWAL_WORKER_SCREENSHOTS=DIR to keep screenshots of the renewals page and a client page
+(the README's come from there)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from integrations.hubspot.sandbox import PortalSpec, SandboxHubSpot, generate_portal
+from tests.conftest import make_settings
+from worker.cache.db import Cache
+from worker.cycle import run_cycle
+from worker.panel.server import listening_socket, server_for
+
+HOSTILE = "<script>alert(1)</script> S.A."
+# As root (CI) Chromium needs --no-sandbox; the rest keep it off this machine's closed network.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def _chromium() -> str:
+    found = os.environ.get("RENEWAL_WORKER_TEST_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.fail("Chromium not found: `make test` installs Debian's chromium (scripts/ensure-chromium.sh)")
+    return found
+
+
+@pytest.fixture(scope="module")
+def panel_url(tmp_path_factory):
+    path = tmp_path_factory.mktemp("browser") / "cache.db"
+    portal = generate_portal(PortalSpec(companies=150, seed=17, hostile_showcase=True))
+    with SandboxHubSpot(portal, requests_per_10s=10_000, search_requests_per_s=1_000) as hubspot:
+        settings = make_settings(hubspot.url, f"sqlite:///{path}")
+        assert run_cycle(settings).ok
+    cache = Cache.existing(settings.database.url)
+    sock = listening_socket("127.0.0.1", 0)
+    server = server_for(settings, cache, credentials=None)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(10)
+    cache.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    page = context.new_page()
+    page.problems = []  # console errors (a CSP violation shows there) and dialogs (a script that ran)
+    page.on("console", lambda message: page.problems.append(message.text) if message.type == "error" else None)
+    page.on("dialog", lambda dialog: (page.problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    yield page
+    context.close()
+
+
+def _shot(page, name: str) -> None:
+    folder = os.environ.get("RENEWAL_WORKER_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / name), full_page=False)
+
+
+def test_a_person_sees_the_renewals_with_a_hostile_name_as_plain_text(page, panel_url):
+    page.goto(panel_url + "/")
+    rows = page.locator("table.renewals tbody tr")
+    assert rows.count() > 10
+    assert page.locator("#total").inner_text().endswith("renewals")
+    # The company named <script>…: shown as its text, and no script ran.
+    assert page.get_by_text(HOSTILE, exact=True).first.is_visible()
+    assert page.locator("table.renewals script").count() == 0
+    assert page.locator("section.timeline svg rect.bar").count() == 18
+    _shot(page, "renewals.png")
+    assert page.problems == []
+
+
+def test_a_filter_narrows_the_rows_and_survives_a_reload(page, panel_url):
+    page.goto(panel_url + "/")
+    everyone = int(page.locator("#total").inner_text().split()[0])
+    owner = page.locator("select[name=owner] option").nth(1)
+    name, owner_id = owner.inner_text(), owner.get_attribute("value")
+    page.select_option("select[name=owner]", owner_id)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**owner={owner_id}**")
+    mine = int(page.locator("#total").inner_text().split()[0])
+    assert 0 < mine < everyone
+    owners = {cell.inner_text().split(" (")[0] for cell in page.locator("table.renewals tbody tr td:nth-child(10)").all()}
+    assert owners == {name}
+    page.reload()
+    assert page.locator("select[name=owner]").input_value() == owner_id
+    assert int(page.locator("#total").inner_text().split()[0]) == mine
+    assert page.problems == []
+
+
+def test_one_click_from_a_name_to_the_client_page(page, panel_url):
+    page.goto(panel_url + "/?sort=client")
+    link = page.locator("table.renewals tbody tr td.client a").first
+    name = link.inner_text()
+    link.click()
+    page.wait_for_url("**/clients/**")
+    assert page.locator("h1.client-name").inner_text() == name
+    assert page.get_by_role("heading", name="Subscriptions").is_visible()
+    assert page.locator("td.usage svg.bar").count() >= 1
+    assert page.get_by_role("heading", name="The worker's tasks").is_visible()
+    assert page.locator("a", has_text="open in HubSpot").first.get_attribute("href").startswith("https://app-eu1.hubspot.com/contacts/")
+    _shot(page, "client.png")
+    assert page.problems == []
+
+
+def test_the_panel_in_spanish(page, panel_url):
+    page.goto(panel_url + "/")
+    page.click("nav .languages a:has-text('ES')")
+    page.wait_for_url("**lang=es**")
+    assert page.locator("h1").inner_text().startswith("Renovaciones")
+    assert page.locator("th", has_text="Cliente").count() == 1
+    assert page.problems == []

@@ -1,0 +1,162 @@
+"""The panel's web app: Starlette routes over the cache, Jinja2 templates, and the safety around
+them (authentication, security headers, GET and HEAD only).
+
+Every value from HubSpot reaches the page through the templates' autoescape (markup shows as
+text) and ``finalize`` (control and format characters shown as escapes). The page loads no
+script and nothing from another origin; the Content-Security-Policy says so to the browser.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from worker.cache.db import Cache
+from worker.panel import i18n, views
+from worker.reports import renewals_csv, renewals_data
+from worker.rules.calendar import local_date
+from worker.safe_text import for_terminal
+from worker.settings import Settings
+
+HERE = Path(__file__).parent
+SECURITY_HEADERS = {
+    # No script at all, styles and images only from the panel itself, never framed.
+    "content-security-policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    # Client names and emails: not kept by browsers or proxies.
+    "cache-control": "no-store",
+}
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [(k, v) for k, v in message["headers"] if k.decode().lower() not in SECURITY_HEADERS]
+                message["headers"] += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class BasicAuth:
+    """HTTP Basic authentication against ``user:password`` (the panel's secret, from the
+    environment or a secret file); compared in constant time."""
+
+    def __init__(self, app: ASGIApp, credentials: str | None):
+        self.app = app
+        self.expected = credentials.encode() if credentials else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.expected is None or self._allowed(scope):
+            await self.app(scope, receive, send)
+            return
+        response = PlainTextResponse("authentication required\n", status_code=401, headers={"WWW-Authenticate": 'Basic realm="renewal-worker", charset="UTF-8"'})
+        await response(scope, receive, send)
+
+    def _allowed(self, scope: Scope) -> bool:
+        header = dict(scope.get("headers") or []).get(b"authorization", b"")
+        scheme, _, value = header.partition(b" ")
+        if scheme.lower() != b"basic":
+            return False
+        try:
+            given = base64.b64decode(value.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            return False
+        assert self.expected is not None
+        return hmac.compare_digest(given, self.expected)
+
+
+def _visible(value: Any) -> Any:
+    """Every ``{{ value }}``: HubSpot text with control characters made visible (autoescape
+    then takes care of markup)."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return for_terminal(value)
+    return value
+
+
+def build_app(settings: Settings, cache: Cache, *, credentials: str | None = None, clock: Callable[[], datetime] | None = None) -> Starlette:
+    """The panel over ``cache``. ``credentials`` (``user:password``) turns on Basic auth."""
+    now = clock or (lambda: datetime.now(timezone.utc))
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True), finalize=_visible)
+    env.globals.update(money=i18n.money, percent=i18n.percent, day=i18n.day, share=views.usage_share)
+
+    def language(request: Request) -> str:
+        asked = request.query_params.get("lang", "")
+        return asked if asked in i18n.LANGUAGES else settings.reminders.language
+
+    def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        lang = language(request)
+        page = env.get_template(template).render(
+            w=i18n.WORDS[lang], lang=lang, path=request.url.path, query=dict(request.query_params),
+            moment=lambda value: i18n.moment(value, lang, settings.tz), number=lambda value: i18n.number(value, lang), **context,
+        )
+        return HTMLResponse(page, status_code=status)
+
+    def today() -> Any:
+        return local_date(now(), settings.tz)
+
+    memo = views.RenewalsMemo()
+
+    async def renewals(request: Request) -> Response:
+        query = views.RenewalQuery.parse(request.query_params, settings.reminders.horizon_days)
+        with cache.transaction() as session:
+            data = views.renewals_page(session, settings, today(), query, memo=memo)
+        return render(request, "renewals.html", q=query, as_of=today(), **data)
+
+    async def renewals_export(request: Request) -> Response:
+        query = views.RenewalQuery.parse(request.query_params, settings.reminders.horizon_days)
+        with cache.transaction() as session:
+            data = renewals_data(session, settings, today(), query.within)
+        data["renewals"] = views.select_renewals(data["renewals"], query)
+        return Response(renewals_csv(data), media_type="text/csv; charset=utf-8", headers={"content-disposition": 'attachment; filename="renewals.csv"'})
+
+    async def client(request: Request) -> Response:
+        with cache.transaction() as session:
+            data = views.client_page(session, str(request.path_params["company_id"]))
+            if data is None:
+                return render(request, "missing.html", status=404)
+            return render(request, "client.html", **data)
+
+    async def findings(request: Request) -> Response:
+        with cache.transaction() as session:
+            page = request.query_params.get("page", "1")
+            return render(request, "findings.html", **views.findings_page(session, int(page) if page.isascii() and page.isdigit() else 1))
+
+    async def runs(request: Request) -> Response:
+        with cache.transaction() as session:
+            return render(request, "runs.html", **views.runs_page(session))
+
+    routes = [
+        Route("/", renewals, methods=["GET"]),
+        Route("/renewals.csv", renewals_export, methods=["GET"]),
+        Route("/clients/{company_id:int}", client, methods=["GET"]),
+        Route("/findings", findings, methods=["GET"]),
+        Route("/runs", runs, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders), Middleware(BasicAuth, credentials=credentials)])

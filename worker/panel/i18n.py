@@ -1,0 +1,98 @@
+"""The panel's words in English and Spanish, and dates and money as people of each write them
+(Babel: CLDR data, as for the task texts)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal, is_currency
+
+LANGUAGES = ("en", "es")
+
+WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Renewals", "renewals": "Renewals", "findings": "Findings", "runs": "Runs",
+        "client": "Client", "comm_owner": "Communication", "products": "Products", "deadline": "Deadline",
+        "renewal_date": "Renewal", "days_left": "Days left", "now_month": "Now / month", "renewal_month": "Renewal / month",
+        "change": "Change", "owner": "Owner", "primary_contact": "Primary contact", "open_findings": "Findings",
+        "within": "Within (days)", "all_owners": "All owners", "all_comm": "Anyone communicates", "only_findings": "Only with findings",
+        "filter": "Show", "csv": "Download CSV", "page": "Page", "of": "of", "previous": "Previous", "next": "Next",
+        "hubspot": "HubSpot", "partner": "Partner", "not_recorded": "not recorded (HubSpot by default)",
+        "inactive": "inactive", "timeline": "The next 120 days", "renewals_per_week": "renewals per week",
+        "deadlines": "deadlines", "week_of": "week of", "none": "—", "no_renewals": "No renewal matches.",
+        "as_of": "as of", "company": "Company", "domain": "Domain", "subscriptions": "Subscriptions", "tier_usage": "Contact tier",
+        "contacts_used": "contacts used", "emails_sent": "emails sent this month", "tasks": "The worker's tasks",
+        "state": "State", "subject": "Subject", "due": "Due", "why": "Why", "rule": "Rule", "record": "Record",
+        "value": "Value", "what": "What is wrong", "since": "Since", "kind": "Kind", "outcome": "Outcome",
+        "started": "Started", "duration": "Duration", "api_calls": "API calls", "rate_limited": "429s",
+        "open_in_hubspot": "open in HubSpot", "status": "Status", "no_contact": "no primary contact",
+        "email": "Email", "price": "Price", "back": "All renewals", "unknown": "?",
+        "state_open": "open", "state_pending": "waiting to be created", "state_closed": "closed by the worker",
+        "state_completed_in_hubspot": "completed by a person", "state_dismissed": "deleted by a person",
+        "not_found": "Not in the cache.", "language": "Language",
+    },
+    "es": {
+        "title": "Renovaciones", "renewals": "Renovaciones", "findings": "Problemas", "runs": "Ejecuciones",
+        "client": "Cliente", "comm_owner": "Comunicación", "products": "Productos", "deadline": "Plazo",
+        "renewal_date": "Renovación", "days_left": "Días", "now_month": "Actual / mes", "renewal_month": "Renovación / mes",
+        "change": "Cambio", "owner": "Propietario", "primary_contact": "Contacto principal", "open_findings": "Problemas",
+        "within": "En los próximos (días)", "all_owners": "Todos los propietarios", "all_comm": "Comunique quien comunique",
+        "only_findings": "Solo con problemas", "filter": "Mostrar", "csv": "Descargar CSV", "page": "Página", "of": "de",
+        "previous": "Anterior", "next": "Siguiente", "hubspot": "HubSpot", "partner": "Partner",
+        "not_recorded": "sin registrar (HubSpot por defecto)", "inactive": "inactivo", "timeline": "Los próximos 120 días",
+        "renewals_per_week": "renovaciones por semana", "deadlines": "plazos", "week_of": "semana del", "none": "—",
+        "no_renewals": "Ninguna renovación coincide.", "as_of": "a fecha de", "company": "Empresa", "domain": "Dominio",
+        "subscriptions": "Suscripciones", "tier_usage": "Nivel de contactos", "contacts_used": "contactos usados",
+        "emails_sent": "correos enviados este mes", "tasks": "Las tareas del worker", "state": "Estado", "subject": "Asunto",
+        "due": "Vence", "why": "Por qué", "rule": "Regla", "record": "Registro", "value": "Valor", "what": "Qué falla",
+        "since": "Desde", "kind": "Tipo", "outcome": "Resultado", "started": "Inicio", "duration": "Duración",
+        "api_calls": "Llamadas API", "rate_limited": "429", "open_in_hubspot": "abrir en HubSpot", "status": "Estado",
+        "no_contact": "sin contacto principal", "email": "Correo", "price": "Precio", "back": "Todas las renovaciones",
+        "unknown": "?", "state_open": "abierta", "state_pending": "pendiente de crear", "state_closed": "cerrada por el worker",
+        "state_completed_in_hubspot": "completada por una persona", "state_dismissed": "eliminada por una persona",
+        "not_found": "No está en la caché.", "language": "Idioma",
+    },
+}
+
+
+# A page repeats the same days and prices many times; Babel formats each from its CLDR pattern.
+@lru_cache(maxsize=8192)
+def day(value: date | None, language: str) -> str:
+    return format_date(value, format="medium", locale=language) if value else WORDS[language]["none"]
+
+
+def moment(value: datetime | None, language: str, tz: Any) -> str:
+    return format_datetime(value, format="short", tzinfo=tz, locale=language) if value else WORDS[language]["none"]
+
+
+@lru_cache(maxsize=8192)
+def money(value: Any, currency: str | None, language: str) -> str:
+    """A price in its currency as people of ``language`` write it; the bare number when the
+    currency is missing or not one Babel knows (a HubSpot value is whatever was typed)."""
+    if value is None or value == "":
+        return WORDS[language]["unknown"]
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    code = (currency or "").strip().upper()
+    if is_currency(code):
+        return format_currency(amount, code, locale=language)
+    return format_decimal(amount, format="#,##0.00", locale=language) + (f" {currency}" if currency else "")
+
+
+def number(value: Any, language: str) -> str:
+    return WORDS[language]["unknown"] if value is None else format_decimal(value, format="#,##0", locale=language)
+
+
+@lru_cache(maxsize=8192)
+def percent(value: Any, language: str) -> str:
+    if value is None:
+        return ""
+    amount = Decimal(str(value))
+    sign = "+" if amount > 0 else "−" if amount < 0 else ""
+    return sign + format_decimal(abs(amount), format="#,##0.0", locale=language) + (" %" if language == "es" else "%")

@@ -1,0 +1,242 @@
+"""What each page shows, from the cache: plain data for the templates. Filtering, sorting,
+paging and the timeline's geometry are pure functions of the rows and the query."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Mapping
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from worker.cache.models import (
+    Company,
+    Contact,
+    Finding,
+    HubSpotAccount,
+    Owner,
+    PrimaryContact,
+    Run,
+    Subscription,
+    TaskLedger,
+)
+from worker.reports import renewals_data
+from worker.settings import Settings
+
+PAGE_SIZE = 100
+SORTS = {
+    "renewal_date": lambda r: (r["renewal_date"], r["subscription_id"]),
+    "client": lambda r: ((r["client"] or "").casefold(), r["renewal_date"]),
+    "deadline": lambda r: (r["deadline"] or date.max, r["renewal_date"]),
+    "change": lambda r: (Decimal(r["change_percent"]) if r["change_percent"] is not None else Decimal("-1e9"), r["renewal_date"]),
+    "current": lambda r: (Decimal(r["current_monthly_price"] or "-1"), r["renewal_date"]),
+    "renewal": lambda r: (Decimal(r["renewal_monthly_price"] or "-1"), r["renewal_date"]),
+    "owner": lambda r: ((r["owner"]["name"] or r["owner"]["id"] or "").casefold(), r["renewal_date"]),
+    "findings": lambda r: (len(r["open_findings"]), r["renewal_date"]),
+}
+COMMUNICATION = ("hubspot", "partner", "none")
+
+
+@dataclass(frozen=True)
+class RenewalQuery:
+    """The renewals page's filters, sort and page, read leniently from the query string (a
+    hand-edited URL shows the default rather than an error)."""
+
+    within: int
+    owner: str = ""
+    comm: str = ""
+    findings: bool = False
+    sort: str = "renewal_date"
+    descending: bool = False
+    page: int = 1
+
+    @classmethod
+    def parse(cls, params: Mapping[str, str], default_within: int) -> "RenewalQuery":
+        def number(name: str, default: int, low: int, high: int) -> int:
+            raw = params.get(name, "")
+            return max(low, min(int(raw), high)) if raw.isascii() and raw.isdigit() else default
+
+        sort = params.get("sort", "renewal_date")
+        return cls(
+            within=number("within", default_within, 0, 3650),
+            owner=params.get("owner", "")[:32],
+            comm=params.get("comm", "") if params.get("comm", "") in COMMUNICATION else "",
+            findings=params.get("findings", "") == "1",
+            sort=sort if sort in SORTS else "renewal_date",
+            descending=params.get("dir", "") == "desc",
+            page=number("page", 1, 1, 100_000),
+        )
+
+    def link(self, **changes: Any) -> dict[str, str]:
+        """The query string of this view with some parts changed (for sort headers and pages)."""
+        values = {"within": self.within, "owner": self.owner, "comm": self.comm, "findings": "1" if self.findings else "",
+                  "sort": self.sort, "dir": "desc" if self.descending else "", "page": self.page}
+        values.update(changes)
+        return {k: str(v) for k, v in values.items() if v not in ("", None) and not (k == "page" and v == 1)}
+
+
+def select_renewals(rows: list[dict[str, Any]], query: RenewalQuery) -> list[dict[str, Any]]:
+    """The rows the filters keep, in the chosen order."""
+    kept = [
+        r for r in rows
+        if (not query.owner or r["owner"]["id"] == query.owner)
+        and (not query.comm or (r["communication_owner"] or "none") == query.comm)
+        and (not query.findings or r["open_findings"])
+    ]
+    return sorted(kept, key=SORTS[query.sort], reverse=query.descending)
+
+
+def page_of(rows: list[Any], page: int, size: int = PAGE_SIZE) -> tuple[list[Any], int, int]:
+    """One page of rows, the page shown (past the end: the last) and how many pages there are."""
+    pages = max(1, -(-len(rows) // size))
+    page = min(page, pages)
+    return rows[(page - 1) * size : page * size], page, pages
+
+
+@dataclass(frozen=True)
+class Week:
+    start: date
+    renewals: int
+    deadlines: int
+    x: float
+    height: float
+    deadline_x: float
+
+
+def timeline(rows: list[dict[str, Any]], as_of: date, *, days: int = 120, width: float = 720.0, height: float = 120.0) -> list[Week]:
+    """Renewals per week over the next ``days``, and the notice deadlines falling in each week:
+    the geometry of the inline SVG (bars scaled to the busiest week)."""
+    weeks = -(-days // 7)
+    renewals = [0] * weeks
+    deadlines = [0] * weeks
+    for row in rows:
+        offset = (row["renewal_date"] - as_of).days
+        if 0 <= offset < weeks * 7:
+            renewals[offset // 7] += 1
+        if row["deadline"] is not None and 0 <= (row["deadline"] - as_of).days < weeks * 7:
+            deadlines[(row["deadline"] - as_of).days // 7] += 1
+    busiest = max(renewals) or 1
+    step = width / weeks
+    return [
+        Week(as_of + timedelta(days=7 * n), renewals[n], deadlines[n], x=round(n * step + 2, 1),
+             height=round(renewals[n] / busiest * (height - 20), 1), deadline_x=round(n * step + step / 2, 1))
+        for n in range(weeks)
+    ]
+
+
+class RenewalsMemo:
+    """The renewals of the last page view, kept while the cache holds the same data: a run
+    changes it, and every run is recorded in ``runs``. While a run is under way nothing is kept
+    (its pages are still arriving)."""
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+        self._rows: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def rows(self, session: Session, settings: Settings, as_of: date, within: int) -> list[dict[str, Any]]:
+        last_run, running = session.execute(
+            select(func.max(Run.id), func.count(Run.id).filter(Run.finished_at.is_(None)))  # type: ignore[arg-type, union-attr]
+        ).one()
+        key = (last_run, as_of, within) if running == 0 else None
+        with self._lock:
+            if key is not None and key == self._key:
+                return self._rows
+        rows = renewals_data(session, settings, as_of, within)["renewals"]
+        with self._lock:
+            self._key, self._rows = key, rows
+        return rows
+
+
+def renewals_page(session: Session, settings: Settings, as_of: date, query: RenewalQuery, *, memo: RenewalsMemo | None = None) -> dict[str, Any]:
+    within = max(query.within, 120)
+    horizon = memo.rows(session, settings, as_of, within) if memo else renewals_data(session, settings, as_of, within)["renewals"]
+    within = [r for r in horizon if r["days_left"] <= query.within]
+    chosen = select_renewals(within, query)
+    shown, page, pages = page_of(chosen, query.page)
+    owners = sorted({(r["owner"]["id"], r["owner"]["name"] or r["owner"]["id"]) for r in within if r["owner"]["id"]}, key=lambda o: (o[1] or "").casefold())
+    return {
+        "rows": shown, "total": len(chosen), "page": page, "pages": pages, "owners": owners,
+        "timeline": timeline(select_renewals([r for r in horizon if r["days_left"] <= 120], query), as_of),
+    }
+
+
+def client_page(session: Session, company_id: str) -> dict[str, Any] | None:
+    company = session.get(Company, company_id)
+    if company is None or company.deleted_at is not None:
+        return None
+    owner = session.get(Owner, company.owner_id) if company.owner_id else None
+    link = session.get(PrimaryContact, company_id)
+    contact = session.get(Contact, link.contact_id) if link and link.contact_id else None
+    subscriptions = list(session.execute(
+        select(Subscription).where(Subscription.company_id == company_id, Subscription.deleted_at.is_(None)).order_by(Subscription.renewal_date)  # type: ignore[union-attr, arg-type]
+    ).scalars())
+    owners = {o.id: o for o in session.execute(select(Owner).where(Owner.id.in_([s.owner_id for s in subscriptions if s.owner_id]))).scalars()}  # type: ignore[call-overload, attr-defined]
+    records = [("company", company_id)] + [("subscription", s.id) for s in subscriptions] + ([("contact", contact.id)] if contact else [])
+    findings = [
+        f for (f,) in session.execute(select(Finding).where(Finding.resolved_at.is_(None), Finding.object_id.in_([i for _, i in records])).order_by(Finding.rule))  # type: ignore[union-attr, attr-defined, arg-type]
+        if (f.object_type, f.object_id) in set(records)
+    ]
+    tasks = [t for (t,) in session.execute(select(TaskLedger).where(TaskLedger.company_id == company_id).order_by(TaskLedger.due_at))]  # type: ignore[arg-type]
+    account = session.get(HubSpotAccount, 1)
+    return {
+        "links": {
+            "company": record_url(account, "companies", company.id),
+            "contact": record_url(account, "contacts", contact.id if contact else None),
+            "subscriptions": {sub.id: record_url(account, sub.object_type, sub.id) for sub in subscriptions},
+            "tasks": {t.key: record_url(account, "tasks", t.task_id) for t in tasks},
+        },
+        "company": company, "owner": owner, "owner_name": person_name(owner), "contact": contact, "contact_name": person_name(contact),
+        "subscriptions": subscriptions, "owner_names": {owner_id: person_name(o) for owner_id, o in owners.items()},
+        "contact_findings": [f for f in findings if f.object_type == "contact" or f.rule.startswith("contact.")],
+        "findings": findings, "tasks": tasks,
+    }
+
+
+# HubSpot's object type ids, as record URLs spell them (a custom object's is its own 2-…).
+OBJECT_TYPE_IDS = {"contacts": "0-1", "companies": "0-2", "deals": "0-3", "tasks": "0-27", "subscriptions": "0-69"}
+
+
+def record_url(account: HubSpotAccount | None, object_type: str, record_id: str | None) -> str | None:
+    """The record in HubSpot's app (``https://{uiDomain}/contacts/{portalId}/record/{type}/{id}``);
+    None without the portal's details or for a type whose id isn't known."""
+    type_id = OBJECT_TYPE_IDS.get(object_type, object_type if object_type[:2] in {"0-", "2-"} else None)
+    if account is None or type_id is None or not record_id:
+        return None
+    return f"https://{account.ui_domain}/contacts/{account.portal_id}/record/{type_id}/{record_id}"
+
+
+def person_name(person: Owner | Contact | None) -> str | None:
+    """First and last name, else the email: how a person is shown."""
+    if person is None:
+        return None
+    name = " ".join(part for part in (person.first_name, person.last_name) if part)
+    return name or person.email
+
+
+def usage_share(used: int | None, limit: int | None) -> float | None:
+    """``used`` of ``limit`` as a share for a bar (capped at 1; None when unknown)."""
+    if used is None or not limit or limit <= 0:
+        return None
+    return min(max(used / limit, 0.0), 1.0)
+
+
+def findings_page(session: Session, page: int = 1, size: int = 200) -> dict[str, Any]:
+    open_findings = select(Finding).where(Finding.resolved_at.is_(None))  # type: ignore[union-attr]
+    total = session.execute(select(func.count()).select_from(open_findings.subquery())).scalar_one()
+    pages = max(1, -(-total // size))
+    page = min(max(page, 1), pages)
+    statement = open_findings.order_by(Finding.rule, Finding.object_type, Finding.object_id, Finding.field).offset((page - 1) * size).limit(size)  # type: ignore[arg-type]
+    findings = [f for (f,) in session.execute(statement)]
+    sub_ids = [f.object_id for f in findings if f.object_type == "subscription"]
+    companies = dict(session.execute(select(Subscription.id, Subscription.company_id).where(Subscription.id.in_(sub_ids))).all()) if sub_ids else {}  # type: ignore[attr-defined]
+    client_of = {(f.object_type, f.object_id): f.object_id if f.object_type == "company" else companies.get(f.object_id) for f in findings}
+    return {"findings": findings, "client_of": client_of, "total": total, "page": page, "pages": pages}
+
+
+def runs_page(session: Session, limit: int = 50) -> dict[str, Any]:
+    runs = [r for (r,) in session.execute(select(Run).order_by(Run.id.desc()).limit(limit))]  # type: ignore[union-attr]
+    return {"runs": runs}
