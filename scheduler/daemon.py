@@ -92,7 +92,7 @@ class Daemon:
         self.gateway = build_gateway(self.settings)
         self.lease = DatabaseLock(self.cache, LEADER_LOCK)
         self._forget_old_instances()
-        http = HealthServer(self.settings.http.bind, self.metrics, self.health).start() if self.settings.http.bind else None
+        http = HealthServer(self.settings.http.bind, self.metrics, self.health, panel=self._panel()).start() if self.settings.http.bind else None
         log.info("daemon.started", instance=self.instance_id, http=http.address if http else None)
         try:
             while not self.stop.is_set():
@@ -223,6 +223,21 @@ class Daemon:
         result = self._cycle("rules", steps=("rules", "emit"))
         self._count_open_findings()
         self._notify(result)
+
+    def _panel(self) -> Any:
+        """The renewals panel at ``/`` of ``[http] bind``: on loopback, or anywhere once
+        ``RENEWAL_WORKER_PANEL_AUTH`` is set (it shows client names and emails). Otherwise only
+        /healthz and /metrics are served, and the log says why."""
+        from worker.config_sections import is_loopback
+        from worker.panel.app import build_app
+
+        assert self.cache is not None
+        host = self.settings.http.bind.rpartition(":")[0].strip("[]")
+        credentials = self.settings.panel_auth.get_secret_value() if self.settings.panel_auth else None
+        if credentials is None and not is_loopback(host):
+            log.warning("daemon.panel_not_served", bind=self.settings.http.bind, reason="not loopback and RENEWAL_WORKER_PANEL_AUTH is not set")
+            return None
+        return build_app(self.settings, self.cache, credentials=credentials)
 
     def _digest_job(self) -> None:
         from integrations.hubspot.errors import HubSpotError

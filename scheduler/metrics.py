@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Summary, disable_created_metrics, generate_latest
@@ -61,57 +60,59 @@ class HealthServerError(Exception):
 
 
 class HealthServer:
-    """/metrics and /healthz on ``host:port``, in a daemon thread."""
+    """/metrics and /healthz on ``host:port`` (and the renewals panel at ``/`` when given one),
+    served by uvicorn in a daemon thread with the panel's per-connection limits: a client that
+    opens a connection and sends nothing, or half a request, is dropped after
+    ``connection_timeout_s``."""
 
     def __init__(
-        self, bind: str, metrics: Metrics, health: Callable[[], tuple[bool, dict[str, Any]]], *, connection_timeout_s: float = CONNECTION_TIMEOUT_S
+        self,
+        bind: str,
+        metrics: Metrics,
+        health: Callable[[], tuple[bool, dict[str, Any]]],
+        *,
+        connection_timeout_s: float = CONNECTION_TIMEOUT_S,
+        panel: Any = None,
     ):
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import Response
+        from starlette.routing import Mount, Route
+
+        from worker.panel.server import asgi_server, listening_socket
+
         host, _, port = bind.rpartition(":")
-        handler = _handler(metrics, health, connection_timeout_s)
         try:
-            self._server = ThreadingHTTPServer((host.strip("[]"), int(port)), handler)
+            self._socket = listening_socket(host.strip("[]"), int(port))
         except OSError as exc:
             raise HealthServerError(f"cannot listen on {bind} ([http] bind): {exc.strerror or exc}") from None
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="health-http", daemon=True)
+
+        def metrics_page(request: Request) -> Response:
+            return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+        def health_page(request: Request) -> Response:
+            ok, detail = health()
+            return Response(json.dumps(detail, default=str), status_code=200 if ok else 503, media_type="application/json")
+
+        routes: list[Any] = [Route("/metrics", metrics_page, methods=["GET"]), Route("/healthz", health_page, methods=["GET"])]
+        if panel is not None:
+            routes.append(Mount("/", app=panel))
+        self._server = asgi_server(Starlette(routes=routes), head_timeout_s=connection_timeout_s)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, name="health-http", daemon=True)
 
     @property
     def address(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self._socket.getsockname()[:2]
         return f"{host}:{port}"
 
     def start(self) -> "HealthServer":
         self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started and self._thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-def _handler(metrics: Metrics, health: Callable[[], tuple[bool, dict[str, Any]]], connection_timeout_s: float) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        # A client that opens a connection and sends nothing (or half a request) is dropped
-        # after this long instead of holding a thread for ever.
-        timeout = connection_timeout_s
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-            return
-
-        def do_GET(self) -> None:
-            if self.path == "/metrics":
-                self._send(200, metrics.exposition(), CONTENT_TYPE_LATEST)
-            elif self.path == "/healthz":
-                ok, detail = health()
-                self._send(200 if ok else 503, json.dumps(detail, default=str).encode(), "application/json")
-            else:
-                self._send(404, b'{"error": "not found"}', "application/json")
-
-        def _send(self, status: int, body: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    return Handler
+        self._server.should_exit = True
+        self._thread.join(10)
+        self._socket.close()

@@ -126,6 +126,9 @@ def test_health_endpoints_and_check(server, tmp_path):
         wait_for(lambda: any(r.kind.startswith("rules:") and r.outcome == "ok" for r in runs(db_url)), what="a rules run")
         health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read())
         assert health["status"] == "ok" and health["role"] == "leader"
+        panel = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)
+        assert panel.status == 200 and "<h1>Renewals" in panel.read().decode()  # the panel, beside the health endpoints
+        assert "default-src 'none'" in panel.headers["Content-Security-Policy"]
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
         assert 'renewal_worker_runs_total{job="rules",outcome="ok"}' in metrics
         assert "renewal_worker_leader 1.0" in metrics
@@ -230,3 +233,27 @@ def test_a_leader_that_loses_its_database_connection_steps_down_and_leads_again(
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
+
+
+def test_an_open_listener_without_panel_credentials_serves_health_but_not_the_panel(server, tmp_path):
+    port = free_port()
+    config = daemon_config(server, tmp_path).replace("[logging]", f'[http]\nbind = "0.0.0.0:{port}"\n[logging]')
+    process = start_daemon(tmp_path, config)
+    try:
+        wait_for(lambda: any(e["event"] == "daemon.panel_not_served" for e in events(tmp_path)), what="the panel's refusal in the log")
+        wait_for(lambda: _status(f"http://127.0.0.1:{port}/healthz") in {200, 503}, what="the health endpoint")
+        assert _status(f"http://127.0.0.1:{port}/") == 404  # no client names on an open port
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+
+
+def _status(url: str) -> int | None:
+    import urllib.error
+
+    try:
+        return urllib.request.urlopen(url, timeout=5).status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return None

@@ -275,3 +275,35 @@ def test_the_renewals_shown_follow_each_run(tmp_path):
         assert run_cycle(settings, steps=("sync",)).ok
         assert i18n.money("98765.43", row.currency, "en") in client.get("/?within=400").text
         cache.close()
+
+
+def test_a_connection_that_never_finishes_its_request_is_dropped(synced):
+    import socket
+    import threading
+    import time
+
+    from worker.panel.server import listening_socket, server_for
+
+    settings, cache, _ = synced
+    sock = listening_socket("127.0.0.1", 0)
+    server = server_for(settings, cache, credentials=None, head_timeout_s=0.5)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.01)
+        port = sock.getsockname()[1]
+        slow = socket.create_connection(("127.0.0.1", port), timeout=5)
+        slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # ... and the rest never comes
+        started = time.monotonic()
+        assert slow.recv(1024) == b""  # closed by the panel
+        assert 0.3 < time.monotonic() - started < 3
+        silent = socket.create_connection(("127.0.0.1", port), timeout=5)  # sends nothing at all
+        assert silent.recv(1024) == b""
+        # A whole request is answered, and the connection then waits for the next one.
+        ok = socket.create_connection(("127.0.0.1", port), timeout=5)
+        ok.sendall(b"GET /runs HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert ok.recv(64).startswith(b"HTTP/1.1 200")
+    finally:
+        server.should_exit = True
+        thread.join(10)

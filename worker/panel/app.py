@@ -121,33 +121,35 @@ def build_app(settings: Settings, cache: Cache, *, credentials: str | None = Non
         return local_date(now(), settings.tz)
 
     memo = views.RenewalsMemo()
+    # The pages are plain functions: Starlette runs them in its thread pool, so a page reading the
+    # cache never holds up the event loop (nor the daemon's /healthz beside it).
 
-    async def renewals(request: Request) -> Response:
+    def renewals(request: Request) -> Response:
         query = views.RenewalQuery.parse(request.query_params, settings.reminders.horizon_days)
         with cache.transaction() as session:
             data = views.renewals_page(session, settings, today(), query, memo=memo)
         return render(request, "renewals.html", q=query, as_of=today(), **data)
 
-    async def renewals_export(request: Request) -> Response:
+    def renewals_export(request: Request) -> Response:
         query = views.RenewalQuery.parse(request.query_params, settings.reminders.horizon_days)
         with cache.transaction() as session:
             data = renewals_data(session, settings, today(), query.within)
         data["renewals"] = views.select_renewals(data["renewals"], query)
         return Response(renewals_csv(data), media_type="text/csv; charset=utf-8", headers={"content-disposition": 'attachment; filename="renewals.csv"'})
 
-    async def client(request: Request) -> Response:
+    def client(request: Request) -> Response:
         with cache.transaction() as session:
             data = views.client_page(session, str(request.path_params["company_id"]))
             if data is None:
                 return render(request, "missing.html", status=404)
             return render(request, "client.html", **data)
 
-    async def findings(request: Request) -> Response:
+    def findings(request: Request) -> Response:
         with cache.transaction() as session:
             page = request.query_params.get("page", "1")
             return render(request, "findings.html", **views.findings_page(session, int(page) if page.isascii() and page.isdigit() else 1))
 
-    async def runs(request: Request) -> Response:
+    def runs(request: Request) -> Response:
         with cache.transaction() as session:
             return render(request, "runs.html", **views.runs_page(session))
 

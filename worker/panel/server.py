@@ -3,10 +3,13 @@ per-connection limits."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
+from typing import Any
 
 import structlog
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from worker.cache.db import Cache
 from worker.panel.app import build_app
@@ -28,14 +31,62 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def server_for(settings: Settings, cache: Cache, *, credentials: str | None) -> uvicorn.Server:
+class TimedH11Protocol(H11Protocol):
+    """uvicorn drops a connection that idles between requests (``timeout_keep_alive``), not one
+    that never finishes sending a request head: that one would hold its place for ever (and
+    ``limit_concurrency`` places make a denial of service). Here a request head must arrive
+    within ``HEAD_TIMEOUT_S`` of the connection opening or of the previous answer."""
+
+    HEAD_TIMEOUT_S = 10.0
+
+    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head_deadline: asyncio.TimerHandle | None = None
+        self._arm()
+
+    def handle_events(self) -> None:
+        started = self.cycle
+        super().handle_events()
+        if self.cycle is not started and self._head_deadline is not None:
+            self._head_deadline.cancel()  # a whole request head arrived
+            self._head_deadline = None
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        if getattr(self, "_head_deadline", None) is not None:
+            self._head_deadline.cancel()
+        self._head_deadline = self.loop.call_later(self.HEAD_TIMEOUT_S, self._too_slow)
+
+    def _too_slow(self) -> None:
+        self._head_deadline = None
+        if self.cycle is None or self.cycle.response_complete:
+            self.transport.close()
+
+
+def server_for(settings: Settings, cache: Cache, *, credentials: str | None, head_timeout_s: float = TimedH11Protocol.HEAD_TIMEOUT_S) -> uvicorn.Server:
+    return asgi_server(build_app(settings, cache, credentials=credentials), head_timeout_s=head_timeout_s)
+
+
+def asgi_server(app: Any, *, head_timeout_s: float = TimedH11Protocol.HEAD_TIMEOUT_S) -> uvicorn.Server:
+    """uvicorn for ``app`` with the per-connection limits (the panel, and the daemon's listener)."""
+    protocol = type("TimedH11", (TimedH11Protocol,), {"HEAD_TIMEOUT_S": head_timeout_s})
     config = uvicorn.Config(
-        build_app(settings, cache, credentials=credentials),
+        app,
+        http=protocol,
         log_config=None,  # the worker's logging (structlog) stays in charge
         access_log=False,
         server_header=False,
         proxy_headers=False,
-        # Per connection: an idle keep-alive is dropped after 5 s; at most 64 at once.
+        # Per connection: a request head within 10 s (TimedH11Protocol), an idle keep-alive
+        # dropped after 5 s, at most 64 connections at once.
         timeout_keep_alive=5,
         limit_concurrency=64,
         h11_max_incomplete_event_size=16 * 1024,
