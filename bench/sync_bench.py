@@ -93,6 +93,7 @@ def run_one(companies: int, seed: int, workdir: Path, latency_ms: float = 0.0) -
             f'[database]\nurl = "sqlite:///{database}"\n[logging]\nlevel = "warning"\nformat = "json"\n'
         )
         wall_s, usage = _sync_now(config)
+        panel_app = _panel_app(config) if not latency_ms else None
         stats = get_json(f"{url}/_sandbox/stats")
         tasks = get_json(f"{url}/_sandbox/summary")["objects"].get("tasks", {}).get("active", 0)
         # A second run with nothing changed: an incremental sync, then every open task read
@@ -106,6 +107,7 @@ def run_one(companies: int, seed: int, workdir: Path, latency_ms: float = 0.0) -
         _post(f"{url}/_sandbox/reset-stats", {})
         quiet_s, _ = _sync_now(config)
         quiet = get_json(f"{url}/_sandbox/stats")
+        panel = _panel_timings(config, panel_app) if not latency_ms else {}
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=30)
@@ -135,8 +137,42 @@ def run_one(companies: int, seed: int, workdir: Path, latency_ms: float = 0.0) -
         "read_back_calls": again["calls"].get("batch_read_objects:tasks", 0) + again["calls"].get("search_objects:tasks", 0),
         "again_writes": sum(n for name, n in again["calls"].items() if name.startswith(("batch_create", "batch_update"))),
         "quiet_calls": quiet["calls"],
+        "panel": panel,
         "quiet_s": quiet_s,
     }
+
+
+def _panel_app(config: Path):
+    """The panel over the bench's cache, in this process, and its first views: the very first of
+    a new process (templates compiled, locale data loaded) and the same page again."""
+    from starlette.testclient import TestClient
+
+    from worker.cache.db import Cache
+    from worker.panel.app import build_app
+    from worker.settings import load_settings
+
+    settings = load_settings(config_path=config, environ={"HUBSPOT_ACCESS_TOKEN": TOKEN})
+    client = TestClient(build_app(settings, Cache.existing(settings.database.url)))
+    client.timings = {"first_view_ms": _timed(client, "/"), "same_view_ms": _timed(client, "/")}  # type: ignore[attr-defined]
+    return client
+
+
+def _panel_timings(config: Path, client) -> dict:
+    """After more runs: the first view (the renewals computed anew), then the other pages."""
+    timings = dict(client.timings)
+    timings["after_a_run_ms"] = _timed(client, "/")
+    timings["sorted_page_3_ms"] = _timed(client, "/?sort=client&page=3")
+    timings["owner_filter_ms"] = _timed(client, "/?within=365&findings=1")
+    timings["client_ms"] = _timed(client, "/clients/" + client.get("/").text.split('href="/clients/')[1].split("?")[0])
+    timings["findings_ms"] = _timed(client, "/findings")
+    return timings
+
+
+def _timed(client, path: str) -> float:
+    started = time.perf_counter()
+    response = client.get(path)
+    assert response.status_code == 200, (path, response.status_code)
+    return round((time.perf_counter() - started) * 1000, 1)
 
 
 def _sync_now(config: Path) -> tuple[float, os.struct_rusage]:
@@ -166,6 +202,14 @@ def print_result(result: dict) -> None:
         f"  second run, nothing changed: {result['again_calls']} calls in {result['again_s']:.1f}s: sync {result['again_sync_calls']}, "
         f"task read-back {result['read_back_calls']}; task writes {result['again_writes']}"
     )
+    if result["panel"]:
+        p = result["panel"]
+        print(
+            f"  panel, renewals page (server side, target < 500 ms): first view of a new process {p['first_view_ms']:.0f} ms, "
+            f"same view again {p['same_view_ms']:.0f} ms, first view after a run {p['after_a_run_ms']:.0f} ms, "
+            f"sorted page 3 {p['sorted_page_3_ms']:.0f} ms, 365 days with findings {p['owner_filter_ms']:.0f} ms; "
+            f"a client {p['client_ms']:.0f} ms, findings {p['findings_ms']:.0f} ms"
+        )
     quiet = result["quiet_calls"]
     print(
         f"  an hour later, nothing changed: {sum(quiet.values())} calls in {result['quiet_s']:.1f}s: sync {sync_calls(quiet)}, "
@@ -191,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         f"task_calls={last['task_calls']}/{math.ceil(last['tasks'] / 100)} again_sync_calls={last['again_sync_calls']} "
         f"quiet_calls={sum(last['quiet_calls'].values())}"
     )
+    if last["panel"]:
+        summary += f" panel_after_run_ms={last['panel']['after_a_run_ms']:.0f} panel_first_ms={last['panel']['first_view_ms']:.0f}"
     if slow:
         summary += f" latency_{slow['latency_ms']:g}ms_time/floor={slow['wall_s'] / slow['time_floor_s']:.2f} latency_429s={slow['rate_limited']}"
     print(summary)
