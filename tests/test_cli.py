@@ -166,13 +166,26 @@ def test_reports_from_the_cache(live_sandbox, tmp_path):
         "subscription_id", "company_id", "client", "communication_owner", "products", "deadline", "deadline_source",
         "renewal_date", "days_left", "currency", "current_monthly_price", "renewal_monthly_price", "change_percent",
         "owner", "primary_contact_email", "open_findings",
+        # New: the contact tier and its usage.
+        "contact_tier", "contacts_used", "contacts_usage_percent", "emails_sent", "emails_limit", "emails_usage_percent",
     }
+    for row in as_json["renewals"]:
+        deal = live_sandbox.portal.table("deals")[int(row["subscription_id"])].properties
+        if row["contact_tier"] and row["contacts_used"] is not None:
+            assert row["contact_tier"] == int(deal["contact_tier"]) and row["contacts_used"] == int(deal["contacts_used"])
+            assert abs(float(row["contacts_usage_percent"]) - row["contacts_used"] * 100 / row["contact_tier"]) <= 0.0501
+        if row["contact_tier"] and row["emails_sent"] is not None:
+            assert row["emails_limit"] == 10 * row["contact_tier"]
+            assert abs(float(row["emails_usage_percent"]) - row["emails_sent"] * 100 / row["emails_limit"]) <= 0.0501
+    assert any(row["contacts_usage_percent"] for row in as_json["renewals"])
     days = [row["days_left"] for row in as_json["renewals"]]
     assert days == sorted(days) and all(0 <= d <= 120 for d in days)
     narrow = json.loads(run_cli(tmp_path, "renewals", "--within", "30", "--json", config=config).stdout)["renewals"]
     assert [r for r in as_json["renewals"] if r["days_left"] <= 30] == narrow
     as_csv = run_cli(tmp_path, "renewals", "--csv", config=config).stdout.splitlines()
     assert as_csv[0].startswith("subscription_id,company_id,client,communication_owner") and len(as_csv) == len(days) + 1
+    # The tier columns come after owner_id: the old columns keep their places.
+    assert as_csv[0].endswith(",owner_id,contact_tier,contacts_used,contacts_usage_percent,emails_sent,emails_limit,emails_usage_percent")
     table = run_cli(tmp_path, "renewals", config=config).stdout
     assert f"within 120 days: {len(days)}" in table and "Renewal/month" in table
     findings = json.loads(run_cli(tmp_path, "findings", "--json", config=config).stdout)

@@ -386,3 +386,14 @@ def test_a_deadline_task_closes_when_its_deadline_passed_even_with_the_renewal_b
     assert why_gone("renewal.price_change", "subscription", "501", RENEWAL, portfolio(), RENEWAL - timedelta(days=60), price) == (
         "the renewal price no longer differs from the current price by more than 5 %"
     )
+
+
+def test_usage_in_percent_for_the_reports():
+    from decimal import Decimal
+
+    from worker.rules.renewal import usage_percent
+
+    assert usage_percent(4613, 10000) == Decimal("46.1")
+    assert usage_percent(1137, 2000) == Decimal("56.9")  # 56.85: half up, as people round
+    assert usage_percent(12, 10) == Decimal("120.0")
+    assert usage_percent(None, 10) is None and usage_percent(5, 0) is None and usage_percent(5, None) is None

@@ -20,7 +20,7 @@ from worker.cache.models import Finding, TaskLedger
 from worker.cache.portfolio import load_portfolio
 from worker.rules import RuleConfig
 from worker.rules.engine import active_renewals
-from worker.rules.renewal import notice_deadline, price_change_percent
+from worker.rules.renewal import notice_deadline, price_change_percent, usage_percent
 from worker.safe_text import csv_cell, for_terminal
 from worker.settings import Settings
 
@@ -28,6 +28,8 @@ RENEWAL_COLUMNS = (
     "client", "communication_owner", "products", "deadline", "renewal_date", "days_left", "currency",
     "current_monthly_price", "renewal_monthly_price", "change_percent", "owner", "primary_contact_email", "open_findings",
 )
+# New columns go at the end of the CSV (after owner_id): a spreadsheet built on the old ones keeps working.
+TIER_COLUMNS = ("contact_tier", "contacts_used", "contacts_usage_percent", "emails_sent", "emails_limit", "emails_usage_percent")
 
 
 def renewals_data(session: Session, settings: Settings, as_of: date, within_days: int) -> dict[str, Any]:
@@ -54,6 +56,7 @@ def renewals_data(session: Session, settings: Settings, as_of: date, within_days
             if sub.current_price is not None and sub.renewal_price is not None
             else None
         )
+        emails_limit = sub.contact_tier * config.emails_per_tier_contact if sub.contact_tier else None
         rows.append(
             {
                 "subscription_id": sub.id,
@@ -74,9 +77,20 @@ def renewals_data(session: Session, settings: Settings, as_of: date, within_days
                 "open_findings": sorted(
                     open_findings.get(("subscription", sub.id), []) + open_findings.get(("company", sub.company_id or ""), [])
                 ),
+                # The contact tier and its usage (emails: of 10 × the tier a month), in percent.
+                "contact_tier": sub.contact_tier,
+                "contacts_used": sub.contacts_used,
+                "contacts_usage_percent": _percent(usage_percent(sub.contacts_used, sub.contact_tier)),
+                "emails_sent": sub.emails_sent,
+                "emails_limit": emails_limit,
+                "emails_usage_percent": _percent(usage_percent(sub.emails_sent, emails_limit)),
             }
         )
     return {"as_of": as_of, "within_days": within_days, "renewals": rows}
+
+
+def _percent(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -86,13 +100,14 @@ def _money(value: Decimal | None) -> str | None:
 def renewals_csv(data: dict[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["subscription_id", "company_id", *RENEWAL_COLUMNS, "owner_id"])
+    writer.writerow(["subscription_id", "company_id", *RENEWAL_COLUMNS, "owner_id", *TIER_COLUMNS])
     for row in data["renewals"]:
         writer.writerow(
             csv_cell(cell)
             for cell in [row["subscription_id"], row["company_id"]]
             + [_flat(row, column) for column in RENEWAL_COLUMNS]
             + [row["owner"]["id"] or ""]
+            + [_flat(row, column) for column in TIER_COLUMNS]
         )
     return out.getvalue()
 

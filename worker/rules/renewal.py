@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
 from worker.rules.calendar import working_day
@@ -172,6 +172,13 @@ def price_change(ctx: Context) -> list[Reminder]:
         "emails_start": emails_start.isoformat(),
     }
     return [ctx.reminder(PRICE_CHANGE, renewal, "", emails_start, ctx.urgency, facts)]
+
+
+def usage_percent(used: int | None, limit: int | None) -> Decimal | None:
+    """``used`` as a percentage of ``limit``, to one decimal; None when either is unknown."""
+    if used is None or not limit or limit <= 0:
+        return None
+    return (Decimal(used) * 100 / Decimal(limit)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def usage_level(used: int | None, limit: int, warning_ratio: float) -> str | None:
