@@ -168,6 +168,7 @@ def test_reports_from_the_cache(live_sandbox, tmp_path):
         "owner", "primary_contact_email", "open_findings",
         # New: the contact tier and its usage.
         "contact_tier", "contacts_used", "contacts_usage_percent", "emails_sent", "emails_limit", "emails_usage_percent",
+        "discount_percent", "discount_end_date", "renewal_manager", "renewal_options_url",
     }
     for row in as_json["renewals"]:
         deal = live_sandbox.portal.table("deals")[int(row["subscription_id"])].properties
@@ -185,7 +186,10 @@ def test_reports_from_the_cache(live_sandbox, tmp_path):
     as_csv = run_cli(tmp_path, "renewals", "--csv", config=config).stdout.splitlines()
     assert as_csv[0].startswith("subscription_id,company_id,client,communication_owner") and len(as_csv) == len(days) + 1
     # The tier columns come after owner_id: the old columns keep their places.
-    assert as_csv[0].endswith(",owner_id,contact_tier,contacts_used,contacts_usage_percent,emails_sent,emails_limit,emails_usage_percent")
+    assert as_csv[0].endswith(
+        ",owner_id,contact_tier,contacts_used,contacts_usage_percent,emails_sent,emails_limit,emails_usage_percent,"
+        "discount_percent,discount_end_date,renewal_manager,renewal_options_url"
+    )
     table = run_cli(tmp_path, "renewals", config=config).stdout
     assert f"within 120 days: {len(days)}" in table and "Renewal/month" in table
     findings = json.loads(run_cli(tmp_path, "findings", "--json", config=config).stdout)

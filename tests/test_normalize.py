@@ -42,7 +42,32 @@ def test_a_well_kept_subscription_becomes_a_typed_row_without_problems():
         "communication_owner": "hubspot", "contact_tier": 5000, "contacts_used": 4100, "emails_sent": 42000,
         "status": "renewal_open", "properties": DEAL, "hs_created_at": CREATED, "hs_updated_at": UPDATED,
         "archived": False, "archived_at": None, "deleted_at": None,
+        # Optional properties, not mapped by default: not read.
+        "discount_percent": None, "discount_end_date": None, "renewal_manager": None, "renewal_options_url": None,
     }
+
+
+def test_discounts_the_renewal_manager_and_the_options_link_when_mapped():
+    config = SubscriptionSettings(properties=SubscriptionProperties(
+        discount_percent="dto", discount_end_date="dto_fin", renewal_manager="gestor", renewal_options_url="opciones",
+    ))
+    good = {**DEAL, "dto": "20 %", "dto_fin": "2027-02-28", "gestor": " Marta Ruiz ", "opciones": "https://app.hubspot.com/quotes/1"}
+    row, problems = subscription_row(record(good), "101", config)
+    assert problems == []
+    assert (row["discount_percent"], row["discount_end_date"], row["renewal_manager"], row["renewal_options_url"]) == (
+        Decimal("20"), date(2027, 2, 28), "Marta Ruiz", "https://app.hubspot.com/quotes/1",
+    )
+    bad = {**DEAL, "dto": "120", "dto_fin": "end of Feb", "opciones": "javascript:alert(1)"}
+    row, problems = subscription_row(record(bad), "101", config)
+    assert {(p.field, p.value, p.message) for p in problems} == {
+        ("discount_percent", "120", "dto: out of range (more than 100 %)"),
+        ("discount_end_date", "end of Feb", "dto_fin: not a valid date (expected YYYY-MM-DD)"),
+        ("renewal_options_url", "javascript:alert(1)", "opciones: not an https:// link"),
+    }
+    assert (row["discount_percent"], row["discount_end_date"], row["renewal_options_url"]) == (None, None, None)
+    for link in ("http://quotes.example/1", "https://", "https://a.example/x y", "https://a.example/\x1b"):
+        assert subscription_row(record({**DEAL, "opciones": link}), "101", config)[0]["renewal_options_url"] is None
+    assert subscription_row(record({**DEAL, "dto": "-5"}), "101", config)[1][0].message == "dto: a negative percentage"
 
 
 def test_each_bad_value_is_its_own_finding_naming_property_and_value():

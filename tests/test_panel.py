@@ -307,3 +307,27 @@ def test_a_connection_that_never_finishes_its_request_is_dropped(synced):
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_a_client_page_shows_the_discount_the_renewal_manager_and_the_options(tmp_path):
+    from worker.cache.models import Subscription
+    from worker.config_sections import SubscriptionProperties
+    from worker.demo import DEMO_OPTIONAL_PROPERTIES
+
+    portal = generate_portal(PortalSpec(companies=40, seed=5, bad_data=False))
+    with SandboxHubSpot(portal, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
+        mapped = SubscriptionProperties(**DEMO_OPTIONAL_PROPERTIES)
+        settings = make_settings(server.url, f"sqlite:///{tmp_path / 'cache.db'}", subscriptions={"properties": mapped})
+        assert run_cycle(settings, steps=("sync",)).ok
+    cache = Cache.existing(settings.database.url)
+    with cache.transaction() as session:
+        from sqlalchemy import select
+
+        sub = session.execute(
+            select(Subscription).where(Subscription.discount_percent.is_not(None), Subscription.renewal_options_url.is_not(None), Subscription.renewal_manager.is_not(None))
+        ).scalars().first()
+    page = TestClient(build_app(settings, cache)).get(f"/clients/{sub.company_id}").text
+    assert f"{i18n.percent(sub.discount_percent, 'en').lstrip('+')} discount until {i18n.day(sub.discount_end_date, 'en')}" in page
+    assert f"HubSpot renewal manager: {sub.renewal_manager}" in page
+    assert f'<a href="{sub.renewal_options_url}" rel="noopener noreferrer" target="_blank">renewal options ↗</a>' in page
+    cache.close()

@@ -397,3 +397,63 @@ def test_usage_in_percent_for_the_reports():
     assert usage_percent(1137, 2000) == Decimal("56.9")  # 56.85: half up, as people round
     assert usage_percent(12, 10) == Decimal("120.0")
     assert usage_percent(None, 10) is None and usage_percent(5, 0) is None and usage_percent(5, None) is None
+
+
+# --------------------------------------------------------------------------- discounts, the renewal manager, the options
+
+
+def _text(task, language="en"):
+    from worker.tasktext import render
+
+    subject, body = render(task.rule, task.facts, task.due, language=language, key=task.key, task_marker="rw1-0000000000000000")
+    return subject, body
+
+
+def test_a_discount_ending_at_the_renewal_is_named_in_the_price_change_task():
+    discounted = sub(renewal_price=Decimal("1500.00"), discount_percent=Decimal("20"), discount_end_date=RENEWAL,
+                     renewal_manager="Marta Ruiz (HubSpot)", renewal_options_url="https://app.hubspot.com/renewals/42")
+    plan = evaluate(portfolio(discounted), RENEWAL - timedelta(days=100), CONFIG)
+    (task,) = reminders(plan, "renewal.price_change")
+    assert reminders(plan, "renewal.discount_ends") == []  # the price-change task says it
+    _, body = _text(task)
+    assert body.startswith("The 20.0% discount ends on March 1, 2027: from 1,200.00 to 1,500.00 USD.")
+    assert "HubSpot renewal manager: Marta Ruiz (HubSpot)." in body
+    assert "The client's renewal options: https://app.hubspot.com/renewals/42" in body
+    _, cuerpo = _text(task, "es")
+    assert cuerpo.startswith("El descuento del 20,0 % termina el 1 de marzo de 2027: de 1.200,00 a 1.500,00 USD.")
+    # Without the optional properties the task reads as before.
+    (plain,) = reminders(evaluate(portfolio(sub(renewal_price=Decimal("1500.00"))), RENEWAL - timedelta(days=100), CONFIG), "renewal.price_change")
+    assert "discount" not in _text(plain)[1] and "renewal manager" not in _text(plain)[1]
+
+
+def test_a_discount_ending_before_the_renewal_with_no_new_price_is_its_own_reminder():
+    ends = RENEWAL - timedelta(days=40)  # 2027-01-20, a Wednesday
+    discounted = sub(discount_percent=Decimal("15"), discount_end_date=ends)  # renewal price = current: nothing recorded
+    as_of = RENEWAL - timedelta(days=100)
+    plan = evaluate(portfolio(discounted), as_of, CONFIG)
+    (task,) = reminders(plan, "renewal.discount_ends")
+    assert task.key == f"renewal.discount_ends:subscription:501:{ends.isoformat()}"
+    assert task.due == ends - timedelta(days=30)  # 2026-12-21, a Monday: a month before it ends
+    subject, body = _text(task)
+    assert subject == "Discount ends in 30 days: Andes Nova S.A. (January 20, 2027)"
+    assert "no new price is recorded yet" in body
+    # Recording the new price moves the reminder to the price-change task, which names the discount.
+    priced = evaluate(portfolio(replace_sub(discounted, renewal_price=Decimal("1400.00"))), as_of, CONFIG)
+    assert reminders(priced, "renewal.discount_ends") == []
+    assert why_gone("renewal.discount_ends", "subscription", "501", ends, portfolio(replace_sub(discounted, renewal_price=Decimal("1400.00"))), as_of, CONFIG).startswith("the discount no longer ends")
+    # A discount that ends after the renewal, or has already ended, is nobody's reminder.
+    assert reminders(evaluate(portfolio(sub(discount_end_date=RENEWAL + timedelta(days=1))), as_of, CONFIG), "renewal.discount_ends") == []
+    assert reminders(evaluate(portfolio(sub(discount_end_date=as_of - timedelta(days=1))), as_of, CONFIG), "renewal.discount_ends") == []
+
+
+def test_the_partner_meeting_carries_the_renewal_manager_and_the_options():
+    partner = sub(communication_owner="partner", renewal_manager="Marta Ruiz", renewal_options_url="https://app.hubspot.com/r/1")
+    (task,) = reminders(evaluate(portfolio(partner), RENEWAL - timedelta(days=80), CONFIG), "renewal.partner_meeting")
+    _, body = _text(task, "es")
+    assert "Gestor de renovación de HubSpot: Marta Ruiz." in body and "Opciones de renovación del cliente: https://app.hubspot.com/r/1" in body
+
+
+def replace_sub(row, **changes):
+    from dataclasses import replace
+
+    return replace(row, **changes)

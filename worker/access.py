@@ -28,6 +28,8 @@ _READABLE_AS = {
     "contact_tier": ("a number", {"number"}),
     "contacts_used": ("a number", {"number"}),
     "emails_sent": ("a number", {"number"}),
+    "discount_percent": ("a number", {"number"}),
+    "discount_end_date": ("a date", {"date", "datetime"}),
 }
 # HubSpot's specs list tasks under the contacts scopes: reading them back and writing them.
 TASK_WRITE_SCOPE = "crm.objects.contacts.write"
@@ -98,6 +100,8 @@ def _properties(gateway: HubSpotGateway, settings: Settings) -> list[AccessLine]
         return [AccessLine(f"properties of {sub_type}", NOT_FOUND, "HubSpot knows no such object type")]
     lines = []
     for key, name in mapping.items():
+        if not name:
+            continue  # an optional property left unmapped
         capability = f"[subscriptions.properties] {key} = {name!r}"
         if name not in types:
             lines.append(AccessLine(capability, NOT_FOUND, f"{sub_type} has no such property{_did_you_mean(name, list(types))}"))

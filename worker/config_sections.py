@@ -106,6 +106,12 @@ class SubscriptionProperties(_Section):
     emails_sent: str = "marketing_emails_sent_month"
     status: str = "dealstage"
     owner: str = "hubspot_owner_id"
+    # Optional ("" = not read): a discount and when it ends, HubSpot's renewal manager (name or
+    # email) and the link to the client's renewal options (HubSpot's quote centre).
+    discount_percent: str = ""
+    discount_end_date: str = ""
+    renewal_manager: str = ""
+    renewal_options_url: str = ""
 
 
 class SubscriptionValues(_Section):

@@ -30,13 +30,27 @@ def demo_settings(settings: Settings, base_url: str) -> Settings:
     reminders = settings.reminders
     if reminders.fallback_owner_id is None:
         reminders = reminders.model_copy(update={"fallback_owner_id": DEMO_FALLBACK_OWNER_ID})
+    subscriptions = settings.subscriptions
+    properties = subscriptions.properties
+    if not any((properties.discount_percent, properties.discount_end_date, properties.renewal_manager, properties.renewal_options_url)):
+        # The demo portal records discounts, renewal managers and renewal options: show them.
+        properties = properties.model_copy(update=DEMO_OPTIONAL_PROPERTIES)
+        subscriptions = subscriptions.model_copy(update={"properties": properties})
     return dataclasses.replace(
         settings,
         hubspot=settings.hubspot.model_copy(update={"base_url": base_url}),
         database=database,
         reminders=reminders,
+        subscriptions=subscriptions,
         access_token=SecretStr(DEMO_TOKEN),
     )
+
+
+# The demo portal's names for the optional subscription properties.
+DEMO_OPTIONAL_PROPERTIES = {
+    "discount_percent": "renewal_discount_percent", "discount_end_date": "renewal_discount_end_date",
+    "renewal_manager": "hubspot_renewal_manager", "renewal_options_url": "renewal_options_url",
+}
 
 
 def fresh_demo_database(settings: Settings) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -83,6 +84,30 @@ def parse_money(raw: str | None) -> tuple[Decimal | None, str | None]:
     if value >= MAX_PRICE:
         return None, "out of range (a trillion or more)"
     return value, None
+
+
+def parse_percent(raw: str | None) -> tuple[Decimal | None, str | None]:
+    """A discount in percent: a plain number from 0 to 100 (a trailing % is accepted)."""
+    if raw is None or not raw.strip():
+        return None, None
+    value, why = parse_money(raw.strip().removesuffix("%").strip())
+    if why:
+        return None, why.replace("a negative price", "a negative percentage")
+    if value is not None and value > 100:
+        return None, "out of range (more than 100 %)"
+    return value, None
+
+
+def parse_link(raw: str | None) -> tuple[str | None, str | None]:
+    """A link people will click in a task or the panel: an https:// URL with a host, nothing
+    else (``javascript:``, ``http://``, spaces and control characters are refused)."""
+    if raw is None or not raw.strip():
+        return None, None
+    text = raw.strip()
+    parts = urlsplit(text)
+    if parts.scheme != "https" or not parts.hostname or not text.isprintable() or " " in text or len(text) > 2000:
+        return None, "not an https:// link"
+    return text, None
 
 
 def parse_count(raw: str | None) -> tuple[int | None, str | None]:
@@ -196,7 +221,7 @@ def owner_row(owner: Owner) -> dict[str, Any]:
 
 def subscription_properties(config: SubscriptionSettings) -> tuple[str, ...]:
     """Only the mapped properties: asking for more makes URLs long (HubSpot answers 414)."""
-    return tuple(dict.fromkeys(config.properties.model_dump().values()))
+    return tuple(dict.fromkeys(name for name in config.properties.model_dump().values() if name))
 
 
 def subscription_row(
@@ -207,7 +232,8 @@ def subscription_row(
     problems: list[DataProblem] = []
 
     def raw(field: str) -> str | None:
-        return props.get(getattr(names, field))
+        name = getattr(names, field)
+        return props.get(name) if name else None
 
     def check(field: str, parsed: tuple[Any, str | None]) -> Any:
         value, why = parsed
@@ -258,6 +284,10 @@ def subscription_row(
         "contacts_used": check("contacts_used", parse_count(raw("contacts_used"))),
         "emails_sent": check("emails_sent", parse_count(raw("emails_sent"))),
         "status": _text(raw("status")),
+        "discount_percent": check("discount_percent", parse_percent(raw("discount_percent"))),
+        "discount_end_date": check("discount_end_date", parse_date(raw("discount_end_date"))),
+        "renewal_manager": _text(raw("renewal_manager")),
+        "renewal_options_url": check("renewal_options_url", parse_link(raw("renewal_options_url"))),
         "properties": dict(props),
         "hs_created_at": record.created_at,
         "hs_updated_at": record.updated_at,

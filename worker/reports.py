@@ -30,6 +30,7 @@ RENEWAL_COLUMNS = (
 )
 # New columns go at the end of the CSV (after owner_id): a spreadsheet built on the old ones keeps working.
 TIER_COLUMNS = ("contact_tier", "contacts_used", "contacts_usage_percent", "emails_sent", "emails_limit", "emails_usage_percent")
+TERMS_COLUMNS = ("discount_percent", "discount_end_date", "renewal_manager", "renewal_options_url")
 
 
 def renewals_data(session: Session, settings: Settings, as_of: date, within_days: int) -> dict[str, Any]:
@@ -84,6 +85,12 @@ def renewals_data(session: Session, settings: Settings, as_of: date, within_days
                 "emails_sent": sub.emails_sent,
                 "emails_limit": emails_limit,
                 "emails_usage_percent": _percent(usage_percent(sub.emails_sent, emails_limit)),
+                # What the partner negotiates with: a discount and its end, HubSpot's renewal
+                # manager, the link to the client's renewal options (null when not recorded).
+                "discount_percent": _percent(sub.discount_percent),
+                "discount_end_date": sub.discount_end_date,
+                "renewal_manager": sub.renewal_manager,
+                "renewal_options_url": sub.renewal_options_url,
             }
         )
     return {"as_of": as_of, "within_days": within_days, "renewals": rows}
@@ -100,14 +107,14 @@ def _money(value: Decimal | None) -> str | None:
 def renewals_csv(data: dict[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["subscription_id", "company_id", *RENEWAL_COLUMNS, "owner_id", *TIER_COLUMNS])
+    writer.writerow(["subscription_id", "company_id", *RENEWAL_COLUMNS, "owner_id", *TIER_COLUMNS, *TERMS_COLUMNS])
     for row in data["renewals"]:
         writer.writerow(
             csv_cell(cell)
             for cell in [row["subscription_id"], row["company_id"]]
             + [_flat(row, column) for column in RENEWAL_COLUMNS]
             + [row["owner"]["id"] or ""]
-            + [_flat(row, column) for column in TIER_COLUMNS]
+            + [_flat(row, column) for column in (*TIER_COLUMNS, *TERMS_COLUMNS)]
         )
     return out.getvalue()
 

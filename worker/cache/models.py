@@ -135,6 +135,10 @@ class Subscription(SQLModel, table=True):
     contacts_used: int | None = None
     emails_sent: int | None = None
     status: str | None = Field(default=None, sa_type=Text)
+    discount_percent: Decimal | None = Field(default=None, sa_type=DecimalText)
+    discount_end_date: date | None = None
+    renewal_manager: str | None = Field(default=None, sa_type=Text)
+    renewal_options_url: str | None = Field(default=None, sa_type=Text)
     properties: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     hs_created_at: datetime | None = _utc_column()
     hs_updated_at: datetime | None = _utc_column()

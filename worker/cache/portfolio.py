@@ -15,10 +15,11 @@ def load_portfolio(session: Session) -> Portfolio:
     columns = (
         s.id, s.company_id, s.owner_id, s.renewal_date, s.deadline, s.products, s.current_price, s.renewal_price,
         s.currency, s.communication_owner, s.contact_tier, s.contacts_used, s.emails_sent, s.status,
+        s.discount_percent, s.discount_end_date, s.renewal_manager, s.renewal_options_url,
     )
     # Positional construction from plain tuples: a third faster than attribute access per row.
     subscriptions = [
-        SubscriptionRow(*row[:14], gone=bool(row[14] or row[15] is not None))
+        SubscriptionRow(*row[:18], gone=bool(row[18] or row[19] is not None))
         for row in session.execute(select(*columns, s.archived, s.deleted_at))
     ]
     c = Company.__table__.c  # type: ignore[attr-defined]

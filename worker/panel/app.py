@@ -113,7 +113,8 @@ def build_app(settings: Settings, cache: Cache, *, credentials: str | None = Non
         lang = language(request)
         page = env.get_template(template).render(
             w=i18n.WORDS[lang], lang=lang, path=request.url.path, query=dict(request.query_params),
-            moment=lambda value: i18n.moment(value, lang, settings.tz), number=lambda value: i18n.number(value, lang), **context,
+            moment=lambda value: i18n.moment(value, lang, settings.tz), number=lambda value: i18n.number(value, lang),
+            plain_percent=lambda value: i18n.percent(value, lang).lstrip("+"), **context,
         )
         return HTMLResponse(page, status_code=status)
 

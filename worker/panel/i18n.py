@@ -34,6 +34,8 @@ WORDS: dict[str, dict[str, str]] = {
         "state_open": "open", "state_pending": "waiting to be created", "state_closed": "closed by the worker",
         "state_completed_in_hubspot": "completed by a person", "state_dismissed": "deleted by a person",
         "not_found": "Not in the cache.", "language": "Language",
+        "discount_until": "{percent} discount until {date}", "discount_ends": "discount until {date}",
+        "renewal_manager": "HubSpot renewal manager", "renewal_options": "renewal options",
     },
     "es": {
         "title": "Renovaciones", "renewals": "Renovaciones", "findings": "Problemas", "runs": "Ejecuciones",
@@ -55,6 +57,8 @@ WORDS: dict[str, dict[str, str]] = {
         "unknown": "?", "state_open": "abierta", "state_pending": "pendiente de crear", "state_closed": "cerrada por el worker",
         "state_completed_in_hubspot": "completada por una persona", "state_dismissed": "eliminada por una persona",
         "not_found": "No está en la caché.", "language": "Idioma",
+        "discount_until": "descuento del {percent} hasta el {date}", "discount_ends": "descuento hasta el {date}",
+        "renewal_manager": "Gestor de renovación de HubSpot", "renewal_options": "opciones de renovación",
     },
 }
 

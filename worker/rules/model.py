@@ -38,6 +38,10 @@ class SubscriptionRow:
     contacts_used: int | None
     emails_sent: int | None
     status: str | None
+    discount_percent: Decimal | None = None
+    discount_end_date: date | None = None
+    renewal_manager: str | None = None
+    renewal_options_url: str | None = None
     gone: bool = False  # archived or deleted in HubSpot
 
 

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from worker.rules.calendar import working_day
 from worker.rules.model import HIGH, CompanyRow, Reminder, Rule, RuleConfig, SubscriptionRow, urgency
-from worker.words import number, percent, usage, when
+from worker.words import day, number, percent, usage, when
 
 MILESTONE = "renewal.milestone"
 PARTNER_MEETING = "renewal.partner_meeting"
@@ -23,6 +23,8 @@ NO_COMMUNICATION_OWNER = "renewal.no_communication_owner"
 DEADLINE = "renewal.deadline"
 PRICE_CHANGE = "renewal.price_change"
 CONTACT_TIER = "renewal.contact_tier"
+DISCOUNT_ENDS = "renewal.discount_ends"
+DISCOUNT_NOTICE_DAYS = 30  # a discount ending before the renewal: told to the client a month ahead
 
 
 
@@ -111,7 +113,22 @@ def partner_meeting(ctx: Context) -> list[Reminder]:
     renewal = ctx.sub.renewal_date
     assert renewal is not None
     emails_start = renewal - timedelta(days=ctx.config.hubspot_emails_days)
-    return [ctx.reminder(PARTNER_MEETING, renewal, "", emails_start, ctx.urgency, {"emails_start": emails_start.isoformat()})]
+    facts = {"emails_start": emails_start.isoformat(), **_at_hand(ctx.sub)}
+    return [ctx.reminder(PARTNER_MEETING, renewal, "", emails_start, ctx.urgency, facts)]
+
+
+def _at_hand(sub: SubscriptionRow) -> dict[str, Any]:
+    """What the partner needs at hand for the conversation (DOMAIN.md): HubSpot's renewal
+    manager and the link to the client's renewal options, where the portal records them."""
+    return {key: value for key, value in (("renewal_manager", sub.renewal_manager), ("renewal_options_url", sub.renewal_options_url)) if value}
+
+
+def _ending_discount(sub: SubscriptionRow) -> dict[str, Any]:
+    """A discount that ends on or before the renewal: the usual reason the price goes up."""
+    end, renewal = sub.discount_end_date, sub.renewal_date
+    if end is None or renewal is None or end > renewal:
+        return {}
+    return {"discount_end": end.isoformat(), "discount_percent": None if sub.discount_percent is None else format(sub.discount_percent, "f")}
 
 
 def no_communication_owner(ctx: Context) -> list[Reminder]:
@@ -170,8 +187,23 @@ def price_change(ctx: Context) -> list[Reminder]:
         "currency": ctx.sub.currency or "",
         "change_percent": None if percent is None else format(percent, "f"),
         "emails_start": emails_start.isoformat(),
+        **_ending_discount(ctx.sub),
+        **_at_hand(ctx.sub),
     }
     return [ctx.reminder(PRICE_CHANGE, renewal, "", emails_start, ctx.urgency, facts)]
+
+
+def discount_ends(ctx: Context) -> list[Reminder]:
+    """A discount that ends before the renewal while no new price is recorded: the client will
+    pay more from that day, and nobody has said how much yet."""
+    end, renewal = ctx.sub.discount_end_date, ctx.sub.renewal_date
+    if end is None or renewal is None or end >= renewal or end < ctx.as_of:
+        return []
+    current, renewal_price = ctx.sub.current_price, ctx.sub.renewal_price
+    if current is not None and renewal_price is not None and current != renewal_price:
+        return []  # the price-change task names the discount
+    facts = {**_ending_discount(ctx.sub), **_at_hand(ctx.sub)}
+    return [ctx.reminder(DISCOUNT_ENDS, end, "", end - timedelta(days=DISCOUNT_NOTICE_DAYS), urgency((end - ctx.as_of).days), facts)]
 
 
 def usage_percent(used: int | None, limit: int | None) -> Decimal | None:
@@ -234,7 +266,48 @@ def _price_words(facts: Mapping[str, Any], language: str, t: Mapping[str, Any], 
         "current_price": number(facts["current_price"], language, 2),
         "renewal_price": number(facts["renewal_price"], language, 2),
         "change": t["unknown_percent"] if change is None else percent(change, language, signed=True),
+        **_discount_words(facts, language, t, due),
     }
+
+
+def _discount_words(facts: Mapping[str, Any], language: str, t: Mapping[str, Any], due: date) -> dict[str, Any]:
+    if not facts.get("discount_end"):
+        return {}
+    share = facts.get("discount_percent")
+    return {
+        "discount_end": day(facts["discount_end"], language),
+        "when_discount": when((date.fromisoformat(facts["discount_end"]) - due).days, language),
+        "discount": t["discount.percent"].format(percent=percent(share, language)) if share is not None else t["discount.unknown"],
+    }
+
+
+def _with_what_is_at_hand(facts: Mapping[str, Any], values: dict[str, Any], late: bool, t: Mapping[str, Any]) -> list[str]:
+    """The rule's lines, after the discount that ends (when there is one) and followed by the
+    renewal manager and the link to the renewal options (when the portal records them)."""
+    lines = [t["discount.line"].format(**values)] if facts.get("discount_end") and "discount.line" in t else []
+    lines += [line.format(**values) for line in t["body.late" if late and "body.late" in t else "body"]]
+    if facts.get("renewal_manager"):
+        lines.append(t["at_hand.manager"].format(**values))
+    if facts.get("renewal_options_url"):
+        lines.append(t["at_hand.options"].format(**values))
+    return lines
+
+
+# Shared words of the tasks that carry the renewal manager and the renewal options.
+_AT_HAND = {
+    "en": {
+        "at_hand.manager": "HubSpot renewal manager: {renewal_manager}.",
+        "at_hand.options": "The client's renewal options: {renewal_options_url}",
+        "discount.percent": "{percent} discount",
+        "discount.unknown": "discount",
+    },
+    "es": {
+        "at_hand.manager": "Gestor de renovación de HubSpot: {renewal_manager}.",
+        "at_hand.options": "Opciones de renovación del cliente: {renewal_options_url}",
+        "discount.percent": "descuento del {percent}",
+        "discount.unknown": "descuento",
+    },
+}
 
 
 def _tier_words(facts: Mapping[str, Any], language: str, t: Mapping[str, Any], due: date) -> dict[str, Any]:
@@ -280,8 +353,10 @@ PARTNER_MEETING_RULE = Rule(
     PARTNER_MEETING,
     fires=partner_meeting,
     gone=lambda sub, portfolio, config: "the partner no longer owns the renewal conversation",
+    lines=_with_what_is_at_hand,
     texts={
         "en": {
+            **_AT_HAND["en"],
             "subject": "Hold the renewal meeting with {company} before {emails_start}",
             "subject.late": "Hold the renewal meeting with {company} now: HubSpot's emails started {emails_start}",
             "body": [
@@ -294,6 +369,7 @@ PARTNER_MEETING_RULE = Rule(
             ],
         },
         "es": {
+            **_AT_HAND["es"],
             "subject": "Reunión de renovación con {company} antes del {emails_start}",
             "subject.late": "Reunión de renovación con {company} cuanto antes: los correos de HubSpot empezaron el {emails_start}",
             "body": [
@@ -370,8 +446,11 @@ PRICE_CHANGE_RULE = Rule(
     gone=lambda sub, portfolio, config: "the renewal price no longer differs from the current price"
     + (f" by more than {config.price_change_threshold_percent:g} %" if config.price_change_threshold_percent else ""),
     words=_price_words,
+    lines=_with_what_is_at_hand,
     texts={
         "en": {
+            **_AT_HAND["en"],
+            "discount.line": "The {discount} ends on {discount_end}: from {current_price} to {renewal_price} {currency}.",
             "subject": "Price change at renewal: {company}, {current_price} → {renewal_price} {currency} ({change})",
             "body": [
                 "At the renewal on {renewal_date} the monthly price of {products} changes from {current_price} to {renewal_price} {currency} ({change}).",
@@ -384,6 +463,8 @@ PRICE_CHANGE_RULE = Rule(
             "unknown_percent": "new price, no current price",
         },
         "es": {
+            **_AT_HAND["es"],
+            "discount.line": "El {discount} termina el {discount_end}: de {current_price} a {renewal_price} {currency}.",
             "subject": "Cambio de precio en la renovación: {company}, {current_price} → {renewal_price} {currency} ({change})",
             "body": [
                 "En la renovación del {renewal_date} el precio mensual de {products} pasa de {current_price} a {renewal_price} {currency} ({change}).",
@@ -426,5 +507,36 @@ CONTACT_TIER_RULE = Rule(
     },
 )
 
+DISCOUNT_ENDS_RULE = Rule(
+    DISCOUNT_ENDS,
+    fires=discount_ends,
+    gone=lambda sub, portfolio, config: "the discount no longer ends before the renewal, or the new price is recorded (the price-change task names the discount)",
+    words=_discount_words,
+    lines=_with_what_is_at_hand,
+    anchor=lambda sub, config: sub.discount_end_date,
+    anchor_name="discount's end",
+    texts={
+        "en": {
+            **_AT_HAND["en"],
+            "subject": "Discount ends {when_discount}: {company} ({discount_end})",
+            "body": [
+                "The {discount} on {products} ends on {discount_end}, before the renewal on {renewal_date}, and no new price is recorded yet.",
+                "To do: tell the client what they pay from {discount_end}, and record the renewal price.",
+            ],
+        },
+        "es": {
+            **_AT_HAND["es"],
+            "subject": "El descuento termina {when_discount}: {company} ({discount_end})",
+            "body": [
+                "El {discount} de {products} termina el {discount_end}, antes de la renovación del {renewal_date}, y aún no hay precio nuevo registrado.",
+                "Qué hacer: explicar al cliente cuánto pagará desde el {discount_end} y registrar el precio de renovación.",
+            ],
+        },
+    },
+)
+
 # The subscription rules, in the order their reminders are listed.
-RULES = (MILESTONE_RULE, PARTNER_MEETING_RULE, NO_COMMUNICATION_OWNER_RULE, DEADLINE_RULE, PRICE_CHANGE_RULE, CONTACT_TIER_RULE)
+RULES = (
+    MILESTONE_RULE, PARTNER_MEETING_RULE, NO_COMMUNICATION_OWNER_RULE, DEADLINE_RULE, PRICE_CHANGE_RULE, DISCOUNT_ENDS_RULE,
+    CONTACT_TIER_RULE,
+)

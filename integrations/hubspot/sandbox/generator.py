@@ -173,6 +173,15 @@ def portal_subscription(portal, rng, spec, company_id, today, owner, now, bad) -
         "dealstage": "closedlost" if rng.random() < 0.05 else "renewal_open",
         "hubspot_owner_id": owner,
     }
+    # What the partner negotiates with, by id (no extra draw: the rest of the portal stays as it
+    # was): a discount ending at the renewal or before it, HubSpot's renewal manager, the link to
+    # the client's renewal options.
+    if company_id % 4 == 0:
+        props["renewal_discount_percent"] = ("20", "15", "10")[company_id % 3]
+        props["renewal_discount_end_date"] = (renewal - timedelta(days=(0, 40)[company_id % 2])).isoformat()
+    props["hubspot_renewal_manager"] = ("Marta Ruiz", "Tom Baker", None)[company_id % 3]
+    if company_id % 2 == 0:
+        props["renewal_options_url"] = f"https://app.hubspot.com/renewal-options/{company_id}"
     if bad(0.02):
         props["renewal_date"] = rng.choice(["", "2026-02-30", "31/12/2026", "soon", *IMPOSSIBLE_DATES])
     if bad(0.02):

@@ -324,6 +324,8 @@ PROPERTY_TYPES = {
         "current_monthly_price": "number", "renewal_monthly_price": "number", "deal_currency_code": "enumeration",
         "renewal_communication_owner": "enumeration", "contact_tier": "number", "contacts_used": "number",
         "marketing_emails_sent_month": "number", "dealstage": "enumeration", "hubspot_owner_id": "enumeration",
+        "renewal_discount_percent": "number", "renewal_discount_end_date": "date", "hubspot_renewal_manager": "string",
+        "renewal_options_url": "string",
     },
 }
 
