@@ -23,16 +23,19 @@ from worker.sync import utcnow
 HOSTILE = "<script>alert(1)</script> S.A."
 
 
-@pytest.fixture(scope="module")
-def synced(tmp_path_factory):
-    """A 60-company portal with every hostile value, synced and its tasks created once."""
-    path = tmp_path_factory.mktemp("panel") / "cache.db"
-    portal = generate_portal(PortalSpec(companies=60, seed=17, hostile_showcase=True))
+def worked_cache(folder, companies: int):
+    """A portal with every hostile value, synced and its tasks created once; the panel's cache."""
+    portal = generate_portal(PortalSpec(companies=companies, seed=17, hostile_showcase=True))
     with SandboxHubSpot(portal, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
-        settings = make_settings(server.url, f"sqlite:///{path}")
+        settings = make_settings(server.url, f"sqlite:///{folder / 'cache.db'}")
         result = run_cycle(settings)
         assert result.ok, result.error
-    cache = Cache.existing(settings.database.url)
+    return settings, Cache.existing(settings.database.url), portal
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory):
+    settings, cache, portal = worked_cache(tmp_path_factory.mktemp("panel"), 60)
     yield settings, cache, portal
     cache.close()
 
@@ -331,3 +334,21 @@ def test_a_client_page_shows_the_discount_the_renewal_manager_and_the_options(tm
     assert f"HubSpot renewal manager: {sub.renewal_manager}" in page
     assert f'<a href="{sub.renewal_options_url}" rel="noopener noreferrer" target="_blank">renewal options ↗</a>' in page
     cache.close()
+
+
+def test_a_cache_from_an_older_version_is_named_not_crashed_on(tmp_path):
+    """After an upgrade, reports and the panel read a cache the new version has not migrated yet
+    (they never migrate): one line says what to do."""
+    from alembic import command
+
+    from worker.cache.db import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    cache = Cache(url)
+    command.downgrade(alembic_config(cache.engine), "-1")
+    cache.close()
+    process = _panel_process(tmp_path, url, "127.0.0.1:0")
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1 and "written by an older renewal-worker" in stderr and "--sync-now" in stderr
+    Cache(url).close()  # a writer migrates it
+    assert Cache.existing(url) is not None

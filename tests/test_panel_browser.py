@@ -14,10 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from integrations.hubspot.sandbox import PortalSpec, SandboxHubSpot, generate_portal
-from tests.conftest import make_settings
-from worker.cache.db import Cache
-from worker.cycle import run_cycle
+from tests.test_panel import worked_cache
 from worker.panel.server import listening_socket, server_for
 
 HOSTILE = "<script>alert(1)</script> S.A."
@@ -35,12 +32,7 @@ def _chromium() -> str:
 
 @pytest.fixture(scope="module")
 def panel_url(tmp_path_factory):
-    path = tmp_path_factory.mktemp("browser") / "cache.db"
-    portal = generate_portal(PortalSpec(companies=150, seed=17, hostile_showcase=True))
-    with SandboxHubSpot(portal, requests_per_10s=10_000, search_requests_per_s=1_000) as hubspot:
-        settings = make_settings(hubspot.url, f"sqlite:///{path}")
-        assert run_cycle(settings).ok
-    cache = Cache.existing(settings.database.url)
+    settings, cache, _ = worked_cache(tmp_path_factory.mktemp("browser"), 150)
     sock = listening_socket("127.0.0.1", 0)
     server = server_for(settings, cache, credentials=None)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -55,6 +55,17 @@ def migrate(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), "head")
 
 
+def schema_is_current(engine: Engine) -> bool:
+    """Whether the database is at the newest migration (a reader of an older one would fail on a
+    missing column instead of saying what to do)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision() == head
+
+
 class CacheUnavailable(Exception):
     """The cache cannot be opened as asked: none exists where a reader looks, or a writer cannot
     create one there. The message is the one line a person needs."""
@@ -140,6 +151,12 @@ class Cache:
             self.engine.dispose()
             where = sqlite_path(self.url) or "this database"
             raise CacheUnavailable(f"no renewal-worker cache in {where}: run `renewal-worker --sync-now` first, or check [database] url")
+        if not schema_is_current(self.engine):
+            self.engine.dispose()
+            raise CacheUnavailable(
+                "this cache was written by an older renewal-worker: run `renewal-worker --sync-now` once (or let the daemon "
+                "run) to upgrade it; reports and the panel never change a cache themselves"
+            )
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
