@@ -181,10 +181,8 @@ class Emitter:
             with self.cache.transaction() as session:
                 entries = ledger.load(session, states=[OPEN])
             found = self.gateway.read_tasks([e.task_id for e in entries.values() if e.task_id])
-            report.read_back = len(found)
-            keys = {e.task_id: e.key for e in entries.values() if e.task_id}
-            with self.cache.transaction() as session:
-                ledger.record_read_back(session, {keys[t.id]: (t.owner_id, t.due_at) for t in found.values() if t.id in keys}, self.clock())
+            self._record_read_back(entries, found, report)
+            # Only what people did is taken from this plan; nothing is written.
             self._record_people(plan_changes(entries, found, {}, lambda entry: ""), report)
         return report
 
@@ -200,11 +198,15 @@ class Emitter:
         assert self.gateway is not None
         overlap = timedelta(seconds=self.settings.sync.incremental_overlap_s)
         seen = read_back(self.gateway, self.cache, entries, decide, now=self.clock(), overlap=overlap)
-        report.read_back = len(seen.read)
+        self._record_read_back(entries, seen.read, report)
+        return seen
+
+    def _record_read_back(self, entries: dict[str, LedgerEntry], read: dict[str, TaskState], report: EmissionReport) -> None:
+        """What HubSpot showed for the tasks just read (owner, due date), for the reports."""
+        report.read_back = len(read)
         keys = {e.task_id: e.key for e in entries.values() if e.task_id}
         with self.cache.transaction() as session:
-            ledger.record_read_back(session, {keys[t.id]: (t.owner_id, t.due_at) for t in seen.read.values() if t.id in keys}, self.clock())
-        return seen
+            ledger.record_read_back(session, {keys[t.id]: (t.owner_id, t.due_at) for t in read.values() if t.id in keys}, self.clock())
 
     def _wanted(self, plan: Plan, entries: dict[str, LedgerEntry]) -> dict[str, tuple[Desired, Reminder]]:
         """Each reminder as a task should read today. An existing task keeps its due date (and
