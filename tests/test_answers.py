@@ -276,3 +276,32 @@ def test_terminal_text_shows_control_and_format_characters_escaped(text, shown):
 )
 def test_csv_cells_never_start_a_formula(value, cell):
     assert csv_cell(value) == cell
+
+
+def test_the_accounts_details_give_the_portal_id_and_a_safe_app_domain():
+    details = answers.account_details({"portalId": 4242, "uiDomain": "app-eu1.hubspot.com", "timeZone": "Europe/Madrid"}, "account_details")
+    assert (details.portal_id, details.ui_domain) == (4242, "app-eu1.hubspot.com")
+    # The domain goes into links people click: anything but a HubSpot host falls back to HubSpot's.
+    for domain in ("evil.example", "app.hubspot.com.evil.example", "javascript:alert(1)//hubspot.com", None, 7, "APP.HUBSPOT.COM"):
+        assert answers.account_details({"portalId": 1, "uiDomain": domain}, "account_details").ui_domain == "app.hubspot.com"
+    for portal_id in (None, "4242", True, 0, -1, 2**31):
+        with pytest.raises(MalformedAnswer, match="portalId"):
+            answers.account_details({"portalId": portal_id, "uiDomain": "app.hubspot.com"}, "account_details")
+    assert answers.account_details({"portalId": 2**31 - 1}, "account_details").portal_id == 2**31 - 1
+
+
+@pytest.mark.parametrize(
+    "kind, label",
+    [
+        ("deal_to_company", "Primary"),
+        ("p_subscriptions_to_company", "Primary"),
+        ("deal_to_company_unlabeled", None),
+        ("facilitator", "facilitator"),
+        ("billing_to_contact_person", "billing_to_contact_person"),  # a user label that merely contains _to_
+    ],
+)
+def test_inline_association_types_read_as_labels(kind, label):
+    item = {**ITEM, "associations": {"companies": {"results": [{"id": "11", "type": kind}]}}}
+    (associated,) = answers.record(item, "list_objects").associations["companies"]
+    assert [item.label for item in associated.labels] == [label]
+    assert associated.labels[0].category == ("USER_DEFINED" if label not in {"Primary", None} else "HUBSPOT_DEFINED")
