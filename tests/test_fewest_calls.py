@@ -171,3 +171,29 @@ def test_a_subscription_with_more_companies_than_the_list_carries_is_read_whole(
         with cache.transaction() as session:
             assert session.get(Subscription, str(deal_id)).company_id == str(primary)
         cache.close()
+
+
+def test_a_first_sync_stopped_while_reading_the_primary_contacts_resumes_there(tmp_path):
+    """The companies are listed, then their contacts read 1,000 companies a step: a run that
+    fails in that phase leaves the listing done, and the next run only reads the links."""
+    from integrations.hubspot.sandbox import Fault
+    from tests.test_sync import snapshot
+    from worker.cycle import run_cycle
+
+    portal = generate_portal(PortalSpec(companies=80, seed=5))
+    with SandboxHubSpot(portal, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
+        clean = Cache(f"sqlite:///{tmp_path / 'clean.db'}")
+        _sync(make_settings(server.url, clean.url), clean)
+        resumed = Cache(f"sqlite:///{tmp_path / 'resumed.db'}")
+        settings = make_settings(server.url, resumed.url, hubspot={"max_attempts": 2, "page_size": 20})
+        server.add_fault(Fault("status", status=503, match="associations/(?:2026-[0-9][0-9]/)?companies/contacts/batch/read", times=2))
+        failed = run_cycle(settings, cache=resumed, steps=("sync",))
+        assert not failed.ok and "batch_read_associations" in failed.error
+        server.reset_stats()
+        again = run_cycle(settings, cache=resumed, steps=("sync",))
+        assert again.ok and again.mode == "full"
+        assert server.stats.calls["list_objects:companies"] == 0  # the listing was done
+        assert server.stats.calls["batch_read_associations:companies"] == 1
+        assert snapshot(resumed) == snapshot(clean)
+        clean.close()
+        resumed.close()

@@ -138,8 +138,8 @@ class Syncer:
             counts = [job() for job in jobs]
         for found in counts:
             report.counts.update(found)
-        if not all(full.values()):
-            self.links.recheck(report.counts)
+        # A full pass just read every link of its stream: only incremental streams are re-checked.
+        self.links.recheck(report.counts, companies=not full[COMPANIES], subscriptions=not full[SUBSCRIPTIONS])
         return report
 
     def _needs_full(self, stream: str) -> bool:

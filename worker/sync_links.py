@@ -45,7 +45,7 @@ class Links:
         self.sub_type = settings.subscriptions.object_type
         self.label = settings.primary_contact.association_label
 
-    def recheck(self, counts: Counter) -> None:
+    def recheck(self, counts: Counter, *, companies: bool = True, subscriptions: bool = True) -> None:
         """Association changes (a new primary contact, a subscription moved to another company)
         don't move any modified date, so no search sees them: they are re-read for the renewals
         within ``[sync] association_recheck_horizon_days``, in turns of one associations call
@@ -54,8 +54,10 @@ class Links:
         today = self.clock().date()
         end = today + timedelta(days=self.settings.sync.association_recheck_horizon_days)
         with self.cache.transaction() as session:
-            company_ids = self._take_turn(session, RECHECK_COMPANIES, repo.companies_with_renewals_between(session, today, end))
-            subscription_ids = self._take_turn(session, RECHECK_SUBSCRIPTIONS, repo.subscriptions_with_renewals_between(session, today, end))
+            company_ids = self._take_turn(session, RECHECK_COMPANIES, repo.companies_with_renewals_between(session, today, end)) if companies else []
+            subscription_ids = (
+                self._take_turn(session, RECHECK_SUBSCRIPTIONS, repo.subscriptions_with_renewals_between(session, today, end)) if subscriptions else []
+            )
         if company_ids:
             links, contacts = self.primary_links(company_ids, only_unknown=True)
             with self.cache.transaction() as session:
