@@ -128,6 +128,7 @@ def test_demo_runs_without_token_or_network(tmp_path):
     created = int(done.stdout.split("tasks: ", 1)[1].split(" created", 1)[0])
     assert created > 0
     assert f"Tasks now in the demo HubSpot portal: {created}" in done.stdout
+    assert "renewal-worker --demo panel" in done.stdout.splitlines()[-1]  # where to look next
     again = run_cli(tmp_path, "--demo", "renewals", "--json", token=None)
     assert again.returncode == 0 and json.loads(again.stdout)["renewals"]
 

@@ -99,6 +99,8 @@ def print_demo_outcome(settings: Settings, sandbox: SandboxHubSpot) -> None:
     print()
     print(f"Tasks now in the demo HubSpot portal: {len(rows)}")
     print(reports.table(["Task", "Due", "Priority", "Owner", "Subject"], rows, widths={4: 90}))
+    print()
+    print("The same renewals as a web page: .venv/bin/renewal-worker --demo panel  (then open http://127.0.0.1:8765/)")
 
 
 def _day(epoch_ms: str | None) -> str:
