@@ -70,8 +70,8 @@ def renewals_data(session: Session, settings: Settings, as_of: date, within_days
                 "renewal_date": sub.renewal_date,
                 "days_left": (sub.renewal_date - as_of).days,
                 "currency": sub.currency,
-                "current_monthly_price": _money(sub.current_price),
-                "renewal_monthly_price": _money(sub.renewal_price),
+                "current_monthly_price": _decimal(sub.current_price),
+                "renewal_monthly_price": _decimal(sub.renewal_price),
                 "change_percent": None if change is None else format(change, "f"),
                 "owner": {"id": owner_id, "name": owner.name if owner else None, "active": bool(owner and owner.active)},
                 "primary_contact_email": contact.email if contact else None,
@@ -81,13 +81,13 @@ def renewals_data(session: Session, settings: Settings, as_of: date, within_days
                 # The contact tier and its usage (emails: of 10 × the tier a month), in percent.
                 "contact_tier": sub.contact_tier,
                 "contacts_used": sub.contacts_used,
-                "contacts_usage_percent": _percent(usage_percent(sub.contacts_used, sub.contact_tier)),
+                "contacts_usage_percent": _decimal(usage_percent(sub.contacts_used, sub.contact_tier)),
                 "emails_sent": sub.emails_sent,
                 "emails_limit": emails_limit,
-                "emails_usage_percent": _percent(usage_percent(sub.emails_sent, emails_limit)),
+                "emails_usage_percent": _decimal(usage_percent(sub.emails_sent, emails_limit)),
                 # What the partner negotiates with: a discount and its end, HubSpot's renewal
                 # manager, the link to the client's renewal options (null when not recorded).
-                "discount_percent": _percent(sub.discount_percent),
+                "discount_percent": _decimal(sub.discount_percent),
                 "discount_end_date": sub.discount_end_date,
                 "renewal_manager": sub.renewal_manager,
                 "renewal_options_url": sub.renewal_options_url,
@@ -96,11 +96,8 @@ def renewals_data(session: Session, settings: Settings, as_of: date, within_days
     return {"as_of": as_of, "within_days": within_days, "renewals": rows}
 
 
-def _percent(value: Decimal | None) -> str | None:
-    return None if value is None else format(value, "f")
-
-
-def _money(value: Decimal | None) -> str | None:
+def _decimal(value: Decimal | None) -> str | None:
+    """Prices and percentages as decimal strings in the reports (never floats)."""
     return None if value is None else format(value, "f")
 
 

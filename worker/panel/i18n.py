@@ -11,6 +11,8 @@ from typing import Any
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, is_currency
 
+from worker import words
+
 LANGUAGES = ("en", "es")
 
 WORDS: dict[str, dict[str, str]] = {
@@ -90,13 +92,12 @@ def money(value: Any, currency: str | None, language: str) -> str:
 
 
 def number(value: Any, language: str) -> str:
-    return WORDS[language]["unknown"] if value is None else format_decimal(value, format="#,##0", locale=language)
+    return WORDS[language]["unknown"] if value is None else words.number(value, language)
 
 
 @lru_cache(maxsize=8192)
 def percent(value: Any, language: str) -> str:
+    """A change in percent as the task texts write it (+10.0% / −3,5 %); no sign on 0."""
     if value is None:
         return ""
-    amount = Decimal(str(value))
-    sign = "+" if amount > 0 else "−" if amount < 0 else ""
-    return sign + format_decimal(abs(amount), format="#,##0.0", locale=language) + (" %" if language == "es" else "%")
+    return words.percent(value, language, signed=Decimal(str(value)) != 0)
