@@ -5,7 +5,6 @@ optional HTTP listener serving /metrics and /healthz."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from typing import Any, Callable
 
@@ -79,11 +78,11 @@ class HealthServer:
         from starlette.responses import Response
         from starlette.routing import Mount, Route
 
-        from worker.panel.server import asgi_server, listening_socket
+        from worker.panel.server import InThread, asgi_server, listening_socket
 
         host, _, port = bind.rpartition(":")
         try:
-            self._socket = listening_socket(host.strip("[]"), int(port))
+            sock = listening_socket(host.strip("[]"), int(port))
         except OSError as exc:
             raise HealthServerError(f"cannot listen on {bind} ([http] bind): {exc.strerror or exc}") from None
 
@@ -97,22 +96,16 @@ class HealthServer:
         routes: list[Any] = [Route("/metrics", metrics_page, methods=["GET"]), Route("/healthz", health_page, methods=["GET"])]
         if panel is not None:
             routes.append(Mount("/", app=panel))
-        self._server = asgi_server(Starlette(routes=routes), head_timeout_s=connection_timeout_s)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, name="health-http", daemon=True)
+        self._listener = InThread(asgi_server(Starlette(routes=routes), head_timeout_s=connection_timeout_s), sock, name="health-http")
 
     @property
     def address(self) -> str:
-        host, port = self._socket.getsockname()[:2]
+        host, port = self._listener.socket.getsockname()[:2]
         return f"{host}:{port}"
 
     def start(self) -> "HealthServer":
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started and self._thread.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.01)
+        self._listener.start()
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(10)
-        self._socket.close()
+        self._listener.stop()

@@ -10,17 +10,16 @@ import pytest
 import urllib3
 
 from integrations.hubspot import endpoints
+from integrations.hubspot.error_mapping import SDK_PACKAGES, translate_error
 from integrations.hubspot.errors import (
     AuthFailed,
     BadRequest,
     DailyLimitReached,
     Forbidden,
-    HubSpotError,
     NotFound,
     RateLimited,
     Unavailable,
 )
-from integrations.hubspot.error_mapping import SDK_PACKAGES, translate_error
 from integrations.hubspot.gateway import HubSpotGateway, RetryPolicy
 from integrations.hubspot.limiter import RequestLimiter
 from integrations.hubspot.sandbox import DEMO_TOKEN, Fault

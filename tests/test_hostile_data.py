@@ -4,7 +4,6 @@ fails a page, a run or the next run, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import pytest
 from sqlmodel import select
 
 from integrations.hubspot.sandbox import SandboxHubSpot, SandboxPortal

@@ -282,20 +282,14 @@ def test_the_renewals_shown_follow_each_run(tmp_path):
 
 def test_a_connection_that_never_finishes_its_request_is_dropped(synced):
     import socket
-    import threading
     import time
 
-    from worker.panel.server import listening_socket, server_for
+    from worker.panel.server import InThread, listening_socket, server_for
 
     settings, cache, _ = synced
-    sock = listening_socket("127.0.0.1", 0)
-    server = server_for(settings, cache, credentials=None, head_timeout_s=0.5)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
+    panel = InThread(server_for(settings, cache, credentials=None, head_timeout_s=0.5), listening_socket("127.0.0.1", 0)).start()
     try:
-        while not server.started:
-            time.sleep(0.01)
-        port = sock.getsockname()[1]
+        port = panel.port
         slow = socket.create_connection(("127.0.0.1", port), timeout=5)
         slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # ... and the rest never comes
         started = time.monotonic()
@@ -308,8 +302,7 @@ def test_a_connection_that_never_finishes_its_request_is_dropped(synced):
         ok.sendall(b"GET /runs HTTP/1.1\r\nHost: x\r\n\r\n")
         assert ok.recv(64).startswith(b"HTTP/1.1 200")
     finally:
-        server.should_exit = True
-        thread.join(10)
+        panel.stop()
 
 
 def test_a_client_page_shows_the_discount_the_renewal_manager_and_the_options(tmp_path):

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.test_panel import worked_cache
-from worker.panel.server import listening_socket, server_for
+from worker.panel.server import InThread, listening_socket, server_for
 
 HOSTILE = "<script>alert(1)</script> S.A."
 # As root (CI) Chromium needs --no-sandbox; the rest keep it off this machine's closed network.
@@ -33,16 +31,9 @@ def _chromium() -> str:
 @pytest.fixture(scope="module")
 def panel_url(tmp_path_factory):
     settings, cache, _ = worked_cache(tmp_path_factory.mktemp("browser"), 150)
-    sock = listening_socket("127.0.0.1", 0)
-    server = server_for(settings, cache, credentials=None)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(10)
+    panel = InThread(server_for(settings, cache, credentials=None), listening_socket("127.0.0.1", 0)).start()
+    yield f"http://127.0.0.1:{panel.port}"
+    panel.stop()
     cache.close()
 
 

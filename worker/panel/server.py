@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
+import time
 from typing import Any
 
 import structlog
@@ -93,6 +95,32 @@ def asgi_server(app: Any, *, head_timeout_s: float = TimedH11Protocol.HEAD_TIMEO
         timeout_graceful_shutdown=5,
     )
     return uvicorn.Server(config)
+
+
+class InThread:
+    """A uvicorn server on its own socket in a daemon thread: listening when ``start`` returns,
+    finished (its socket closed) when ``stop`` returns. The daemon's listener and the tests."""
+
+    def __init__(self, server: uvicorn.Server, sock: socket.socket, *, name: str = "http"):
+        self.server = server
+        self.socket = sock
+        self._thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self.socket.getsockname()[1]
+
+    def start(self) -> "InThread":
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and self._thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self._thread.join(10)
+        self.socket.close()
 
 
 def serve(settings: Settings, cache: Cache, host: str, port: int, *, credentials: str | None) -> int:
