@@ -152,7 +152,7 @@ def test_findings_and_runs_pages(synced, client):
 def _row(n, **kw):
     base = {"subscription_id": str(n), "company_id": str(100 + n), "client": f"C{n}", "renewal_date": date(2027, 1, 1) + timedelta(days=n),
             "deadline": None, "days_left": n, "change_percent": None, "current_monthly_price": None, "renewal_monthly_price": None,
-            "owner": {"id": "o1", "name": "Ana", "active": True}, "communication_owner": None, "open_findings": []}
+            "owner": {"id": "o1", "name": "Ana", "active": True}, "communication_owner": None, "open_findings": [], "kind": "subscription"}
     return {**base, **kw}
 
 
@@ -171,6 +171,16 @@ def test_filters_and_sorting():
     assert [r["subscription_id"] for r in views.select_renewals(rows, views.RenewalQuery(within=120, findings=True))] == ["3"]
     by_change = views.select_renewals(rows, views.RenewalQuery(within=120, sort="change", descending=True))
     assert [r["subscription_id"] for r in by_change] == ["1", "2", "3"]  # unknown change last
+
+
+def test_the_kind_filter_and_a_service_contract_never_lacking_a_communication_owner():
+    rows = [_row(1), _row(2, kind="service"), _row(3, kind="service", communication_owner=None)]
+    assert [r["subscription_id"] for r in views.select_renewals(rows, views.RenewalQuery(within=120, kind="service"))] == ["2", "3"]
+    assert [r["subscription_id"] for r in views.select_renewals(rows, views.RenewalQuery(within=120, kind="subscription"))] == ["1"]
+    # "not recorded" is a HubSpot subscription's gap; service contracts have no communication owner at all.
+    assert [r["subscription_id"] for r in views.select_renewals(rows, views.RenewalQuery(within=120, comm="none"))] == ["1"]
+    assert views.RenewalQuery.parse({"kind": "bogus"}, 120).kind == ""
+    assert views.RenewalQuery(within=30, kind="service").link()["kind"] == "service"
 
 
 def test_pages_of_rows():

@@ -15,7 +15,7 @@ from typing import Callable
 from integrations.hubspot.errors import Forbidden, HubSpotError, NotFound
 from integrations.hubspot.gateway import HubSpotGateway
 from worker.normalize import CONTACT_PROPERTIES
-from worker.settings import Settings
+from worker.settings import ServiceSettings, Settings, SubscriptionSettings
 
 OK, MISSING_SCOPE, NOT_FOUND, WRONG_TYPE, UNKNOWN = "ok", "missing scope", "not found", "wrong type", "unverified"
 
@@ -51,15 +51,20 @@ class AccessLine:
 
 
 def check_access(gateway: HubSpotGateway, settings: Settings) -> list[AccessLine]:
-    sub_type = settings.subscriptions.object_type
     lines = [
         _probe("read owners", lambda: gateway.list_owners(limit=1)),
         _probe("read companies", lambda: gateway.list_objects("companies", ["name"], limit=1)),
         _probe("read contacts", lambda: gateway.list_objects("contacts", list(CONTACT_PROPERTIES[:1]), limit=1)),
-        _probe(f"read subscriptions ({sub_type})", lambda: gateway.list_objects(sub_type, [], limit=1)),
     ]
+    for source in settings.renewal_sources:
+        lines.append(_probe(
+            f"read {_SECTION[source.kind]} ({source.object_type})",
+            lambda object_type=source.object_type: gateway.list_objects(object_type, [], limit=1),
+            section=_SECTION[source.kind],
+        ))
     lines.append(_association_label(gateway, settings.primary_contact.association_label))
-    lines.extend(_properties(gateway, settings))
+    for source in settings.renewal_sources:
+        lines.extend(_properties(gateway, source))
     tasks = _probe("read tasks", lambda: gateway.list_objects("tasks", ["hs_task_subject"], limit=1))
     lines.append(tasks)
     if tasks.status == OK:
@@ -67,13 +72,17 @@ def check_access(gateway: HubSpotGateway, settings: Settings) -> list[AccessLine
     return lines
 
 
-def _probe(capability: str, call: Callable[[], object]) -> AccessLine:
+# The config section of each kind of renewal.
+_SECTION = {"subscription": "subscriptions", "service": "services"}
+
+
+def _probe(capability: str, call: Callable[[], object], *, section: str = "subscriptions") -> AccessLine:
     try:
         call()
     except Forbidden as exc:
         return AccessLine(capability, MISSING_SCOPE, ", ".join(exc.missing_scopes) or "HubSpot did not name it")
     except NotFound:
-        return AccessLine(capability, NOT_FOUND, "HubSpot knows no such object type: check [subscriptions] object_type")
+        return AccessLine(capability, NOT_FOUND, f"HubSpot knows no such object type: check [{section}] object_type")
     return AccessLine(capability, OK)
 
 
@@ -89,9 +98,9 @@ def _association_label(gateway: HubSpotGateway, label: str) -> AccessLine:
     return AccessLine(capability, NOT_FOUND, f"no company-to-contact label has this name{_did_you_mean(label, names)}")
 
 
-def _properties(gateway: HubSpotGateway, settings: Settings) -> list[AccessLine]:
-    sub_type = settings.subscriptions.object_type
-    mapping = settings.subscriptions.properties.model_dump()
+def _properties(gateway: HubSpotGateway, source: SubscriptionSettings | ServiceSettings) -> list[AccessLine]:
+    sub_type = source.object_type
+    mapping = source.properties.model_dump()
     try:
         types = gateway.property_types(sub_type)
     except Forbidden as exc:
@@ -102,7 +111,7 @@ def _properties(gateway: HubSpotGateway, settings: Settings) -> list[AccessLine]
     for key, name in mapping.items():
         if not name:
             continue  # an optional property left unmapped
-        capability = f"[subscriptions.properties] {key} = {name!r}"
+        capability = f"[{_SECTION[source.kind]}.properties] {key} = {name!r}"
         if name not in types:
             lines.append(AccessLine(capability, NOT_FOUND, f"{sub_type} has no such property{_did_you_mean(name, list(types))}"))
             continue

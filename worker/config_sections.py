@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -120,17 +120,69 @@ class SubscriptionValues(_Section):
     cancelled_statuses: tuple[str, ...] = ("closedlost", "cancelled")
 
 
+def _object_type_name(value: str) -> str:
+    if not value.strip() or "/" in value:
+        raise ValueError("an object type name (deals, subscriptions, services, a custom object) or a 2-… id")
+    return value.strip()
+
+
 class SubscriptionSettings(_Section):
+    """The clients' HubSpot subscriptions: the first kind of renewal."""
+
+    # What the cache, the task keys, the ledger and the reports call this kind of renewal.
+    kind: ClassVar[str] = "subscription"
+    noun: ClassVar[str] = "subscription"
+
     object_type: str = "deals"
     properties: SubscriptionProperties = SubscriptionProperties()
     values: SubscriptionValues = SubscriptionValues()
 
-    @field_validator("object_type")
+    _object_type = field_validator("object_type")(_object_type_name)
+
+
+class ServiceProperties(_Section):
+    """HubSpot property names of a service contract. ``products``, ``status`` and ``owner``
+    default to HubSpot's own services object (``hs_name``, ``hs_pipeline_stage``,
+    ``hubspot_owner_id``); the renewal fields are properties the partner creates, named as the
+    subscriptions' ones by default. "" = not read (optional fields only)."""
+
+    renewal_date: str = "renewal_date"
+    deadline: str = "renewal_deadline"
+    products: str = "hs_name"
+    current_price: str = "current_monthly_price"
+    renewal_price: str = "renewal_monthly_price"
+    currency: str = ""
+    status: str = "hs_pipeline_stage"
+    owner: str = "hubspot_owner_id"
+    discount_percent: str = ""
+    discount_end_date: str = ""
+
+    @field_validator("renewal_date")
     @classmethod
-    def _non_empty(cls, value: str) -> str:
-        if not value.strip() or "/" in value:
-            raise ValueError("an object type name (deals, subscriptions, a custom object) or a 2-… id")
+    def _required(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the property that holds the renewal date is required")
         return value.strip()
+
+
+class ServiceValues(_Section):
+    cancelled_statuses: tuple[str, ...] = ("cancelled", "closedlost")
+
+
+class ServiceSettings(_Section):
+    """The partner's own service contracts with each client (retainers, support plans): the
+    second kind of renewal. Off unless the ``[services]`` section is present."""
+
+    kind: ClassVar[str] = "service"
+    noun: ClassVar[str] = "service contract"
+
+    # HubSpot's services object by default ("0-162"); deals in a services pipeline need their
+    # own object type here (the subscriptions' must differ: both would read the same records).
+    object_type: str = "services"
+    properties: ServiceProperties = ServiceProperties()
+    values: ServiceValues = ServiceValues()
+
+    _object_type = field_validator("object_type")(_object_type_name)
 
 
 class PrimaryContactSettings(_Section):
@@ -284,6 +336,7 @@ class _FileSettings(_Section):
     hubspot: HubSpotSettings = HubSpotSettings()
     database: DatabaseSettings = DatabaseSettings()
     subscriptions: SubscriptionSettings = SubscriptionSettings()
+    services: ServiceSettings | None = None  # absent: service contracts are not read
     primary_contact: PrimaryContactSettings = PrimaryContactSettings()
     sync: SyncSettings = SyncSettings()
     reminders: ReminderSettings = ReminderSettings()

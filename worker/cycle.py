@@ -103,7 +103,10 @@ def explain(error: BaseException, settings: Settings) -> str:
     if isinstance(error, Unavailable):
         return f"HubSpot unavailable after {attempts} attempts: {error}"
     if isinstance(error, NotFound):
-        return f"HubSpot answered 404 ({error}): check [subscriptions] object_type = {settings.subscriptions.object_type!r}"
+        checks = f"[subscriptions] object_type = {settings.subscriptions.object_type!r}"
+        if settings.services is not None:
+            checks += f" and [services] object_type = {settings.services.object_type!r} (HubSpot's services object must be activated in the portal)"
+        return f"HubSpot answered 404 ({error}): check {checks}"
     if isinstance(error, BadRequest):
         return f"HubSpot rejected a request: {error}"
     if isinstance(error, HubSpotError):
@@ -213,7 +216,7 @@ def _rules_and_emission(settings, cache, gateway, clock, result: CycleResult, *,
     as_of = local_date(now, settings.tz)
     started = time.perf_counter()
     with cache.transaction() as session:
-        portfolio = load_portfolio(session)
+        portfolio = load_portfolio(session, services=settings.services is not None)
     plan = evaluate(portfolio, as_of, RuleConfig.from_settings(settings))
     result.counts["rules_ms"] = round((time.perf_counter() - started) * 1000)
     with cache.transaction() as session:

@@ -14,10 +14,12 @@ from typing import Iterator
 from pydantic import SecretStr
 
 from integrations.hubspot.sandbox import DEMO_TOKEN, PortalSpec, SandboxHubSpot, generate_portal
+from integrations.hubspot.sandbox.generator import SERVICE_CURRENCY_PROPERTY
+from worker.config_sections import ServiceProperties, ServiceSettings
 from worker.settings import Settings
 
 DEMO_DATABASE_URL = "sqlite:///renewal-worker-demo.db"
-DEMO_SPEC = PortalSpec(companies=40, seed=7, hostile_showcase=True)
+DEMO_SPEC = PortalSpec(companies=40, seed=7, hostile_showcase=True, service_contracts=True)
 DEMO_FALLBACK_OWNER_ID = "1001"  # the generated portal's first (active) owner: the ops desk
 
 
@@ -36,12 +38,15 @@ def demo_settings(settings: Settings, base_url: str) -> Settings:
         # The demo portal records discounts, renewal managers and renewal options: show them.
         properties = properties.model_copy(update=DEMO_OPTIONAL_PROPERTIES)
         subscriptions = subscriptions.model_copy(update={"properties": properties})
+    # The demo portal holds the partner's own service contracts too (HubSpot's services object).
+    services = settings.services or ServiceSettings(properties=ServiceProperties(**DEMO_SERVICE_PROPERTIES))
     return dataclasses.replace(
         settings,
         hubspot=settings.hubspot.model_copy(update={"base_url": base_url}),
         database=database,
         reminders=reminders,
         subscriptions=subscriptions,
+        services=services,
         access_token=SecretStr(DEMO_TOKEN),
     )
 
@@ -50,6 +55,13 @@ def demo_settings(settings: Settings, base_url: str) -> Settings:
 DEMO_OPTIONAL_PROPERTIES = {
     "discount_percent": "renewal_discount_percent", "discount_end_date": "renewal_discount_end_date",
     "renewal_manager": "hubspot_renewal_manager", "renewal_options_url": "renewal_options_url",
+}
+
+
+# The demo portal's service contracts: the defaults, plus their currency and discount.
+DEMO_SERVICE_PROPERTIES = {
+    "currency": SERVICE_CURRENCY_PROPERTY,
+    "discount_percent": "renewal_discount_percent", "discount_end_date": "renewal_discount_end_date",
 }
 
 

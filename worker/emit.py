@@ -46,6 +46,7 @@ from worker.cache.locks import exclusive
 from worker.planner import COMPLETED_IN_HUBSPOT, DISMISSED, OPEN, PENDING, ChangeSet, Desired, plan_changes
 from worker.read_back import TASKS_READ_BACK, ReadBack, read_back
 from worker.rules import Plan, Portfolio, Reminder, RuleConfig, why_gone
+from worker.rules.model import SERVICE
 from worker.rules.calendar import due_instant
 from worker.settings import Settings
 from worker.tasktext import find_marker, fingerprint, marker, render
@@ -332,7 +333,7 @@ class Emitter:
         if reminder.contact_id:
             associations.append(("contacts", reminder.contact_id))
         if reminder.subscription_id:
-            associations.append((self.settings.subscriptions.object_type, reminder.subscription_id))
+            associations.append((self._record_type(reminder.object_type), reminder.subscription_id))
         return TaskDraft(trace_id=entry.marker, fields=fields, associations=tuple(associations))
 
     def _create_batch(self, sends: list[_Send], report: EmissionReport) -> None:
@@ -424,8 +425,16 @@ class Emitter:
 
     def _anchor(self, entry: LedgerEntry) -> tuple[str, str]:
         if entry.subscription_id:
-            return self.settings.subscriptions.object_type, entry.subscription_id
+            return self._record_type(entry.object_type), entry.subscription_id
         return "companies", entry.company_id or entry.object_id
+
+    def _record_type(self, kind: str) -> str:
+        """The HubSpot object type of a task's renewal record: a service contract's reminders
+        are about a record of ``[services] object_type``; every other one with a record (the
+        subscription rules, a client's contact data) about a HubSpot subscription."""
+        if kind == SERVICE and self.settings.services is not None:
+            return self.settings.services.object_type
+        return self.settings.subscriptions.object_type
 
     # ------------------------------------------------------------------ update and close
 

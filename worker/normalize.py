@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from email_validator import EmailNotValidError, validate_email
 
 from integrations.hubspot.types import CrmRecord, Owner
-from worker.settings import SubscriptionSettings
+from worker.settings import ServiceSettings, SubscriptionSettings
 
 MAX_SHOWN_VALUE = 200  # a finding quotes at most this much of a bad value
 # ASCII digits only: Python's \d, int() and Decimal() also read "２０２６" (full-width) and other
@@ -219,20 +219,22 @@ def owner_row(owner: Owner) -> dict[str, Any]:
     }
 
 
-def subscription_properties(config: SubscriptionSettings) -> tuple[str, ...]:
+def subscription_properties(config: SubscriptionSettings | ServiceSettings) -> tuple[str, ...]:
     """Only the mapped properties: asking for more makes URLs long (HubSpot answers 414)."""
     return tuple(dict.fromkeys(name for name in config.properties.model_dump().values() if name))
 
 
 def subscription_row(
-    record: CrmRecord, company_id: str | None, config: SubscriptionSettings
+    record: CrmRecord, company_id: str | None, config: SubscriptionSettings | ServiceSettings
 ) -> tuple[dict[str, Any], list[DataProblem]]:
+    """A renewal record of either kind as a cache row, and what is wrong with its values. A
+    service contract has no communication owner, contact tier or usage (HubSpot's only)."""
     names = config.properties
     props = record.properties
     problems: list[DataProblem] = []
 
     def raw(field: str) -> str | None:
-        name = getattr(names, field)
+        name = getattr(names, field, "")
         return props.get(name) if name else None
 
     def check(field: str, parsed: tuple[Any, str | None]) -> Any:
@@ -248,11 +250,13 @@ def subscription_row(
         problems.append(DataProblem("data.missing_value", "renewal_date", None, f"{names.renewal_date} is empty"))
 
     communication_owner = _text(raw("communication_owner"))
-    known = {
-        config.values.communication_owner_hubspot.casefold(): "hubspot",
-        config.values.communication_owner_partner.casefold(): "partner",
-    }
-    owner_kind = known.get(communication_owner.casefold()) if communication_owner else None
+    owner_kind = None
+    if communication_owner and isinstance(config, SubscriptionSettings):
+        known = {
+            config.values.communication_owner_hubspot.casefold(): "hubspot",
+            config.values.communication_owner_partner.casefold(): "partner",
+        }
+        owner_kind = known.get(communication_owner.casefold())
     if communication_owner and owner_kind is None:
         problems.append(
             DataProblem(
@@ -265,7 +269,7 @@ def subscription_row(
         )
     if company_id is None:
         problems.append(
-            DataProblem("data.not_associated", "company", None, "the subscription is not associated with any company")
+            DataProblem("data.not_associated", "company", None, f"the {config.noun} is not associated with any company")
         )
 
     row = {

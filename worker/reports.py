@@ -31,12 +31,17 @@ RENEWAL_COLUMNS = (
 # New columns go at the end of the CSV (after owner_id): a spreadsheet built on the old ones keeps working.
 TIER_COLUMNS = ("contact_tier", "contacts_used", "contacts_usage_percent", "emails_sent", "emails_limit", "emails_usage_percent")
 TERMS_COLUMNS = ("discount_percent", "discount_end_date", "renewal_manager", "renewal_options_url")
+# Which kind of renewal a row is: "subscription" (a client's HubSpot subscription) or "service"
+# (the partner's own service contract); ``subscription_id`` is then the service record's id.
+KIND_COLUMNS = ("kind",)
+KIND_WORDS = {"subscription": "HubSpot", "service": "service"}
 
 
 def renewals_data(session: Session, settings: Settings, as_of: date, within_days: int) -> dict[str, Any]:
-    """Upcoming renewals of active subscriptions, soonest first: the partner dashboard's table, and more."""
+    """Upcoming renewals of both kinds (active HubSpot subscriptions, and service contracts where
+    ``[services]`` is configured), soonest first: the partner dashboard's table, and more."""
     config = RuleConfig.from_settings(settings)
-    portfolio = load_portfolio(session)
+    portfolio = load_portfolio(session, services=settings.services is not None)
     open_findings: dict[tuple[str, str], list[str]] = {}
     for rule, object_type, object_id in session.execute(
         select(Finding.rule, Finding.object_type, Finding.object_id).where(Finding.resolved_at.is_(None))  # type: ignore[union-attr]
@@ -61,6 +66,7 @@ def renewals_data(session: Session, settings: Settings, as_of: date, within_days
         rows.append(
             {
                 "subscription_id": sub.id,
+                "kind": sub.kind,
                 "company_id": sub.company_id,
                 "client": company.name if company else None,
                 "communication_owner": sub.communication_owner,
@@ -76,7 +82,7 @@ def renewals_data(session: Session, settings: Settings, as_of: date, within_days
                 "owner": {"id": owner_id, "name": owner.name if owner else None, "active": bool(owner and owner.active)},
                 "primary_contact_email": contact.email if contact else None,
                 "open_findings": sorted(
-                    open_findings.get(("subscription", sub.id), []) + open_findings.get(("company", sub.company_id or ""), [])
+                    open_findings.get((sub.kind, sub.id), []) + open_findings.get(("company", sub.company_id or ""), [])
                 ),
                 # The contact tier and its usage (emails: of 10 × the tier a month), in percent.
                 "contact_tier": sub.contact_tier,
@@ -104,14 +110,14 @@ def _decimal(value: Decimal | None) -> str | None:
 def renewals_csv(data: dict[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["subscription_id", "company_id", *RENEWAL_COLUMNS, "owner_id", *TIER_COLUMNS, *TERMS_COLUMNS])
+    writer.writerow(["subscription_id", "company_id", *RENEWAL_COLUMNS, "owner_id", *TIER_COLUMNS, *TERMS_COLUMNS, *KIND_COLUMNS])
     for row in data["renewals"]:
         writer.writerow(
             csv_cell(cell)
             for cell in [row["subscription_id"], row["company_id"]]
             + [_flat(row, column) for column in RENEWAL_COLUMNS]
             + [row["owner"]["id"] or ""]
-            + [_flat(row, column) for column in (*TIER_COLUMNS, *TERMS_COLUMNS)]
+            + [_flat(row, column) for column in (*TIER_COLUMNS, *TERMS_COLUMNS, *KIND_COLUMNS)]
         )
     return out.getvalue()
 
@@ -126,7 +132,7 @@ def _flat(row: dict[str, Any], column: str) -> str:
 
 
 def render_renewals(data: dict[str, Any]) -> str:
-    header = ["Client", "Comm.", "Products", "Deadline", "Renewal", "Days", "Now/month", "Renewal/month", "Change", "Owner", "Primary contact", "Findings"]
+    header = ["Client", "Kind", "Comm.", "Products", "Deadline", "Renewal", "Days", "Now/month", "Renewal/month", "Change", "Owner", "Primary contact", "Findings"]
     rows = []
     for r in data["renewals"]:
         change = f"{Decimal(r['change_percent']):+.1f}%" if r["change_percent"] is not None else ""
@@ -134,13 +140,14 @@ def render_renewals(data: dict[str, Any]) -> str:
         owner = r["owner"]["name"] or r["owner"]["id"] or "—"
         if r["owner"]["id"] and not r["owner"]["active"]:
             owner += " (inactive)"
+        communication = r["communication_owner"] or ("not recorded (HubSpot by default)" if r["kind"] == "subscription" else "—")
         rows.append([
-            r["client"] or "?", r["communication_owner"] or "not recorded (HubSpot by default)", r["products"] or "", str(r["deadline"] or ""), str(r["renewal_date"]),
+            r["client"] or "?", KIND_WORDS.get(r["kind"], r["kind"]), communication, r["products"] or "", str(r["deadline"] or ""), str(r["renewal_date"]),
             str(r["days_left"]), (r["current_monthly_price"] or "?") + currency, (r["renewal_monthly_price"] or "?") + currency, change,
             owner, r["primary_contact_email"] or "—", str(len(r["open_findings"])) if r["open_findings"] else "",
         ])
     title = f"Renewals from {data['as_of']} within {data['within_days']} days: {len(rows)}"
-    return title + "\n" + table(header, rows, widths={2: 28, 0: 26, 10: 30})
+    return title + "\n" + table(header, rows, widths={3: 28, 0: 26, 11: 30})
 
 
 def findings_data(session: Session, *, include_resolved: bool = False) -> dict[str, Any]:

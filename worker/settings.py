@@ -28,6 +28,7 @@ from worker.config_sections import (
     PrimaryContactSettings,
     ReminderSettings,
     ScheduleSettings,
+    ServiceSettings,
     SubscriptionSettings,
     SyncSettings,
     _FileSettings,
@@ -77,6 +78,13 @@ class Settings:
     source: str
     webhook_url: SecretStr | None = None
     panel_auth: SecretStr | None = None  # user:password: the panel asks for it (HTTP Basic)
+    services: ServiceSettings | None = None  # the partner's service contracts; None: not read
+
+    @property
+    def renewal_sources(self) -> tuple[SubscriptionSettings | ServiceSettings, ...]:
+        """The kinds of renewal this portal is read for: HubSpot subscriptions, and the
+        partner's service contracts when ``[services]`` is configured."""
+        return (self.subscriptions,) if self.services is None else (self.subscriptions, self.services)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -136,6 +144,8 @@ def load_settings(
         file_settings = _FileSettings.model_validate(raw)
     except ValidationError as exc:
         problems.extend(_problems_from_validation(exc, raw))
+    if file_settings is not None and file_settings.services is not None:
+        problems.extend(_distinct_renewal_objects(file_settings.subscriptions, file_settings.services))
 
     token, token_problems = _read_secret(env, TOKEN_ENV, TOKEN_FILE_ENV, required=require_token)
     problems.extend(token_problems)
@@ -167,7 +177,27 @@ def load_settings(
         source=str(path) if path.exists() else "(defaults)",
         webhook_url=webhook,
         panel_auth=panel_auth,
+        services=file_settings.services,
     )
+
+
+# HubSpot's standard object type ids, as the API accepts them in place of the names.
+_STANDARD_OBJECT_IDS = {"0-3": "deals", "0-69": "subscriptions", "0-162": "services", "0-2": "companies", "0-1": "contacts"}
+
+
+def _distinct_renewal_objects(subscriptions: SubscriptionSettings, services: ServiceSettings) -> list[ConfigProblem]:
+    """Both kinds of renewal read from one object type would be read twice, each record a
+    subscription and a service contract at once: refused."""
+    def canonical(object_type: str) -> str:
+        return _STANDARD_OBJECT_IDS.get(object_type, object_type.lower())
+
+    if canonical(services.object_type) != canonical(subscriptions.object_type):
+        return []
+    return [ConfigProblem(
+        "services.object_type", services.object_type,
+        f"must differ from [subscriptions] object_type ({subscriptions.object_type}): HubSpot's services object "
+        "(\"services\"), a custom object, or deals when the subscriptions are HubSpot's commerce subscriptions",
+    )]
 
 
 def _refuse_tokens_in_file(raw: Mapping[str, Any], prefix: str = "") -> list[ConfigProblem]:

@@ -26,7 +26,7 @@ from integrations.hubspot.limits import MAX_ASSOCIATION_BATCH
 from integrations.hubspot.types import CrmRecord, RecordPage
 from worker.cache import repo
 from worker.cache.db import Cache, upsert
-from worker.cache.models import Company, Contact, HubSpotAccount, Subscription
+from worker.cache.models import Company, Contact, HubSpotAccount, RenewalRecord, ServiceContract, Subscription
 from worker.normalize import (
     COMPANY_PROPERTIES,
     CONTACT_PROPERTIES,
@@ -39,7 +39,7 @@ from worker.normalize import (
 )
 from worker.parallel import run_together
 from worker.reconcile_guard import counts_agree, exceeds_share
-from worker.settings import Settings
+from worker.settings import ServiceSettings, Settings, SubscriptionSettings
 from worker.sync_links import Links, store_cleaned
 from worker.sync_owners import OWNERS, sync_owners
 
@@ -47,7 +47,7 @@ log = structlog.get_logger(__name__)
 
 Progress = Callable[[str, int], None]
 
-COMPANIES, CONTACTS, SUBSCRIPTIONS = "companies", "contacts", "subscriptions"
+COMPANIES, CONTACTS, SUBSCRIPTIONS, SERVICES = "companies", "contacts", "subscriptions", "services"
 # Full-pass phases: list active records, then archived ones (when the cache holds records the
 # active list did not show), then (companies) read the primary contacts, then the sweep (mark
 # what no list showed as deleted); None when idle.
@@ -88,6 +88,8 @@ class Stream:
     prepare: Callable[..., Any]
     write: Callable[..., None]
     inline_associations: tuple[str, ...] = ()
+    model: type | None = None  # the cache table a full pass reconciles
+    finding_type: str = ""  # what the findings about its records call them
 
 
 class Syncer:
@@ -106,14 +108,27 @@ class Syncer:
         self.settings = settings
         self.clock = clock
         self.progress = progress or (lambda stream, done: None)
-        self.sub_type = settings.subscriptions.object_type
-        self.sub_properties = subscription_properties(settings.subscriptions)
         self.links = Links(gateway, cache, settings, clock=clock, recheck_turn=recheck_turn)
-        self.companies = Stream(COMPANIES, "companies", COMPANY_PROPERTIES, self._prepare_companies, self._write_companies)
+        self.companies = Stream(
+            COMPANIES, "companies", COMPANY_PROPERTIES, self._prepare_companies, self._write_companies, model=Company, finding_type="company",
+        )
         self.contacts = Stream(CONTACTS, "contacts", CONTACT_PROPERTIES, lambda records, archived, listed: None, self._write_known_contacts)
-        self.subscriptions = Stream(
-            SUBSCRIPTIONS, self.sub_type, self.sub_properties, self._prepare_subscriptions, self._write_subscriptions,
-            inline_associations=("companies",),
+        # The kinds of renewal: HubSpot subscriptions, and the partner's service contracts
+        # when [services] is configured; each its own stream, cursor and table.
+        self.renewals = [self._renewal_stream(SUBSCRIPTIONS, settings.subscriptions, Subscription)]
+        if settings.services is not None:
+            self.renewals.append(self._renewal_stream(SERVICES, settings.services, ServiceContract))
+
+    def _renewal_stream(self, name: str, source: SubscriptionSettings | ServiceSettings, model: type[RenewalRecord]) -> Stream:
+        def prepare(records: Sequence[CrmRecord], *, archived: bool, listed: bool):
+            return self._prepare_renewals(records, archived=archived, listed=listed, source=source, model=model)
+
+        def write(session, records, prepared, *, generation, report) -> None:
+            self._write_renewals(session, records, prepared, generation=generation, report=report, source=source, model=model, counted=name)
+
+        return Stream(
+            name, source.object_type, subscription_properties(source), prepare, write,
+            inline_associations=("companies",), model=model, finding_type=source.kind,
         )
 
     # ------------------------------------------------------------------ entry point
@@ -124,13 +139,13 @@ class Syncer:
         yet or one was interrupted (it resumes where it stopped), else incremental."""
         full = {
             stream.name: mode == "full" or (mode == "auto" and self._needs_full(stream.name))
-            for stream in (self.companies, self.subscriptions)
+            for stream in (self.companies, *self.renewals)
         }
         report = SyncReport("full" if any(full.values()) else "incremental")
         jobs = [
             lambda: self._owners(both_lists=any(full.values())),
             lambda: self._companies_and_contacts(full=full[COMPANIES]),
-            lambda: self._pass(self.subscriptions, full=full[SUBSCRIPTIONS]),
+            *(lambda stream=stream: self._pass(stream, full=full[stream.name]) for stream in self.renewals),
         ]
         if self.gateway.requests_in_flight > 1:
             counts = run_together(jobs)
@@ -139,7 +154,7 @@ class Syncer:
         for found in counts:
             report.counts.update(found)
         # A full pass just read every link of its stream: only incremental streams are re-checked.
-        self.links.recheck(report.counts, companies=not full[COMPANIES], subscriptions=not full[SUBSCRIPTIONS])
+        self.links.recheck(report.counts, companies=not full[COMPANIES], renewals=[name for name in full if name != COMPANIES and not full[name]])
         return report
 
     def _needs_full(self, stream: str) -> bool:
@@ -195,7 +210,8 @@ class Syncer:
                 )
             state = repo.load_state(session, stream.name)
             phase, cursor, generation, started = state.phase, state.cursor, state.generation, state.pass_started_at
-        model = Company if stream.name == COMPANIES else Subscription
+        model = stream.model
+        assert model is not None
         done = 0
         while phase in {ACTIVE, ARCHIVED}:
             archived = phase == ARCHIVED
@@ -224,7 +240,7 @@ class Syncer:
                 gone_contacts = repo.mark_unseen_deleted(session, Contact, generation, now)
                 report.counts["contacts_deleted"] += len(gone_contacts)
             repo.record_findings(
-                session, object_type=_finding_type(stream.name), object_ids=gone, problems=[], rule_prefix="data.", now=now
+                session, object_type=stream.finding_type, object_ids=gone, problems=[], rule_prefix="data.", now=now
             )
             repo.record_findings(session, object_type="sync", object_ids=[stream.name], problems=[], rule_prefix="sync.", now=now)
             repo.save_state(session, stream.name, now, phase=None, cursor=None, watermark=started, full_completed_at=now)
@@ -369,46 +385,42 @@ class Syncer:
         upsert(session, Contact, rows)
         report.counts["contacts"] += len(rows)
 
-    # ------------------------------------------------------------------ subscriptions
+    # ------------------------------------------------------------------ renewals (both kinds)
 
-    def _prepare_subscriptions(self, records: Sequence[CrmRecord], *, archived: bool, listed: bool):
-        """Each subscription's company: inline from a list page; for a searched page, the cached
-        one where the cache knows it (association changes are the re-check's, as for companies)
-        and the associations API's for the rest."""
+    def _prepare_renewals(self, records: Sequence[CrmRecord], *, archived: bool, listed: bool, source, model: type[RenewalRecord]):
+        """Each renewal record's company: inline from a list page; for a searched page, the
+        cached one where the cache knows it (association changes are the re-check's, as for
+        companies) and the associations API's for the rest."""
         if archived:
             return None
         active = [r for r in records if not r.archived]
         if listed:
             inline = {r.id: r.associations.get("companies", ()) for r in active if "companies" not in r.associations_cut}
-            return self.links.subscription_companies([r.id for r in active], inline)
+            return self.links.renewal_companies(source.object_type, [r.id for r in active], inline)
         with self.cache.transaction() as session:
-            cached = repo.cached_companies_of(session, [r.id for r in active])
+            cached = repo.cached_companies_of(session, model, [r.id for r in active])
         unknown = [r.id for r in active if r.id not in cached]
-        return {**cached, **(self.links.subscription_companies(unknown) if unknown else {})}
+        return {**cached, **(self.links.renewal_companies(source.object_type, unknown) if unknown else {})}
 
-    def _write_subscriptions(self, session, records, prepared, *, generation, report) -> None:
+    def _write_renewals(self, session, records, prepared, *, generation, report, source, model: type[RenewalRecord], counted: str) -> None:
         now = self.clock()
         rows, problems = [], []
         for record in records:
             company_id = None if prepared is None else prepared.get(record.id)
             record, unstorable = storable(record)
-            row, found = subscription_row(record, company_id, self.settings.subscriptions)
+            row, found = subscription_row(record, company_id, source)
             found = unstorable + found
             rows.append({**row, "seen_generation": generation, "synced_at": now})
             if not record.archived:
                 problems.extend((record.id, problem) for problem in found)
         if prepared is None:
             # Archived pages: HubSpot no longer answers for their associations; keep the last known.
-            upsert(session, Subscription, rows, update=[k for k in rows[0] if k not in {"id", "company_id"}] if rows else None)
+            upsert(session, model, rows, update=[k for k in rows[0] if k not in {"id", "company_id"}] if rows else None)
         else:
-            upsert(session, Subscription, rows)
+            upsert(session, model, rows)
         repo.record_findings(
-            session, object_type="subscription", object_ids=[r.id for r in records], problems=problems,
+            session, object_type=source.kind, object_ids=[r.id for r in records], problems=problems,
             rule_prefix="data.", now=now,
         )
-        report.counts["subscriptions"] += len(records)
+        report.counts[counted] += len(records)
         report.counts["data_problems"] += len(problems)
-
-
-def _finding_type(stream: str) -> str:
-    return {COMPANIES: "company", SUBSCRIPTIONS: "subscription"}[stream]

@@ -19,7 +19,7 @@ from integrations.hubspot.types import Associated, CrmRecord
 from worker.batching import next_turn
 from worker.cache import repo
 from worker.cache.db import Cache, upsert
-from worker.cache.models import Contact, PrimaryContact, Subscription
+from worker.cache.models import Contact, PrimaryContact, RenewalRecord, ServiceContract, Subscription
 from worker.normalize import (
     CONTACT_PROPERTIES,
     DataProblem,
@@ -29,8 +29,13 @@ from worker.normalize import (
 )
 from worker.settings import Settings
 
-# Where the association re-check's turns stand (sync_state rows, cursor = last id re-read).
-RECHECK_COMPANIES, RECHECK_SUBSCRIPTIONS = "recheck:companies", "recheck:subscriptions"
+# Where the association re-check's turns stand (sync_state rows, cursor = last id re-read):
+# "recheck:companies", and one per kind of renewal ("recheck:subscriptions", "recheck:services").
+RECHECK_COMPANIES = "recheck:companies"
+
+
+def recheck_state(stream: str) -> str:
+    return f"recheck:{stream}"
 
 
 class Links:
@@ -42,32 +47,40 @@ class Links:
         self.settings = settings
         self.clock = clock
         self.recheck_turn = recheck_turn  # records re-checked per kind and run: one associations call
-        self.sub_type = settings.subscriptions.object_type
+        # Each kind of renewal's stream name -> its HubSpot object type and cache table.
+        self.renewal_sources: dict[str, tuple[str, type[RenewalRecord]]] = {"subscriptions": (settings.subscriptions.object_type, Subscription)}
+        if settings.services is not None:
+            self.renewal_sources["services"] = (settings.services.object_type, ServiceContract)
         self.label = settings.primary_contact.association_label
 
-    def recheck(self, counts: Counter, *, companies: bool = True, subscriptions: bool = True) -> None:
-        """Association changes (a new primary contact, a subscription moved to another company)
+    def recheck(self, counts: Counter, *, companies: bool = True, renewals: Sequence[str] = ("subscriptions",)) -> None:
+        """Association changes (a new primary contact, a renewal record moved to another company)
         don't move any modified date, so no search sees them: they are re-read for the renewals
         within ``[sync] association_recheck_horizon_days``, in turns of one associations call
         (1,000 records) per kind and run. Each is re-read at least every ⌈renewals/1,000⌉ runs;
-        a portal with up to 1,000 of each has all of them re-read every run."""
+        a portal with up to 1,000 of each has all of them re-read every run. ``renewals``: the
+        renewal streams to re-check (those whose pass was incremental)."""
         today = self.clock().date()
         end = today + timedelta(days=self.settings.sync.association_recheck_horizon_days)
         with self.cache.transaction() as session:
             company_ids = self._take_turn(session, RECHECK_COMPANIES, repo.companies_with_renewals_between(session, today, end)) if companies else []
-            subscription_ids = (
-                self._take_turn(session, RECHECK_SUBSCRIPTIONS, repo.subscriptions_with_renewals_between(session, today, end)) if subscriptions else []
-            )
+            turns = {
+                stream: self._take_turn(session, recheck_state(stream), repo.renewals_between(session, self.renewal_sources[stream][1], today, end))
+                for stream in renewals if stream in self.renewal_sources
+            }
         if company_ids:
             links, contacts = self.primary_links(company_ids, only_unknown=True)
             with self.cache.transaction() as session:
                 self.write(session, company_ids, links, contacts, generation=None)
-        if subscription_ids:
-            companies = self.subscription_companies(subscription_ids)
+        for stream, ids in turns.items():
+            if not ids:
+                continue
+            object_type, model = self.renewal_sources[stream]
+            companies = self.renewal_companies(object_type, ids)
             with self.cache.transaction() as session:
                 # One UPDATE by primary key, run for every row.
-                session.execute(update(Subscription), [{"id": sub_id, "company_id": companies.get(sub_id)} for sub_id in subscription_ids])
-        counts["associations_rechecked"] += len(company_ids) + len(subscription_ids)
+                session.execute(update(model), [{"id": record_id, "company_id": companies.get(record_id)} for record_id in ids])
+        counts["associations_rechecked"] += len(company_ids) + sum(len(ids) for ids in turns.values())
 
     def _take_turn(self, session, turn: str, ids: list[str]) -> list[str]:
         chosen, following = next_turn(ids, repo.load_state(session, turn).cursor, self.recheck_turn)
@@ -122,13 +135,15 @@ class Links:
             rule_prefix="data.primary_contact", now=now,
         )
 
-    def subscription_companies(self, ids: Sequence[str], inline: Mapping[str, tuple[Associated, ...]] | None = None) -> dict[str, str]:
-        """Each subscription's company: from the list page's inline associations where it carried
-        them whole, else from the associations API."""
+    def renewal_companies(
+        self, object_type: str, ids: Sequence[str], inline: Mapping[str, tuple[Associated, ...]] | None = None
+    ) -> dict[str, str]:
+        """Each renewal record's company: from the list page's inline associations where it
+        carried them whole, else from the associations API."""
         found: dict[str, tuple[Associated, ...]] = dict(inline or {})
         missing = [sub_id for sub_id in ids if sub_id not in found]
         if missing:
-            found.update(self.gateway.batch_associations(self.sub_type, "companies", missing))
+            found.update(self.gateway.batch_associations(object_type, "companies", missing))
         chosen = {}
         for sub_id, associated in found.items():
             if not associated:

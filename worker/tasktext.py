@@ -16,6 +16,7 @@ import json
 from datetime import date
 from typing import Any, Mapping
 
+from worker.rules.model import SUBSCRIPTION
 from worker.rules.registry import RULES
 from worker.words import day, when
 
@@ -45,16 +46,19 @@ def render(rule: str, facts: Mapping[str, Any], due: date, *, language: str, key
     A step whose date has passed by the task's due date says that it is late instead of asking
     for something "before" a past date (the rule's ``.late`` texts)."""
     definition = RULES[rule]
-    t = definition.texts[language]
+    t = definition.texts_for(language, facts.get("kind", SUBSCRIPTION))
     values: dict[str, Any] = {k: v for k, v in facts.items() if not isinstance(v, (list, dict))}
     values["company"] = facts.get("company") or "?"
     values["products"] = facts.get("products") or "?"
-    for field in ("renewal_date", "emails_start", "deadline"):
+    for field in ("renewal_date", "emails_start", "deadline", "tell_by"):
         if facts.get(field):
             values[field] = day(facts[field], language)
     if facts.get("renewal_date"):
         values["when"] = when((date.fromisoformat(facts["renewal_date"]) - due).days, language)
-    late = bool(facts.get("emails_start")) and date.fromisoformat(facts["emails_start"]) < due
+    # Late: the day the client had to hear by (HubSpot's emails start; a service contract's
+    # notice deadline) has passed by the due date.
+    cutoff = facts.get("emails_start") or facts.get("tell_by")
+    late = bool(cutoff) and date.fromisoformat(cutoff) < due
     values.update(definition.words(facts, language, t, due))
     subject = t[definition.subject_key(facts, late, t)].format(**values)
     if definition.lines is not None:

@@ -116,9 +116,11 @@ class Owner(SQLModel, table=True):
     synced_at: datetime | None = _utc_column()
 
 
-class Subscription(SQLModel, table=True):
-    __tablename__ = "subscriptions"
-    __table_args__ = (Index("ix_subscriptions_company", "company_id"), Index("ix_subscriptions_renewal", "renewal_date"))
+class RenewalRecord(SQLModel):
+    """One renewable contract, of either kind: the columns both tables share, so a full pass,
+    its reconcile guard and its sweep work per table exactly as for the other records. The
+    HubSpot-only fields (communication owner, contact tier and usage) stay empty for service
+    contracts."""
 
     id: str = Field(primary_key=True, max_length=32)
     object_type: str = Field(max_length=64)
@@ -139,7 +141,8 @@ class Subscription(SQLModel, table=True):
     discount_end_date: date | None = None
     renewal_manager: str | None = Field(default=None, sa_type=Text)
     renewal_options_url: str | None = Field(default=None, sa_type=Text)
-    properties: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # sa_type, not sa_column: a Column object can belong to one table only.
+    properties: dict = Field(default_factory=dict, sa_type=JSON, nullable=False)
     hs_created_at: datetime | None = _utc_column()
     hs_updated_at: datetime | None = _utc_column()
     archived: bool = False
@@ -147,6 +150,20 @@ class Subscription(SQLModel, table=True):
     deleted_at: datetime | None = _utc_column()
     seen_generation: int = 0
     synced_at: datetime | None = _utc_column()
+
+
+class Subscription(RenewalRecord, table=True):
+    """A client's HubSpot subscription (``[subscriptions]``)."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_company", "company_id"), Index("ix_subscriptions_renewal", "renewal_date"))
+
+
+class ServiceContract(RenewalRecord, table=True):
+    """The partner's own service contract with a client (``[services]``)."""
+
+    __tablename__ = "service_contracts"
+    __table_args__ = (Index("ix_service_contracts_company", "company_id"), Index("ix_service_contracts_renewal", "renewal_date"))
 
 
 class Finding(SQLModel, table=True):

@@ -6,22 +6,31 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import Session
 
-from worker.cache.models import Company, Contact, Owner, PrimaryContact, Subscription
+from worker.cache.models import Company, Contact, Owner, PrimaryContact, RenewalRecord, ServiceContract, Subscription
 from worker.rules import CompanyRow, ContactRow, OwnerRow, Portfolio, SubscriptionRow
+from worker.rules.model import SERVICE, SUBSCRIPTION
 
 
-def load_portfolio(session: Session) -> Portfolio:
-    s = Subscription.__table__.c  # type: ignore[attr-defined]
+def _renewals(session: Session, model: type[RenewalRecord], kind: str) -> list[SubscriptionRow]:
+    s = model.__table__.c  # type: ignore[attr-defined]
     columns = (
         s.id, s.company_id, s.owner_id, s.renewal_date, s.deadline, s.products, s.current_price, s.renewal_price,
         s.currency, s.communication_owner, s.contact_tier, s.contacts_used, s.emails_sent, s.status,
         s.discount_percent, s.discount_end_date, s.renewal_manager, s.renewal_options_url,
     )
     # Positional construction from plain tuples: a third faster than attribute access per row.
-    subscriptions = [
-        SubscriptionRow(*row[:18], gone=bool(row[18] or row[19] is not None))
+    return [
+        SubscriptionRow(*row[:18], gone=bool(row[18] or row[19] is not None), kind=kind)
         for row in session.execute(select(*columns, s.archived, s.deleted_at))
     ]
+
+
+def load_portfolio(session: Session, *, services: bool = True) -> Portfolio:
+    """``services``: whether ``[services]`` is configured. Service contracts cached while it was
+    are not looked at once it is not (nothing syncs them any more)."""
+    subscriptions = _renewals(session, Subscription, SUBSCRIPTION)
+    if services:
+        subscriptions += _renewals(session, ServiceContract, SERVICE)
     c = Company.__table__.c  # type: ignore[attr-defined]
     companies = {
         row.id: CompanyRow(row.id, row.name, row.owner_id, bool(row.archived or row.deleted_at is not None))

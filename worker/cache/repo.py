@@ -10,7 +10,20 @@ from sqlmodel import Session, SQLModel
 
 from worker.batching import chunks
 from worker.cache.db import dialect_insert
-from worker.cache.models import Company, Contact, Finding, Owner, PrimaryContact, Subscription, SyncState, TaskLedger
+from worker.cache.models import (
+    Company,
+    Contact,
+    Finding,
+    Owner,
+    PrimaryContact,
+    RenewalRecord,
+    ServiceContract,
+    Subscription,
+    SyncState,
+    TaskLedger,
+)
+
+RENEWAL_TABLES: tuple[type[RenewalRecord], ...] = (Subscription, ServiceContract)
 from worker.normalize import DataProblem
 
 
@@ -158,35 +171,34 @@ def known_ids(session: Session, model: type[SQLModel], ids: Sequence[str]) -> se
     return set(session.exec(select(model.id).where(model.id.in_(list(ids)))).scalars())  # type: ignore[call-overload, attr-defined]
 
 
-def cached_companies_of(session: Session, subscription_ids: Sequence[str]) -> dict[str, str]:
-    """Subscription id → its company, for the subscriptions the cache holds with one."""
-    if not subscription_ids:
+def cached_companies_of(session: Session, model: type[RenewalRecord], record_ids: Sequence[str]) -> dict[str, str]:
+    """Renewal record id → its company, for the records of ``model`` the cache holds with one."""
+    if not record_ids:
         return {}
-    statement = select(Subscription.id, Subscription.company_id).where(
-        Subscription.id.in_(list(subscription_ids)), Subscription.company_id.is_not(None)  # type: ignore[attr-defined, union-attr]
+    statement = select(model.id, model.company_id).where(
+        model.id.in_(list(record_ids)), model.company_id.is_not(None)  # type: ignore[attr-defined, union-attr]
     )
-    return {sub_id: company_id for sub_id, company_id in session.exec(statement).all()}  # type: ignore[call-overload]
+    return {record_id: company_id for record_id, company_id in session.exec(statement).all()}  # type: ignore[call-overload]
 
 
 def companies_with_renewals_between(session: Session, start: date, end: date) -> list[str]:
-    statement = (
-        select(Subscription.company_id)
-        .where(
-            Subscription.company_id.is_not(None),  # type: ignore[union-attr]
-            Subscription.archived.is_(False),  # type: ignore[attr-defined]
-            Subscription.renewal_date.between(start, end),  # type: ignore[union-attr]
-        )
-        .distinct()
-        .order_by(Subscription.company_id)
-    )
-    return [row for row in session.exec(statement).scalars() if row]  # type: ignore[call-overload]
+    """Companies with a renewal of either kind between ``start`` and ``end``."""
+    found: set[str] = set()
+    for model in RENEWAL_TABLES:
+        statement = select(model.company_id).where(
+            model.company_id.is_not(None),  # type: ignore[union-attr]
+            model.archived.is_(False),  # type: ignore[attr-defined]
+            model.renewal_date.between(start, end),  # type: ignore[union-attr]
+        ).distinct()
+        found.update(row for row in session.exec(statement).scalars() if row)  # type: ignore[call-overload]
+    return sorted(found)
 
 
-def subscriptions_with_renewals_between(session: Session, start: date, end: date) -> list[str]:
+def renewals_between(session: Session, model: type[RenewalRecord], start: date, end: date) -> list[str]:
     statement = (
-        select(Subscription.id)
-        .where(Subscription.archived.is_(False), Subscription.renewal_date.between(start, end))  # type: ignore[attr-defined, union-attr]
-        .order_by(Subscription.id)
+        select(model.id)
+        .where(model.archived.is_(False), model.renewal_date.between(start, end))  # type: ignore[attr-defined, union-attr]
+        .order_by(model.id)
     )
     return list(session.exec(statement).scalars())  # type: ignore[call-overload]
 
@@ -194,7 +206,7 @@ def subscriptions_with_renewals_between(session: Session, start: date, end: date
 def cache_counts(session: Session) -> dict[str, dict[str, int]]:
     """Active / archived / deleted per table, for ``status``."""
     counts: dict[str, dict[str, int]] = {}
-    for name, model in (("companies", Company), ("contacts", Contact), ("subscriptions", Subscription)):
+    for name, model in (("companies", Company), ("contacts", Contact), ("subscriptions", Subscription), ("service_contracts", ServiceContract)):
         rows = session.exec(  # type: ignore[call-overload]
             select(
                 func.count().filter(and_(model.archived.is_(False))),  # type: ignore[attr-defined]

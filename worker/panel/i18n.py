@@ -38,6 +38,8 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found": "Not in the cache.", "language": "Language",
         "discount_until": "{percent} discount until {date}", "discount_ends": "discount until {date}",
         "renewal_manager": "HubSpot renewal manager", "renewal_options": "renewal options",
+        "kind_subscription": "HubSpot subscription", "kind_service": "Service contract", "all_kinds": "Both kinds",
+        "services": "Service contracts",
     },
     "es": {
         "title": "Renovaciones", "renewals": "Renovaciones", "findings": "Problemas", "runs": "Ejecuciones",
@@ -61,6 +63,8 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found": "No está en la caché.", "language": "Idioma",
         "discount_until": "descuento del {percent} hasta el {date}", "discount_ends": "descuento hasta el {date}",
         "renewal_manager": "Gestor de renovación de HubSpot", "renewal_options": "opciones de renovación",
+        "kind_subscription": "Suscripción de HubSpot", "kind_service": "Contrato de servicios", "all_kinds": "Ambos tipos",
+        "services": "Contratos de servicios",
     },
 }
 

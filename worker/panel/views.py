@@ -20,6 +20,7 @@ from worker.cache.models import (
     Owner,
     PrimaryContact,
     Run,
+    ServiceContract,
     Subscription,
     TaskLedger,
 )
@@ -38,6 +39,7 @@ SORTS = {
     "findings": lambda r: (len(r["open_findings"]), r["renewal_date"]),
 }
 COMMUNICATION = ("hubspot", "partner", "none")
+KINDS = ("subscription", "service")  # a client's HubSpot subscription; the partner's service contract
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class RenewalQuery:
     within: int
     owner: str = ""
     comm: str = ""
+    kind: str = ""
     findings: bool = False
     sort: str = "renewal_date"
     descending: bool = False
@@ -64,6 +67,7 @@ class RenewalQuery:
             within=number("within", default_within, 0, 3650),
             owner=params.get("owner", "")[:32],
             comm=params.get("comm", "") if params.get("comm", "") in COMMUNICATION else "",
+            kind=params.get("kind", "") if params.get("kind", "") in KINDS else "",
             findings=params.get("findings", "") == "1",
             sort=sort if sort in SORTS else "renewal_date",
             descending=params.get("dir", "") == "desc",
@@ -72,7 +76,7 @@ class RenewalQuery:
 
     def link(self, **changes: Any) -> dict[str, str]:
         """The query string of this view with some parts changed (for sort headers and pages)."""
-        values = {"within": self.within, "owner": self.owner, "comm": self.comm, "findings": "1" if self.findings else "",
+        values = {"within": self.within, "owner": self.owner, "comm": self.comm, "kind": self.kind, "findings": "1" if self.findings else "",
                   "sort": self.sort, "dir": "desc" if self.descending else "", "page": self.page}
         values.update(changes)
         return {k: str(v) for k, v in values.items() if v not in ("", None) and not (k == "page" and v == 1)}
@@ -83,7 +87,10 @@ def select_renewals(rows: list[dict[str, Any]], query: RenewalQuery) -> list[dic
     kept = [
         r for r in rows
         if (not query.owner or r["owner"]["id"] == query.owner)
-        and (not query.comm or (r["communication_owner"] or "none") == query.comm)
+        and (not query.kind or r["kind"] == query.kind)
+        # Only HubSpot subscriptions have a communication owner: a service contract is never
+        # "not recorded".
+        and (not query.comm or (r["kind"] == "subscription" and (r["communication_owner"] or "none") == query.comm))
         and (not query.findings or r["open_findings"])
     ]
     return sorted(kept, key=SORTS[query.sort], reverse=query.descending)
@@ -171,11 +178,17 @@ def client_page(session: Session, company_id: str) -> dict[str, Any] | None:
     owner = session.get(Owner, company.owner_id) if company.owner_id else None
     link = session.get(PrimaryContact, company_id)
     contact = session.get(Contact, link.contact_id) if link and link.contact_id else None
-    subscriptions = list(session.execute(
-        select(Subscription).where(Subscription.company_id == company_id, Subscription.deleted_at.is_(None)).order_by(Subscription.renewal_date)  # type: ignore[union-attr, arg-type]
-    ).scalars())
-    owners = {o.id: o for o in session.execute(select(Owner).where(Owner.id.in_([s.owner_id for s in subscriptions if s.owner_id]))).scalars()}  # type: ignore[call-overload, attr-defined]
-    records = [("company", company_id)] + [("subscription", s.id) for s in subscriptions] + ([("contact", contact.id)] if contact else [])
+    renewals = [
+        (kind, record)
+        for kind, model in (("subscription", Subscription), ("service", ServiceContract))
+        for record in session.execute(
+            select(model).where(model.company_id == company_id, model.deleted_at.is_(None)).order_by(model.renewal_date)  # type: ignore[union-attr, arg-type, attr-defined]
+        ).scalars()
+    ]
+    subscriptions = [record for kind, record in renewals if kind == "subscription"]
+    services = [record for kind, record in renewals if kind == "service"]
+    owners = {o.id: o for o in session.execute(select(Owner).where(Owner.id.in_([s.owner_id for _, s in renewals if s.owner_id]))).scalars()}  # type: ignore[call-overload, attr-defined]
+    records = [("company", company_id)] + [(kind, s.id) for kind, s in renewals] + ([("contact", contact.id)] if contact else [])
     findings = [
         f for (f,) in session.execute(select(Finding).where(Finding.resolved_at.is_(None), Finding.object_id.in_([i for _, i in records])).order_by(Finding.rule))  # type: ignore[union-attr, attr-defined, arg-type]
         if (f.object_type, f.object_id) in set(records)
@@ -187,17 +200,18 @@ def client_page(session: Session, company_id: str) -> dict[str, Any] | None:
             "company": record_url(account, "companies", company.id),
             "contact": record_url(account, "contacts", contact.id if contact else None),
             "subscriptions": {sub.id: record_url(account, sub.object_type, sub.id) for sub in subscriptions},
+            "services": {service.id: record_url(account, service.object_type, service.id) for service in services},
             "tasks": {t.key: record_url(account, "tasks", t.task_id) for t in tasks},
         },
         "company": company, "owner": owner, "owner_name": person_name(owner), "contact": contact, "contact_name": person_name(contact),
-        "subscriptions": subscriptions, "owner_names": {owner_id: person_name(o) for owner_id, o in owners.items()},
+        "subscriptions": subscriptions, "services": services, "owner_names": {owner_id: person_name(o) for owner_id, o in owners.items()},
         "contact_findings": [f for f in findings if f.object_type == "contact" or f.rule.startswith("contact.")],
         "findings": findings, "tasks": tasks,
     }
 
 
 # HubSpot's object type ids, as record URLs spell them (a custom object's is its own 2-…).
-OBJECT_TYPE_IDS = {"contacts": "0-1", "companies": "0-2", "deals": "0-3", "tasks": "0-27", "subscriptions": "0-69"}
+OBJECT_TYPE_IDS = {"contacts": "0-1", "companies": "0-2", "deals": "0-3", "tasks": "0-27", "subscriptions": "0-69", "services": "0-162"}
 
 
 def record_url(account: HubSpotAccount | None, object_type: str, record_id: str | None) -> str | None:
@@ -231,9 +245,13 @@ def findings_page(session: Session, page: int = 1, size: int = 200) -> dict[str,
     page = min(max(page, 1), pages)
     statement = open_findings.order_by(Finding.rule, Finding.object_type, Finding.object_id, Finding.field).offset((page - 1) * size).limit(size)  # type: ignore[arg-type]
     findings = [f for (f,) in session.execute(statement)]
-    sub_ids = [f.object_id for f in findings if f.object_type == "subscription"]
-    companies = dict(session.execute(select(Subscription.id, Subscription.company_id).where(Subscription.id.in_(sub_ids))).all()) if sub_ids else {}  # type: ignore[attr-defined]
-    client_of = {(f.object_type, f.object_id): f.object_id if f.object_type == "company" else companies.get(f.object_id) for f in findings}
+    companies: dict[tuple[str, str], str] = {}
+    for kind, model in (("subscription", Subscription), ("service", ServiceContract)):
+        ids = [f.object_id for f in findings if f.object_type == kind]
+        if ids:
+            statement = select(model.id, model.company_id).where(model.id.in_(ids))  # type: ignore[attr-defined]
+            companies.update({(kind, record_id): company_id for record_id, company_id in session.execute(statement).all()})
+    client_of = {(f.object_type, f.object_id): f.object_id if f.object_type == "company" else companies.get((f.object_type, f.object_id)) for f in findings}
     return {"findings": findings, "client_of": client_of, "total": total, "page": page, "pages": pages}
 
 

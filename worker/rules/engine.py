@@ -14,6 +14,8 @@ from worker.rules import contacts, renewal
 from worker.rules.calendar import working_day
 from worker.rules.registry import RULES
 from worker.rules.model import (
+    SERVICE,
+    SUBSCRIPTION,
     CompanyRow,
     Plan,
     Portfolio,
@@ -27,6 +29,9 @@ from worker.rules.model import (
 OWNER_MISSING = "owner.missing"
 OWNER_DEACTIVATED = "owner.deactivated"
 OWNER_FALLBACK_UNUSABLE = "owner.fallback_unusable"
+
+# How findings and closing reasons name each kind of renewal.
+NOUN = {SUBSCRIPTION: "subscription", SERVICE: "service contract"}
 
 
 def assign(responsible: str | None, portfolio: Portfolio, config: RuleConfig) -> tuple[str | None, tuple[str, str | None] | None]:
@@ -45,12 +50,12 @@ def _owner_finding(sub: SubscriptionRow, problem: tuple[str, str | None], portfo
         "tasks are created unassigned: set [reminders] fallback_owner_id"
     )
     if rule == OWNER_MISSING:
-        message = f"neither the subscription nor its company has an owner; {fallback}"
+        message = f"neither the {NOUN[sub.kind]} nor its company has an owner; {fallback}"
     else:
         owner = portfolio.owners.get(owner_id or "")
         who = f"{owner.name} ({owner_id})" if owner else f"owner {owner_id}"
         message = f"{who} is deactivated or no longer a HubSpot user; {fallback}"
-    return RuleFinding(rule, "subscription", sub.id, "owner", owner_id, message)
+    return RuleFinding(rule, sub.kind, sub.id, "owner", owner_id, message)
 
 
 def _unusable_fallback(portfolio: Portfolio, config: RuleConfig) -> RuleFinding | None:
@@ -70,8 +75,9 @@ def _unusable_fallback(portfolio: Portfolio, config: RuleConfig) -> RuleFinding 
 
 
 def active_renewals(portfolio: Portfolio, as_of: date, config: RuleConfig) -> Iterator[tuple[SubscriptionRow, CompanyRow | None]]:
-    """The subscriptions the rules look at, with their company: not archived or deleted, not
-    cancelled, renewal not past, company not archived. The reports use the same filter."""
+    """The renewals (of both kinds) the rules look at, with their company: not archived or
+    deleted, not cancelled, renewal not past, company not archived. The reports use the same
+    filter."""
     for sub in portfolio.subscriptions:
         if sub.gone or sub.renewal_date is None or sub.renewal_date < as_of or renewal.is_cancelled(sub, config):
             continue
@@ -89,7 +95,9 @@ def evaluate(portfolio: Portfolio, as_of: date, config: RuleConfig) -> Plan:
         plan.findings.append(unusable)
         config = replace(config, fallback_owner_id=None)
     horizon_end = as_of + timedelta(days=config.horizon_days)
-    # company id -> its nearest renewal within the horizon (for the contact-data task)
+    # company id -> its nearest renewal within the horizon (for the contact-data task): a HubSpot
+    # subscription where there is one (HubSpot's renewal emails go to the primary contact), else
+    # the nearest service contract.
     nearest: dict[str, SubscriptionRow] = {}
     for sub, company in active_renewals(portfolio, as_of, config):
         assert sub.renewal_date is not None
@@ -101,17 +109,18 @@ def evaluate(portfolio: Portfolio, as_of: date, config: RuleConfig) -> Plan:
             # whenever the deadline is that close.
             ctx = renewal.Context(sub, company, _live_contact(portfolio, sub.company_id), owner_id, as_of, (sub.renewal_date - as_of).days, config)
             for rule in renewal.RULES:
-                if rule.beyond_horizon:
+                if rule.beyond_horizon and _applies(rule, sub):
                     plan.reminders.extend(rule.fires(ctx))
             continue
         if sub.company_id:
             best = nearest.get(sub.company_id)
-            if best is None or (sub.renewal_date, sub.id) < (best.renewal_date, best.id):  # type: ignore[operator]
+            if best is None or _nearer(sub, best):
                 nearest[sub.company_id] = sub
         ctx = renewal.Context(sub, company, _live_contact(portfolio, sub.company_id), owner_id, as_of, (sub.renewal_date - as_of).days, config)
         for rule in renewal.RULES:
-            plan.reminders.extend(rule.fires(ctx))
-        if sub.communication_owner is None:
+            if _applies(rule, sub):
+                plan.reminders.extend(rule.fires(ctx))
+        if sub.kind == SUBSCRIPTION and sub.communication_owner is None:
             plan.findings.append(
                 RuleFinding(
                     renewal.NO_COMMUNICATION_OWNER, "subscription", sub.id, "communication_owner", None,
@@ -133,6 +142,18 @@ def evaluate(portfolio: Portfolio, as_of: date, config: RuleConfig) -> Plan:
     return plan
 
 
+def _applies(rule, sub: SubscriptionRow) -> bool:
+    """The communication owner, HubSpot's emails and the contact tier are HubSpot's: their
+    rules never look at the partner's own service contracts."""
+    return sub.kind == SUBSCRIPTION or not rule.hubspot_only
+
+
+def _nearer(sub: SubscriptionRow, best: SubscriptionRow) -> bool:
+    """Which renewal a company's contact-data task is about: subscriptions before service
+    contracts, then the soonest, then the lowest id (stable across runs)."""
+    return (sub.kind != SUBSCRIPTION, sub.renewal_date, sub.id) < (best.kind != SUBSCRIPTION, best.renewal_date, best.id)  # type: ignore[operator]
+
+
 def _live_contact(portfolio: Portfolio, company_id: str | None) -> str | None:
     """The company's primary contact, if it still exists (a task can only link to a live one)."""
     contact_id = portfolio.primary_contacts.get(company_id or "")
@@ -152,7 +173,9 @@ def _contact_reminder(company, contact_id, contact, problems, sub: SubscriptionR
         object_type="company",
         object_id=company.id,
         company_id=company.id,
-        subscription_id=sub.id,
+        # The task links to a HubSpot subscription it is about; a service-contract-only client's
+        # task links to the company and the contact.
+        subscription_id=sub.id if sub.kind == SUBSCRIPTION else None,
         contact_id=contact_id if live else None,
         anchor=None,
         due=working_day(emails_start, not_before=as_of, skip_weekends=config.skip_weekends),
@@ -182,11 +205,14 @@ def why_gone(rule: str, object_type: str, object_id: str, anchor: date | None, p
         if company is None or company.gone:
             return "the client company was archived or deleted in HubSpot"
         return definition.gone(company, portfolio, config)
-    sub = portfolio.subscription(object_id)
+    sub = portfolio.subscription(object_id, object_type)
+    noun = NOUN.get(object_type, object_type)
+    if object_type == SERVICE and not config.reads_services:
+        return "service contracts are no longer read ([services] is not configured)"
     if sub is None or sub.gone:
-        return "the subscription was archived or deleted in HubSpot"
+        return f"the {noun} was archived or deleted in HubSpot"
     if renewal.is_cancelled(sub, config):
-        return f"the subscription was cancelled (status {sub.status})"
+        return f"the {noun} was cancelled (status {sub.status})"
     company = portfolio.companies.get(sub.company_id) if sub.company_id else None
     if company is not None and company.gone:
         return "the client company was archived or deleted in HubSpot"

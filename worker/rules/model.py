@@ -15,6 +15,10 @@ from typing import Any, Callable, Mapping, Sequence
 # Priorities as HubSpot's hs_task_priority values.
 LOW, MEDIUM, HIGH = "LOW", "MEDIUM", "HIGH"
 
+# The two kinds of renewal (DOMAIN.md): a client's HubSpot subscription, and the partner's own
+# service contract with the client. Reminder keys, ledger rows and findings carry the kind.
+SUBSCRIPTION, SERVICE = "subscription", "service"
+
 
 def urgency(days_left: int) -> str:
     """A task's priority from the days left to its renewal: HIGH within a month (30 days
@@ -43,6 +47,7 @@ class SubscriptionRow:
     renewal_manager: str | None = None
     renewal_options_url: str | None = None
     gone: bool = False  # archived or deleted in HubSpot
+    kind: str = SUBSCRIPTION  # or SERVICE: the partner's own service contract
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +91,13 @@ class Portfolio:
     owners: Mapping[str, OwnerRow]
 
     @cached_property
-    def _subscriptions_by_id(self) -> dict[str, SubscriptionRow]:
-        # Built on first use only: the rules never need it, closing a task does.
-        return {row.id: row for row in self.subscriptions}
+    def _subscriptions_by_id(self) -> dict[tuple[str, str], SubscriptionRow]:
+        # Built on first use only: the rules never need it, closing a task does. Keyed by kind
+        # too: a subscription and a service contract may share an id (two object types).
+        return {(row.kind, row.id): row for row in self.subscriptions}
 
-    def subscription(self, subscription_id: str) -> SubscriptionRow | None:
-        return self._subscriptions_by_id.get(subscription_id)
+    def subscription(self, subscription_id: str, kind: str = SUBSCRIPTION) -> SubscriptionRow | None:
+        return self._subscriptions_by_id.get((kind, subscription_id))
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,8 @@ class RuleConfig:
     skip_weekends: bool = True
     fallback_owner_id: str | None = None
     cancelled_statuses: frozenset[str] = frozenset({"closedlost", "cancelled"})
+    service_cancelled_statuses: frozenset[str] = frozenset({"cancelled", "closedlost"})
+    reads_services: bool = True  # [services] configured: service contracts are synced
 
     @classmethod
     def from_settings(cls, settings: Any) -> "RuleConfig":
@@ -127,6 +135,10 @@ class RuleConfig:
             skip_weekends=r.skip_weekends,
             fallback_owner_id=r.fallback_owner_id,
             cancelled_statuses=frozenset(s.casefold() for s in settings.subscriptions.values.cancelled_statuses),
+            service_cancelled_statuses=frozenset(
+                s.casefold() for s in (settings.services.values.cancelled_statuses if settings.services is not None else ())
+            ),
+            reads_services=settings.services is not None,
         )
 
 
@@ -143,7 +155,7 @@ class Reminder:
 
     key: str
     rule: str
-    object_type: str  # "subscription" | "company"
+    object_type: str  # "subscription" | "service" | "company"
     object_id: str
     company_id: str | None
     subscription_id: str | None
@@ -192,6 +204,15 @@ class Rule:
     anchor_name: str = "renewal date"
     # A deadline can be close while the renewal is beyond the horizon.
     beyond_horizon: bool = False
+    # Only HubSpot subscriptions have a communication owner, HubSpot's emails and a contact
+    # tier: these rules never look at a service contract.
+    hubspot_only: bool = False
+    # A service contract's task words, per language, over ``texts`` (same keys).
+    service_texts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def texts_for(self, language: str, kind: str) -> Mapping[str, Any]:
+        texts = self.texts[language]
+        return {**texts, **self.service_texts[language]} if kind == SERVICE and language in self.service_texts else texts
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
 from worker.rules.calendar import working_day
-from worker.rules.model import HIGH, CompanyRow, Reminder, Rule, RuleConfig, SubscriptionRow, urgency
+from worker.rules.model import HIGH, SERVICE, CompanyRow, Reminder, Rule, RuleConfig, SubscriptionRow, urgency
 from worker.words import day, number, percent, usage, when
 
 MILESTONE = "renewal.milestone"
@@ -25,7 +25,10 @@ PRICE_CHANGE = "renewal.price_change"
 CONTACT_TIER = "renewal.contact_tier"
 DISCOUNT_ENDS = "renewal.discount_ends"
 DISCOUNT_NOTICE_DAYS = 30  # a discount ending before the renewal: told to the client a month ahead
-
+# A service contract's new price: told to the client a month before the notice deadline, so
+# that they can still cancel or renegotiate (HubSpot's 75-day emails don't apply to the
+# partner's own contracts; with the default 45-day deadline this is the same day).
+SERVICE_PRICE_NOTICE_DAYS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,16 +46,19 @@ class Context:
     def reminder(self, rule: str, anchor: date, variant: str, step: date, priority: str, facts: dict[str, Any], *, create: bool = True) -> Reminder:
         """A reminder of this subscription whose step falls on ``step`` (moved to a working day;
         due not before today)."""
-        key = f"{rule}:subscription:{self.sub.id}:{anchor.isoformat()}" + (f":{variant}" if variant else "")
+        key = f"{rule}:{self.sub.kind}:{self.sub.id}:{anchor.isoformat()}" + (f":{variant}" if variant else "")
         base = {
             "company": (self.company.name if self.company else None) or "",
             "renewal_date": self.sub.renewal_date.isoformat() if self.sub.renewal_date else None,
             "products": self.sub.products or "",
+            # Only a service contract says so: a subscription's facts (its tasks' fingerprints)
+            # stay as they were before there were two kinds.
+            **({"kind": SERVICE} if self.sub.kind == SERVICE else {}),
         }
         return Reminder(
             key=key,
             rule=rule,
-            object_type="subscription",
+            object_type=self.sub.kind,
             object_id=self.sub.id,
             company_id=self.sub.company_id,
             subscription_id=self.sub.id,
@@ -72,7 +78,8 @@ class Context:
 
 
 def is_cancelled(sub: SubscriptionRow, config: RuleConfig) -> bool:
-    return sub.status is not None and sub.status.casefold() in config.cancelled_statuses
+    cancelled = config.service_cancelled_statuses if sub.kind == SERVICE else config.cancelled_statuses
+    return sub.status is not None and sub.status.casefold() in cancelled
 
 
 def milestones(anchor: date, as_of: date, offsets: tuple[int, ...], *, skip_weekends: bool = True) -> list[tuple[int, bool]]:
@@ -180,16 +187,22 @@ def price_change(ctx: Context) -> list[Reminder]:
         return []
     renewal = ctx.sub.renewal_date
     assert renewal is not None
-    emails_start = renewal - timedelta(days=ctx.config.hubspot_emails_days)
     facts = {
         "current_price": format(current, "f"),
         "renewal_price": format(renewal_price, "f"),
         "currency": ctx.sub.currency or "",
         "change_percent": None if percent is None else format(percent, "f"),
-        "emails_start": emails_start.isoformat(),
         **_ending_discount(ctx.sub),
         **_at_hand(ctx.sub),
     }
+    if ctx.sub.kind == SERVICE:
+        # The client must hear of it while they can still cancel: before the notice deadline.
+        deadline, _ = notice_deadline(ctx.sub, ctx.config)
+        assert deadline is not None
+        facts["tell_by"] = deadline.isoformat()
+        return [ctx.reminder(PRICE_CHANGE, renewal, "", deadline - timedelta(days=SERVICE_PRICE_NOTICE_DAYS), ctx.urgency, facts)]
+    emails_start = renewal - timedelta(days=ctx.config.hubspot_emails_days)
+    facts["emails_start"] = emails_start.isoformat()
     return [ctx.reminder(PRICE_CHANGE, renewal, "", emails_start, ctx.urgency, facts)]
 
 
@@ -347,11 +360,28 @@ MILESTONE_RULE = Rule(
             ],
         },
     },
+    service_texts={
+        "en": {
+            "subject": "Service contract renewal {when}: {company}",
+            "body": [
+                "The service contract with {company} ({products}) renews on {renewal_date}.",
+                "To do: prepare the renewal with the client (scope, price, terms). This is the {milestone}-day renewal milestone.",
+            ],
+        },
+        "es": {
+            "subject": "Renovación del contrato de servicios {when}: {company}",
+            "body": [
+                "El contrato de servicios con {company} ({products}) se renueva el {renewal_date}.",
+                "Qué hacer: preparar la renovación con el cliente (alcance, precio, condiciones). Es el hito de {milestone} días antes de la renovación.",
+            ],
+        },
+    },
 )
 
 PARTNER_MEETING_RULE = Rule(
     PARTNER_MEETING,
     fires=partner_meeting,
+    hubspot_only=True,
     gone=lambda sub, portfolio, config: "the partner no longer owns the renewal conversation",
     lines=_with_what_is_at_hand,
     texts={
@@ -387,6 +417,7 @@ PARTNER_MEETING_RULE = Rule(
 NO_COMMUNICATION_OWNER_RULE = Rule(
     NO_COMMUNICATION_OWNER,
     fires=no_communication_owner,
+    hubspot_only=True,
     gone=lambda sub, portfolio, config: f"a communication owner was chosen ({sub.communication_owner})",
     texts={
         "en": {
@@ -438,6 +469,24 @@ DEADLINE_RULE = Rule(
             "source.default": "el plazo por defecto de HubSpot, {days} días antes de la renovación",
         },
     },
+    service_texts={
+        "en": {
+            "subject": "Service contract deadline {when}: {company} ({deadline})",
+            "body": [
+                "{deadline} is the last day for {company} to cancel or renegotiate its service contract ({products}); after it the contract renews on its terms on {renewal_date}.",
+                "To do: make sure the client has decided. Deadline source: {deadline_source}.",
+            ],
+            "source.default": "the default notice period, {days} days before the renewal",
+        },
+        "es": {
+            "subject": "Plazo del contrato de servicios {when}: {company} ({deadline})",
+            "body": [
+                "El {deadline} es el último día para que {company} cancele o renegocie su contrato de servicios ({products}); después el contrato se renueva en sus condiciones el {renewal_date}.",
+                "Qué hacer: asegurarse de que el cliente ha decidido. Origen del plazo: {deadline_source}.",
+            ],
+            "source.default": "el preaviso por defecto, {days} días antes de la renovación",
+        },
+    },
 )
 
 PRICE_CHANGE_RULE = Rule(
@@ -477,11 +526,36 @@ PRICE_CHANGE_RULE = Rule(
             "unknown_percent": "precio nuevo, sin precio actual",
         },
     },
+    service_texts={
+        "en": {
+            "subject": "Service contract price change: {company}, {current_price} → {renewal_price} {currency} ({change})",
+            "body": [
+                "At the renewal on {renewal_date} the monthly price of the service contract ({products}) changes from {current_price} to {renewal_price} {currency} ({change}).",
+                "To do: explain the change to the client before {tell_by}, the last day they can cancel or renegotiate.",
+            ],
+            "body.late": [
+                "At the renewal on {renewal_date} the monthly price of the service contract ({products}) changes from {current_price} to {renewal_price} {currency} ({change}).",
+                "To do: explain the change to the client now: the last day to cancel or renegotiate was {tell_by}.",
+            ],
+        },
+        "es": {
+            "subject": "Cambio de precio del contrato de servicios: {company}, {current_price} → {renewal_price} {currency} ({change})",
+            "body": [
+                "En la renovación del {renewal_date} el precio mensual del contrato de servicios ({products}) pasa de {current_price} a {renewal_price} {currency} ({change}).",
+                "Qué hacer: explicar el cambio al cliente antes del {tell_by}, último día para cancelar o renegociar.",
+            ],
+            "body.late": [
+                "En la renovación del {renewal_date} el precio mensual del contrato de servicios ({products}) pasa de {current_price} a {renewal_price} {currency} ({change}).",
+                "Qué hacer: explicar el cambio al cliente cuanto antes: el último día para cancelar o renegociar fue el {tell_by}.",
+            ],
+        },
+    },
 )
 
 CONTACT_TIER_RULE = Rule(
     CONTACT_TIER,
     fires=contact_tier,
+    hubspot_only=True,
     gone=lambda sub, portfolio, config: f"usage is back under {round(config.tier_warning_ratio * 100)}% of the contact tier",
     words=_tier_words,
     subject_key=_tier_subject,
@@ -529,6 +603,22 @@ DISCOUNT_ENDS_RULE = Rule(
             "subject": "El descuento termina {when_discount}: {company} ({discount_end})",
             "body": [
                 "El {discount} de {products} termina el {discount_end}, antes de la renovación del {renewal_date}, y aún no hay precio nuevo registrado.",
+                "Qué hacer: explicar al cliente cuánto pagará desde el {discount_end} y registrar el precio de renovación.",
+            ],
+        },
+    },
+    service_texts={
+        "en": {
+            "subject": "Service contract discount ends {when_discount}: {company} ({discount_end})",
+            "body": [
+                "The {discount} on the service contract ({products}) ends on {discount_end}, before the renewal on {renewal_date}, and no new price is recorded yet.",
+                "To do: tell the client what they pay from {discount_end}, and record the renewal price.",
+            ],
+        },
+        "es": {
+            "subject": "El descuento del contrato de servicios termina {when_discount}: {company} ({discount_end})",
+            "body": [
+                "El {discount} del contrato de servicios ({products}) termina el {discount_end}, antes de la renovación del {renewal_date}, y aún no hay precio nuevo registrado.",
                 "Qué hacer: explicar al cliente cuánto pagará desde el {discount_end} y registrar el precio de renovación.",
             ],
         },

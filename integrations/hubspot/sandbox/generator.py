@@ -35,6 +35,9 @@ class PortalSpec:
     # Put every hostile value on some record for sure (the demo, the soak): with a few dozen
     # companies, the random draws alone may miss them.
     hostile_showcase: bool = False
+    # The partner's own service contracts (HubSpot's services object), on two clients in three.
+    # Drawn from a random stream of their own: the rest of the portal is the same either way.
+    service_contracts: bool = False
 
 
 # Values a hostile or broken portal holds, and what must come of each (README, "Bad data"):
@@ -125,9 +128,47 @@ def generate_portal(spec: PortalSpec = PortalSpec(), portal: SandboxPortal | Non
         low, high = spec.subscriptions_per_company
         for _ in range(rng.randint(low, high)):
             portal_subscription(portal, rng, spec, company.id, today, owner_id(), now, bad)
+    if spec.service_contracts:
+        add_service_contracts(portal, spec, today, now, [str(o.id) for o in active])
     if spec.hostile_showcase:
         add_hostile_showcase(portal, spec.subscription_type, today)
     return portal
+
+
+_SERVICES = ("Inbound marketing retainer", "HubSpot support plan", "CRM onboarding and training", "Monthly reporting and analytics", "Website care plan")
+# The services object's own properties (hs_name, hs_pipeline_stage, hubspot_owner_id) plus the
+# renewal fields a partner adds, named as the subscriptions' ones (ServiceProperties' defaults),
+# and the currency the demo maps.
+SERVICE_CURRENCY_PROPERTY = "service_currency_code"
+
+
+def add_service_contracts(portal: SandboxPortal, spec: PortalSpec, today: date, now: datetime, owners: list[str]) -> None:
+    rng = random.Random(spec.seed * 7919 + 1)
+    for company_id in sorted(portal.table("companies")):
+        if company_id % 3 == 1:
+            continue
+        price = rng.choice([450, 900, 1500, 2400, 3000])
+        renewal = today + timedelta(days=rng.randint(-20, 300))
+        props: dict[str, str | None] = {
+            "hs_name": rng.choice(_SERVICES),
+            "renewal_date": renewal.isoformat(),
+            "renewal_deadline": (renewal - timedelta(days=90)).isoformat() if company_id % 5 == 0 else None,
+            "current_monthly_price": f"{price:.2f}",
+            "renewal_monthly_price": f"{price * (1.08 if company_id % 4 == 0 else 1):.2f}",
+            SERVICE_CURRENCY_PROPERTY: "EUR",
+            "hs_pipeline_stage": "cancelled" if rng.random() < 0.08 else "active",
+            "hubspot_owner_id": rng.choice(owners) if owners else None,
+        }
+        if company_id % 6 == 0:
+            props["renewal_discount_percent"] = "10"
+            props["renewal_discount_end_date"] = (renewal - timedelta(days=45)).isoformat()
+        if spec.bad_data and company_id % 23 == 0:
+            props["renewal_date"] = "next spring"
+        if spec.bad_data and company_id % 29 == 0:
+            props["renewal_discount_percent"] = "150"
+        created = now - timedelta(days=rng.randint(60, 700))
+        service = portal.create("services", props, created_at=created, updated_at=now - timedelta(days=rng.randint(0, 60), hours=1))
+        portal.associate("services", service.id, "companies", company_id)
 
 
 def add_hostile_showcase(portal: SandboxPortal, subscription_type: str, today: date) -> None:

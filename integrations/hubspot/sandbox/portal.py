@@ -11,9 +11,12 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-OBJECT_TYPE_IDS = {"0-1": "contacts", "0-2": "companies", "0-3": "deals", "0-69": "subscriptions"}
+# "services" (0-162): HubSpot's services object, served at /crm/objects/{version}/services like
+# any other (developers.hubspot.com/docs/api-reference/latest/crm/objects/services/guide); a
+# portal must activate it first.
+OBJECT_TYPE_IDS = {"0-1": "contacts", "0-2": "companies", "0-3": "deals", "0-69": "subscriptions", "0-162": "services"}
 # HubSpot's own object types; any other type must exist in the portal (a custom object).
-STANDARD_TYPES = frozenset({"contacts", "companies", "deals", "tasks", "subscriptions", "tickets", "line_items", "products", "quotes"})
+STANDARD_TYPES = frozenset({"contacts", "companies", "deals", "tasks", "subscriptions", "services", "tickets", "line_items", "products", "quotes"})
 
 # Which property carries the last-modified date, per object type (contacts differ from the rest).
 MODIFIED_PROPERTY = {"contacts": "lastmodifieddate"}

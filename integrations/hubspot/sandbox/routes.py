@@ -22,7 +22,7 @@ ASSOCIATION_BATCH_MAX_INPUTS = 1000
 # doesn't document the number; the sandbox's is small enough for tests to reach.
 INLINE_ASSOCIATIONS_MAX = 100
 # Singular names in inline association types (``deal_to_company``); other types go as they are.
-_SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal", "tasks": "task", "subscriptions": "subscription"}
+_SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal", "tasks": "task", "subscriptions": "subscription", "services": "service"}
 
 
 def _error(message: str, category: str, **extra: Any) -> dict[str, Any]:

@@ -56,6 +56,7 @@ _READ_SCOPES = {
     "contacts": "crm.objects.contacts.read",
     "deals": "crm.objects.deals.read",
     "subscriptions": "crm.objects.subscriptions.read",
+    "services": "crm.objects.services.read",  # the services guide's scope requirements
     "owners": "crm.objects.owners.read",
     "tasks": "crm.objects.contacts.read",  # HubSpot's specs list tasks under the contacts scopes
 }
