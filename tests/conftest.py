@@ -26,6 +26,7 @@ from integrations.hubspot.gateway import HubSpotGateway
 from integrations.hubspot.sandbox import DEMO_TOKEN, PortalSpec, SandboxHubSpot, generate_portal
 from worker.cache.db import Cache
 from worker.cycle import build_gateway
+from worker.config_sections import ServiceSettings
 from worker.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,7 +137,8 @@ def make_settings(base_url: str, database_url: str, **sections) -> Settings:
         update={"base_url": base_url, "requests_per_10s": 10_000, "search_requests_per_s": 1_000, "backoff_initial_s": 0.01, "backoff_max_s": 0.05, **sections.pop("hubspot", {})}
     )
     database = base.database.model_copy(update={"url": database_url})
-    changes = {name: getattr(base, name).model_copy(update=values) for name, values in sections.items()}
+    # ``services={...}`` turns the optional [services] section on (absent in the base settings).
+    changes = {name: (getattr(base, name) or ServiceSettings()).model_copy(update=values) for name, values in sections.items()}
     return dataclasses.replace(base, hubspot=hubspot, database=database, access_token=SecretStr(DEMO_TOKEN), **changes)
 
 

@@ -12,6 +12,8 @@ from starlette.testclient import TestClient
 from integrations.hubspot.sandbox import PortalSpec, SandboxHubSpot, generate_portal
 from tests.conftest import make_settings
 from worker.cache.db import Cache
+from worker.config_sections import ServiceProperties
+from worker.demo import DEMO_SERVICE_PROPERTIES
 from worker.cache.models import HubSpotAccount
 from worker.cycle import run_cycle
 from worker.panel import i18n, views
@@ -24,10 +26,11 @@ HOSTILE = "<script>alert(1)</script> S.A."
 
 
 def worked_cache(folder, companies: int):
-    """A portal with every hostile value, synced and its tasks created once; the panel's cache."""
-    portal = generate_portal(PortalSpec(companies=companies, seed=17, hostile_showcase=True))
+    """A portal with every hostile value and both kinds of renewal, synced and its tasks created
+    once; the panel's cache."""
+    portal = generate_portal(PortalSpec(companies=companies, seed=17, hostile_showcase=True, service_contracts=True))
     with SandboxHubSpot(portal, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
-        settings = make_settings(server.url, f"sqlite:///{folder / 'cache.db'}")
+        settings = make_settings(server.url, f"sqlite:///{folder / 'cache.db'}", services={"properties": ServiceProperties(**DEMO_SERVICE_PROPERTIES)})
         result = run_cycle(settings)
         assert result.ok, result.error
     return settings, Cache.existing(settings.database.url), portal

@@ -88,7 +88,7 @@ def test_a_filter_narrows_the_rows_and_survives_a_reload(page, panel_url):
     page.wait_for_url(f"**owner={owner_id}**")
     mine = int(page.locator("#total").inner_text().split()[0])
     assert 0 < mine < everyone
-    owners = {cell.inner_text().split(" (")[0] for cell in page.locator("table.renewals tbody tr td:nth-child(10)").all()}
+    owners = {cell.inner_text().split(" (")[0] for cell in page.locator("table.renewals tbody tr td.owner").all()}
     assert owners == {name}
     page.reload()
     assert page.locator("select[name=owner]").input_value() == owner_id
@@ -97,7 +97,7 @@ def test_a_filter_narrows_the_rows_and_survives_a_reload(page, panel_url):
 
 
 def test_one_click_from_a_name_to_the_client_page(page, panel_url):
-    page.goto(panel_url + "/?sort=client")
+    page.goto(panel_url + "/?sort=client&kind=subscription")
     link = page.locator("table.renewals tbody tr td.client a").first
     name = link.inner_text()
     link.click()
@@ -108,6 +108,23 @@ def test_one_click_from_a_name_to_the_client_page(page, panel_url):
     assert page.get_by_role("heading", name="The worker's tasks").is_visible()
     assert page.locator("a", has_text="open in HubSpot").first.get_attribute("href").startswith("https://app-eu1.hubspot.com/contacts/")
     _shot(page, "client.png")
+    assert page.problems == []
+
+
+def test_both_kinds_of_renewal_and_a_clients_service_contracts(page, panel_url):
+    page.goto(panel_url + "/")
+    kinds = {cell.inner_text() for cell in page.locator("table.renewals tbody tr td.kind").all()}
+    assert kinds == {"HubSpot subscription", "Service contract"}
+    page.select_option("select[name=kind]", "service")
+    page.click("button[type=submit]")
+    page.wait_for_url("**kind=service**")
+    assert {cell.inner_text() for cell in page.locator("table.renewals tbody tr td.kind").all()} == {"Service contract"}
+    link = page.locator("table.renewals tbody tr td.client a").first
+    link.click()
+    page.wait_for_url("**/clients/**")
+    assert page.get_by_role("heading", name="Service contracts").is_visible()
+    record = page.locator("table.services td.products a").first.get_attribute("href")
+    assert "/record/0-162/" in record  # HubSpot's services object
     assert page.problems == []
 
 
