@@ -99,6 +99,26 @@ def test_nothing_changed_costs_six_calls(sqlite_url):
     }
 
 
+def test_service_contracts_cost_their_list_pages_then_one_search_and_one_recheck(sqlite_url):
+    """With [services] on, a first full sync adds ⌈service contracts/100⌉ list pages (each one's
+    company inline) and nothing else; a quiet run adds one search and one re-check call."""
+    portal = generate_portal(PortalSpec(companies=250, seed=5, service_contracts=True))
+    with SandboxHubSpot(portal, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
+        settings = make_settings(server.url, sqlite_url, services={})
+        cache = Cache(sqlite_url)
+        _sync(settings, cache)
+        first = dict(server.stats.calls)
+        server.reset_stats()
+        _sync(settings, cache)
+        quiet = dict(server.stats.calls)
+        cache.close()
+    services = len(portal.table("services"))
+    assert services > 100 and first["list_objects:services"] == math.ceil(services / 100)
+    assert "batch_read_associations:services" not in first
+    assert quiet["search_objects:services"] == 1 and quiet["batch_read_associations:services"] == 1
+    assert sum(quiet.values()) == 8
+
+
 def test_an_owner_missing_from_the_active_list_is_deactivated_by_an_incremental_run(sqlite_url):
     portal = generate_portal(PortalSpec(companies=40, seed=5))
     with SandboxHubSpot(portal, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
