@@ -23,9 +23,10 @@ from tests.test_sync import snapshot
 from worker.cache.db import Cache
 from worker.cache.models import Run
 
-# About 100 tasks: emission spans two create batches. A fixed "now": every test's portal is the
-# same portal, timestamps included, so caches can be compared with the clean run's.
-SPEC = PortalSpec(companies=110, seed=21, now=datetime.now(timezone.utc).replace(microsecond=0))
+# About 150 tasks: emission spans two create batches. A fixed "now": every test's portal is the
+# same portal, timestamps included, so caches can be compared with the clean run's. Both kinds
+# of renewal: the service contracts' stream is killed and resumed too.
+SPEC = PortalSpec(companies=110, seed=21, now=datetime.now(timezone.utc).replace(microsecond=0), service_contracts=True)
 SEED = 20261125
 KILL_POINTS = 20
 PAGE_SIZE = 10
@@ -36,7 +37,7 @@ def _serve():
 
 
 def _config(server, directory: Path, db_url: str | None = None) -> str:
-    config = sandbox_config(server, directory).replace("[database]", f"page_size = {PAGE_SIZE}\n[database]")
+    config = sandbox_config(server, directory, extra="[services]").replace("[database]", f"page_size = {PAGE_SIZE}\n[database]")
     if db_url:
         config = config.replace(f'url = "sqlite:///{directory / "cache.db"}"', f'url = "{db_url}"')
     return config.replace("[logging]", "[reminders]\nemission_lock_wait_s = 60\n[logging]")
@@ -51,7 +52,9 @@ def clean_run(tmp_path_factory):
         assert done.returncode == 0, done.stderr
         calls = sum(server.stats.calls.values())
         tasks = len(server.portal.table("tasks"))
-    return {"snapshot": snapshot(Cache(f"sqlite:///{directory / 'cache.db'}")), "calls": calls, "tasks": tasks}
+    reference = snapshot(Cache(f"sqlite:///{directory / 'cache.db'}"))
+    assert reference["service_contracts"] and reference["subscriptions"]  # both kinds in every comparison
+    return {"snapshot": reference, "calls": calls, "tasks": tasks}
 
 
 def kill_points(calls_in_a_run: int) -> list[int]:

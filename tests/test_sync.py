@@ -11,7 +11,7 @@ from sqlmodel import select
 from integrations.hubspot.sandbox import Fault, SandboxHubSpot
 from tests.conftest import make_gateway, make_settings
 from worker.cache.db import Cache
-from worker.cache.models import Company, Contact, Finding, Owner, PrimaryContact, Subscription
+from worker.cache.models import Company, Contact, Finding, Owner, PrimaryContact, ServiceContract, Subscription
 from worker.cycle import run_cycle
 from worker.sync import Syncer
 
@@ -22,7 +22,7 @@ def snapshot(cache: Cache) -> dict[str, list[dict]]:
     """The cache's content without bookkeeping timestamps: equal snapshots mean equal caches."""
     tables = {}
     with cache.transaction() as session:
-        for model in (Company, Contact, PrimaryContact, Owner, Subscription):
+        for model in (Company, Contact, PrimaryContact, Owner, Subscription, ServiceContract):
             rows = [
                 {k: v for k, v in row.model_dump().items() if k not in VOLATILE}
                 for row in session.exec(select(model)).all()
