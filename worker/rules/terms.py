@@ -1,0 +1,332 @@
+"""The rules about what the client pays: the price change, a discount that ends before the
+renewal, and the contact tier (HubSpot subscriptions only). Each with its words and texts."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Mapping
+
+from worker.rules.context import Context, notice_deadline
+from worker.rules.model import HIGH, SERVICE, Reminder, Rule, SubscriptionRow, urgency
+from worker.words import day, number, percent, usage, when
+
+PRICE_CHANGE = "renewal.price_change"
+CONTACT_TIER = "renewal.contact_tier"
+DISCOUNT_ENDS = "renewal.discount_ends"
+DISCOUNT_NOTICE_DAYS = 30  # a discount ending before the renewal: told to the client a month ahead
+# A service contract's new price: told to the client a month before the notice deadline, so
+# that they can still cancel or renegotiate (HubSpot's 75-day emails don't apply to the
+# partner's own contracts; with the default 45-day deadline this is the same day).
+SERVICE_PRICE_NOTICE_DAYS = 30
+
+
+def at_hand(sub: SubscriptionRow) -> dict[str, Any]:
+    """What the partner needs at hand for the conversation (DOMAIN.md): HubSpot's renewal
+    manager and the link to the client's renewal options, where the portal records them."""
+    return {key: value for key, value in (("renewal_manager", sub.renewal_manager), ("renewal_options_url", sub.renewal_options_url)) if value}
+
+
+def _ending_discount(sub: SubscriptionRow) -> dict[str, Any]:
+    """A discount that ends on or before the renewal: the usual reason the price goes up."""
+    end, renewal = sub.discount_end_date, sub.renewal_date
+    if end is None or renewal is None or end > renewal:
+        return {}
+    return {"discount_end": end.isoformat(), "discount_percent": None if sub.discount_percent is None else format(sub.discount_percent, "f")}
+
+
+def price_change_percent(current: Decimal, renewal: Decimal) -> Decimal | None:
+    if current == 0:
+        return None
+    return ((renewal - current) / current * 100).quantize(Decimal("0.1"))
+
+
+def price_change(ctx: Context) -> list[Reminder]:
+    current, renewal_price = ctx.sub.current_price, ctx.sub.renewal_price
+    if current is None or renewal_price is None or current == renewal_price:
+        return []
+    percent = price_change_percent(current, renewal_price)
+    threshold = Decimal(str(ctx.config.price_change_threshold_percent))
+    # Compared exactly: 10.04 % is over a 10 % threshold even though it shows as +10.0 %.
+    if current != 0 and threshold > 0 and abs(renewal_price - current) * 100 <= threshold * current:
+        return []
+    renewal = ctx.sub.renewal_date
+    assert renewal is not None
+    facts = {
+        "current_price": format(current, "f"),
+        "renewal_price": format(renewal_price, "f"),
+        "currency": ctx.sub.currency or "",
+        "change_percent": None if percent is None else format(percent, "f"),
+        **_ending_discount(ctx.sub),
+        **at_hand(ctx.sub),
+    }
+    if ctx.sub.kind == SERVICE:
+        # The client must hear of it while they can still cancel: before the notice deadline.
+        deadline, _ = notice_deadline(ctx.sub, ctx.config)
+        assert deadline is not None
+        facts["tell_by"] = deadline.isoformat()
+        return [ctx.reminder(PRICE_CHANGE, renewal, "", deadline - timedelta(days=SERVICE_PRICE_NOTICE_DAYS), ctx.urgency, facts)]
+    emails_start = renewal - timedelta(days=ctx.config.hubspot_emails_days)
+    facts["emails_start"] = emails_start.isoformat()
+    return [ctx.reminder(PRICE_CHANGE, renewal, "", emails_start, ctx.urgency, facts)]
+
+
+def discount_ends(ctx: Context) -> list[Reminder]:
+    """A discount that ends before the renewal while no new price is recorded: the client will
+    pay more from that day, and nobody has said how much yet."""
+    end, renewal = ctx.sub.discount_end_date, ctx.sub.renewal_date
+    if end is None or renewal is None or end >= renewal or end < ctx.as_of:
+        return []
+    current, renewal_price = ctx.sub.current_price, ctx.sub.renewal_price
+    if current is not None and renewal_price is not None and current != renewal_price:
+        return []  # the price-change task names the discount
+    facts = {**_ending_discount(ctx.sub), **at_hand(ctx.sub)}
+    return [ctx.reminder(DISCOUNT_ENDS, end, "", end - timedelta(days=DISCOUNT_NOTICE_DAYS), urgency((end - ctx.as_of).days), facts)]
+
+
+def usage_percent(used: int | None, limit: int | None) -> Decimal | None:
+    """``used`` as a percentage of ``limit``, to one decimal; None when either is unknown."""
+    if used is None or not limit or limit <= 0:
+        return None
+    return (Decimal(used) * 100 / Decimal(limit)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def usage_level(used: int | None, limit: int, warning_ratio: float) -> str | None:
+    if used is None:
+        return None
+    if used > limit:
+        return "exceeded"
+    if used >= limit * warning_ratio:
+        return "warning"
+    return None
+
+
+def contact_tier(ctx: Context) -> list[Reminder]:
+    tier = ctx.sub.contact_tier
+    if not tier:
+        return []
+    emails_limit = tier * ctx.config.emails_per_tier_contact
+    contacts_level = usage_level(ctx.sub.contacts_used, tier, ctx.config.tier_warning_ratio)
+    emails_level = usage_level(ctx.sub.emails_sent, emails_limit, ctx.config.tier_warning_ratio)
+    if contacts_level is None and emails_level is None:
+        return []
+    renewal = ctx.sub.renewal_date
+    assert renewal is not None
+    facts = {
+        "tier": tier,
+        "contacts_used": ctx.sub.contacts_used,
+        "contacts_level": contacts_level,
+        "emails_sent": ctx.sub.emails_sent,
+        "emails_limit": emails_limit,
+        "emails_level": emails_level,
+        "warning_percent": round(ctx.config.tier_warning_ratio * 100),
+    }
+    exceeded = "exceeded" in (contacts_level, emails_level)
+    emails_start = renewal - timedelta(days=ctx.config.hubspot_emails_days)
+    return [ctx.reminder(CONTACT_TIER, renewal, "", emails_start, HIGH if exceeded else ctx.urgency, facts)]
+
+
+
+def _price_words(facts: Mapping[str, Any], language: str, t: Mapping[str, Any], due: date) -> dict[str, Any]:
+    change = facts.get("change_percent")
+    return {
+        "current_price": number(facts["current_price"], language, 2),
+        "renewal_price": number(facts["renewal_price"], language, 2),
+        "change": t["unknown_percent"] if change is None else percent(change, language, signed=True),
+        **_discount_words(facts, language, t, due),
+    }
+
+
+def _discount_words(facts: Mapping[str, Any], language: str, t: Mapping[str, Any], due: date) -> dict[str, Any]:
+    if not facts.get("discount_end"):
+        return {}
+    share = facts.get("discount_percent")
+    return {
+        "discount_end": day(facts["discount_end"], language),
+        "when_discount": when((date.fromisoformat(facts["discount_end"]) - due).days, language),
+        "discount": t["discount.percent"].format(percent=percent(share, language)) if share is not None else t["discount.unknown"],
+    }
+
+
+def with_what_is_at_hand(facts: Mapping[str, Any], values: dict[str, Any], late: bool, t: Mapping[str, Any]) -> list[str]:
+    """The rule's lines, after the discount that ends (when there is one) and followed by the
+    renewal manager and the link to the renewal options (when the portal records them)."""
+    lines = [t["discount.line"].format(**values)] if facts.get("discount_end") and "discount.line" in t else []
+    lines += [line.format(**values) for line in t["body.late" if late and "body.late" in t else "body"]]
+    if facts.get("renewal_manager"):
+        lines.append(t["at_hand.manager"].format(**values))
+    if facts.get("renewal_options_url"):
+        lines.append(t["at_hand.options"].format(**values))
+    return lines
+
+
+# Shared words of the tasks that carry the renewal manager and the renewal options.
+AT_HAND_WORDS = {
+    "en": {
+        "at_hand.manager": "HubSpot renewal manager: {renewal_manager}.",
+        "at_hand.options": "The client's renewal options: {renewal_options_url}",
+        "discount.percent": "{percent} discount",
+        "discount.unknown": "discount",
+    },
+    "es": {
+        "at_hand.manager": "Gestor de renovación de HubSpot: {renewal_manager}.",
+        "at_hand.options": "Opciones de renovación del cliente: {renewal_options_url}",
+        "discount.percent": "descuento del {percent}",
+        "discount.unknown": "descuento",
+    },
+}
+
+
+def _tier_words(facts: Mapping[str, Any], language: str, t: Mapping[str, Any], due: date) -> dict[str, Any]:
+    return {
+        "contacts_used": "?" if facts["contacts_used"] is None else number(facts["contacts_used"], language),
+        "emails_sent": "?" if facts["emails_sent"] is None else number(facts["emails_sent"], language),
+        "tier": number(facts["tier"], language),
+        "emails_limit": number(facts["emails_limit"], language),
+        "contacts_percent": usage(facts["contacts_used"], facts["tier"], language),
+        "emails_percent": usage(facts["emails_sent"], facts["emails_limit"], language),
+        "per_contact": facts["emails_limit"] // facts["tier"],
+    }
+
+
+def _tier_subject(facts: Mapping[str, Any], late: bool, t: Mapping[str, Any]) -> str:
+    return "subject.exceeded" if "exceeded" in (facts.get("contacts_level"), facts.get("emails_level")) else "subject.warning"
+
+
+PRICE_CHANGE_RULE = Rule(
+    PRICE_CHANGE,
+    fires=price_change,
+    gone=lambda sub, portfolio, config: "the renewal price no longer differs from the current price"
+    + (f" by more than {config.price_change_threshold_percent:g} %" if config.price_change_threshold_percent else ""),
+    words=_price_words,
+    lines=with_what_is_at_hand,
+    texts={
+        "en": {
+            **AT_HAND_WORDS["en"],
+            "discount.line": "The {discount} ends on {discount_end}: from {current_price} to {renewal_price} {currency}.",
+            "subject": "Price change at renewal: {company}, {current_price} → {renewal_price} {currency} ({change})",
+            "body": [
+                "At the renewal on {renewal_date} the monthly price of {products} changes from {current_price} to {renewal_price} {currency} ({change}).",
+                "To do: explain the change to the client before HubSpot's renewal emails start on {emails_start}.",
+            ],
+            "body.late": [
+                "At the renewal on {renewal_date} the monthly price of {products} changes from {current_price} to {renewal_price} {currency} ({change}).",
+                "To do: explain the change to the client now: HubSpot's renewal emails started on {emails_start}.",
+            ],
+            "unknown_percent": "new price, no current price",
+        },
+        "es": {
+            **AT_HAND_WORDS["es"],
+            "discount.line": "El {discount} termina el {discount_end}: de {current_price} a {renewal_price} {currency}.",
+            "subject": "Cambio de precio en la renovación: {company}, {current_price} → {renewal_price} {currency} ({change})",
+            "body": [
+                "En la renovación del {renewal_date} el precio mensual de {products} pasa de {current_price} a {renewal_price} {currency} ({change}).",
+                "Qué hacer: explicar el cambio al cliente antes de que HubSpot empiece a enviar sus correos de renovación el {emails_start}.",
+            ],
+            "body.late": [
+                "En la renovación del {renewal_date} el precio mensual de {products} pasa de {current_price} a {renewal_price} {currency} ({change}).",
+                "Qué hacer: explicar el cambio al cliente cuanto antes: los correos de renovación de HubSpot empezaron el {emails_start}.",
+            ],
+            "unknown_percent": "precio nuevo, sin precio actual",
+        },
+    },
+    service_texts={
+        "en": {
+            "subject": "Service contract price change: {company}, {current_price} → {renewal_price} {currency} ({change})",
+            "body": [
+                "At the renewal on {renewal_date} the monthly price of the service contract ({products}) changes from {current_price} to {renewal_price} {currency} ({change}).",
+                "To do: explain the change to the client before {tell_by}, the last day they can cancel or renegotiate.",
+            ],
+            "body.late": [
+                "At the renewal on {renewal_date} the monthly price of the service contract ({products}) changes from {current_price} to {renewal_price} {currency} ({change}).",
+                "To do: explain the change to the client now: the last day to cancel or renegotiate was {tell_by}.",
+            ],
+        },
+        "es": {
+            "subject": "Cambio de precio del contrato de servicios: {company}, {current_price} → {renewal_price} {currency} ({change})",
+            "body": [
+                "En la renovación del {renewal_date} el precio mensual del contrato de servicios ({products}) pasa de {current_price} a {renewal_price} {currency} ({change}).",
+                "Qué hacer: explicar el cambio al cliente antes del {tell_by}, último día para cancelar o renegociar.",
+            ],
+            "body.late": [
+                "En la renovación del {renewal_date} el precio mensual del contrato de servicios ({products}) pasa de {current_price} a {renewal_price} {currency} ({change}).",
+                "Qué hacer: explicar el cambio al cliente cuanto antes: el último día para cancelar o renegociar fue el {tell_by}.",
+            ],
+        },
+    },
+)
+
+CONTACT_TIER_RULE = Rule(
+    CONTACT_TIER,
+    fires=contact_tier,
+    hubspot_only=True,
+    gone=lambda sub, portfolio, config: f"usage is back under {round(config.tier_warning_ratio * 100)}% of the contact tier",
+    words=_tier_words,
+    subject_key=_tier_subject,
+    texts={
+        "en": {
+            "subject.exceeded": "Contact tier exceeded: {company}",
+            "subject.warning": "Contact tier nearly used up: {company}",
+            "body": [
+                "Contacts: {contacts_used} of {tier} ({contacts_percent}).",
+                "Marketing emails this month: {emails_sent} of {emails_limit} ({emails_percent}; the limit is {per_contact} times the tier).",
+                "A client over either limit moves to a higher tier and pays more. To do: review usage with the client before the renewal on {renewal_date}.",
+            ],
+        },
+        "es": {
+            "subject.exceeded": "Nivel de contactos superado: {company}",
+            "subject.warning": "Nivel de contactos casi agotado: {company}",
+            "body": [
+                "Contactos: {contacts_used} de {tier} ({contacts_percent}).",
+                "Correos de marketing este mes: {emails_sent} de {emails_limit} ({emails_percent}; el límite es {per_contact} veces el nivel).",
+                "Un cliente que supera cualquiera de los límites pasa a un nivel superior y paga más. Qué hacer: revisar el uso con el cliente antes de la renovación del {renewal_date}.",
+            ],
+        },
+    },
+)
+
+DISCOUNT_ENDS_RULE = Rule(
+    DISCOUNT_ENDS,
+    fires=discount_ends,
+    gone=lambda sub, portfolio, config: "the discount no longer ends before the renewal, or the new price is recorded (the price-change task names the discount)",
+    words=_discount_words,
+    lines=with_what_is_at_hand,
+    anchor=lambda sub, config: sub.discount_end_date,
+    anchor_name="discount's end",
+    texts={
+        "en": {
+            **AT_HAND_WORDS["en"],
+            "subject": "Discount ends {when_discount}: {company} ({discount_end})",
+            "body": [
+                "The {discount} on {products} ends on {discount_end}, before the renewal on {renewal_date}, and no new price is recorded yet.",
+                "To do: tell the client what they pay from {discount_end}, and record the renewal price.",
+            ],
+        },
+        "es": {
+            **AT_HAND_WORDS["es"],
+            "subject": "El descuento termina {when_discount}: {company} ({discount_end})",
+            "body": [
+                "El {discount} de {products} termina el {discount_end}, antes de la renovación del {renewal_date}, y aún no hay precio nuevo registrado.",
+                "Qué hacer: explicar al cliente cuánto pagará desde el {discount_end} y registrar el precio de renovación.",
+            ],
+        },
+    },
+    service_texts={
+        "en": {
+            "subject": "Service contract discount ends {when_discount}: {company} ({discount_end})",
+            "body": [
+                "The {discount} on the service contract ({products}) ends on {discount_end}, before the renewal on {renewal_date}, and no new price is recorded yet.",
+                "To do: tell the client what they pay from {discount_end}, and record the renewal price.",
+            ],
+        },
+        "es": {
+            "subject": "El descuento del contrato de servicios termina {when_discount}: {company} ({discount_end})",
+            "body": [
+                "El {discount} del contrato de servicios ({products}) termina el {discount_end}, antes de la renovación del {renewal_date}, y aún no hay precio nuevo registrado.",
+                "Qué hacer: explicar al cliente cuánto pagará desde el {discount_end} y registrar el precio de renovación.",
+            ],
+        },
+    },
+)
+
+# The subscription rules, in the order their reminders are listed.
