@@ -39,6 +39,7 @@ WORDS: dict[str, dict[str, str]] = {
         "discount_until": "{percent} discount until {date}", "discount_ends": "discount until {date}",
         "renewal_manager": "HubSpot renewal manager", "renewal_options": "renewal options",
         "kind_subscription": "HubSpot subscription", "kind_service": "Service contract", "all_kinds": "Both kinds",
+        "kind_short_subscription": "HubSpot", "kind_short_service": "Service",
         "services": "Service contracts",
     },
     "es": {
@@ -64,6 +65,7 @@ WORDS: dict[str, dict[str, str]] = {
         "discount_until": "descuento del {percent} hasta el {date}", "discount_ends": "descuento hasta el {date}",
         "renewal_manager": "Gestor de renovación de HubSpot", "renewal_options": "opciones de renovación",
         "kind_subscription": "Suscripción de HubSpot", "kind_service": "Contrato de servicios", "all_kinds": "Ambos tipos",
+        "kind_short_subscription": "HubSpot", "kind_short_service": "Servicio",
         "services": "Contratos de servicios",
     },
 }

@@ -30,6 +30,11 @@ OWNER_MISSING = "owner.missing"
 OWNER_DEACTIVATED = "owner.deactivated"
 OWNER_FALLBACK_UNUSABLE = "owner.fallback_unusable"
 
+# The rules each kind of renewal is judged by: the communication owner, HubSpot's emails and the
+# contact tier are HubSpot's, so their rules never look at the partner's own service contracts.
+_RULES_FOR = {SUBSCRIPTION: renewal.RULES, SERVICE: tuple(rule for rule in renewal.RULES if not rule.hubspot_only)}
+# A contract's own deadline can be close while the renewal is far: those rules look beyond the horizon.
+_BEYOND_HORIZON = {kind: tuple(rule for rule in rules if rule.beyond_horizon) for kind, rules in _RULES_FOR.items()}
 # How findings and closing reasons name each kind of renewal.
 NOUN = {SUBSCRIPTION: "subscription", SERVICE: "service contract"}
 
@@ -108,18 +113,16 @@ def evaluate(portfolio: Portfolio, as_of: date, config: RuleConfig) -> Plan:
             # A contract's own deadline can be close while the renewal is far: its warning fires
             # whenever the deadline is that close.
             ctx = renewal.Context(sub, company, _live_contact(portfolio, sub.company_id), owner_id, as_of, (sub.renewal_date - as_of).days, config)
-            for rule in renewal.RULES:
-                if rule.beyond_horizon and _applies(rule, sub):
-                    plan.reminders.extend(rule.fires(ctx))
+            for rule in _BEYOND_HORIZON[sub.kind]:
+                plan.reminders.extend(rule.fires(ctx))
             continue
         if sub.company_id:
             best = nearest.get(sub.company_id)
             if best is None or _nearer(sub, best):
                 nearest[sub.company_id] = sub
         ctx = renewal.Context(sub, company, _live_contact(portfolio, sub.company_id), owner_id, as_of, (sub.renewal_date - as_of).days, config)
-        for rule in renewal.RULES:
-            if _applies(rule, sub):
-                plan.reminders.extend(rule.fires(ctx))
+        for rule in _RULES_FOR[sub.kind]:
+            plan.reminders.extend(rule.fires(ctx))
         if sub.kind == SUBSCRIPTION and sub.communication_owner is None:
             plan.findings.append(
                 RuleFinding(
@@ -140,12 +143,6 @@ def evaluate(portfolio: Portfolio, as_of: date, config: RuleConfig) -> Plan:
         if sub is not None:
             plan.reminders.append(_contact_reminder(company, contact_id, contact, problems, sub, as_of, portfolio, config))
     return plan
-
-
-def _applies(rule, sub: SubscriptionRow) -> bool:
-    """The communication owner, HubSpot's emails and the contact tier are HubSpot's: their
-    rules never look at the partner's own service contracts."""
-    return sub.kind == SUBSCRIPTION or not rule.hubspot_only
 
 
 def _nearer(sub: SubscriptionRow, best: SubscriptionRow) -> bool:
