@@ -154,7 +154,10 @@ class Syncer:
         for found in counts:
             report.counts.update(found)
         # A full pass just read every link of its stream: only incremental streams are re-checked.
-        self.links.recheck(report.counts, companies=not full[COMPANIES], renewals=[name for name in full if name != COMPANIES and not full[name]])
+        self.links.recheck(
+            report.counts, companies=not full[COMPANIES],
+            renewals=[(stream.name, stream.object_type, stream.model) for stream in self.renewals if not full[stream.name]],
+        )
         return report
 
     def _needs_full(self, stream: str) -> bool:

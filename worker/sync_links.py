@@ -19,7 +19,7 @@ from integrations.hubspot.types import Associated, CrmRecord
 from worker.batching import next_turn
 from worker.cache import repo
 from worker.cache.db import Cache, upsert
-from worker.cache.models import Contact, PrimaryContact, RenewalRecord, ServiceContract, Subscription
+from worker.cache.models import Contact, PrimaryContact, RenewalRecord
 from worker.normalize import (
     CONTACT_PROPERTIES,
     DataProblem,
@@ -47,40 +47,36 @@ class Links:
         self.settings = settings
         self.clock = clock
         self.recheck_turn = recheck_turn  # records re-checked per kind and run: one associations call
-        # Each kind of renewal's stream name -> its HubSpot object type and cache table.
-        self.renewal_sources: dict[str, tuple[str, type[RenewalRecord]]] = {"subscriptions": (settings.subscriptions.object_type, Subscription)}
-        if settings.services is not None:
-            self.renewal_sources["services"] = (settings.services.object_type, ServiceContract)
         self.label = settings.primary_contact.association_label
 
-    def recheck(self, counts: Counter, *, companies: bool = True, renewals: Sequence[str] = ("subscriptions",)) -> None:
+    def recheck(self, counts: Counter, *, companies: bool, renewals: Sequence[tuple[str, str, type[RenewalRecord]]]) -> None:
         """Association changes (a new primary contact, a renewal record moved to another company)
         don't move any modified date, so no search sees them: they are re-read for the renewals
         within ``[sync] association_recheck_horizon_days``, in turns of one associations call
         (1,000 records) per kind and run. Each is re-read at least every ⌈renewals/1,000⌉ runs;
         a portal with up to 1,000 of each has all of them re-read every run. ``renewals``: the
-        renewal streams to re-check (those whose pass was incremental)."""
+        renewal streams to re-check (those whose pass was incremental), each as its stream name,
+        HubSpot object type and cache table."""
         today = self.clock().date()
         end = today + timedelta(days=self.settings.sync.association_recheck_horizon_days)
         with self.cache.transaction() as session:
             company_ids = self._take_turn(session, RECHECK_COMPANIES, repo.companies_with_renewals_between(session, today, end)) if companies else []
-            turns = {
-                stream: self._take_turn(session, recheck_state(stream), repo.renewals_between(session, self.renewal_sources[stream][1], today, end))
-                for stream in renewals if stream in self.renewal_sources
-            }
+            turns = [
+                (object_type, model, self._take_turn(session, recheck_state(stream), repo.renewals_between(session, model, today, end)))
+                for stream, object_type, model in renewals
+            ]
         if company_ids:
             links, contacts = self.primary_links(company_ids, only_unknown=True)
             with self.cache.transaction() as session:
                 self.write(session, company_ids, links, contacts, generation=None)
-        for stream, ids in turns.items():
+        for object_type, model, ids in turns:
             if not ids:
                 continue
-            object_type, model = self.renewal_sources[stream]
             companies = self.renewal_companies(object_type, ids)
             with self.cache.transaction() as session:
                 # One UPDATE by primary key, run for every row.
                 session.execute(update(model), [{"id": record_id, "company_id": companies.get(record_id)} for record_id in ids])
-        counts["associations_rechecked"] += len(company_ids) + sum(len(ids) for ids in turns.values())
+        counts["associations_rechecked"] += len(company_ids) + sum(len(ids) for _, _, ids in turns)
 
     def _take_turn(self, session, turn: str, ids: list[str]) -> list[str]:
         chosen, following = next_turn(ids, repo.load_state(session, turn).cursor, self.recheck_turn)

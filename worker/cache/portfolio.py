@@ -6,9 +6,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import Session
 
-from worker.cache.models import Company, Contact, Owner, PrimaryContact, RenewalRecord, ServiceContract, Subscription
+from worker.cache.models import Company, Contact, Owner, PrimaryContact, RenewalRecord
+from worker.cache.repo import RENEWAL_TABLES
 from worker.rules import CompanyRow, ContactRow, OwnerRow, Portfolio, SubscriptionRow
-from worker.rules.model import SERVICE, SUBSCRIPTION
+from worker.rules.model import SUBSCRIPTION
 
 
 def _renewals(session: Session, model: type[RenewalRecord], kind: str) -> list[SubscriptionRow]:
@@ -28,9 +29,9 @@ def _renewals(session: Session, model: type[RenewalRecord], kind: str) -> list[S
 def load_portfolio(session: Session, *, services: bool = True) -> Portfolio:
     """``services``: whether ``[services]`` is configured. Service contracts cached while it was
     are not looked at once it is not (nothing syncs them any more)."""
-    subscriptions = _renewals(session, Subscription, SUBSCRIPTION)
-    if services:
-        subscriptions += _renewals(session, ServiceContract, SERVICE)
+    subscriptions = [
+        row for kind, model in RENEWAL_TABLES.items() if kind == SUBSCRIPTION or services for row in _renewals(session, model, kind)
+    ]
     c = Company.__table__.c  # type: ignore[attr-defined]
     companies = {
         row.id: CompanyRow(row.id, row.name, row.owner_id, bool(row.archived or row.deleted_at is not None))

@@ -23,7 +23,8 @@ from worker.cache.models import (
     TaskLedger,
 )
 
-RENEWAL_TABLES: tuple[type[RenewalRecord], ...] = (Subscription, ServiceContract)
+# Each kind of renewal (the names reminder keys, ledger rows and findings use) and its table.
+RENEWAL_TABLES: dict[str, type[RenewalRecord]] = {"subscription": Subscription, "service": ServiceContract}
 from worker.normalize import DataProblem
 
 
@@ -184,7 +185,7 @@ def cached_companies_of(session: Session, model: type[RenewalRecord], record_ids
 def companies_with_renewals_between(session: Session, start: date, end: date) -> list[str]:
     """Companies with a renewal of either kind between ``start`` and ``end``."""
     found: set[str] = set()
-    for model in RENEWAL_TABLES:
+    for model in RENEWAL_TABLES.values():
         statement = select(model.company_id).where(
             model.company_id.is_not(None),  # type: ignore[union-attr]
             model.archived.is_(False),  # type: ignore[attr-defined]

@@ -20,10 +20,9 @@ from worker.cache.models import (
     Owner,
     PrimaryContact,
     Run,
-    ServiceContract,
-    Subscription,
     TaskLedger,
 )
+from worker.cache.repo import RENEWAL_TABLES
 from worker.reports import renewals_data
 from worker.settings import Settings
 
@@ -180,7 +179,7 @@ def client_page(session: Session, company_id: str) -> dict[str, Any] | None:
     contact = session.get(Contact, link.contact_id) if link and link.contact_id else None
     renewals = [
         (kind, record)
-        for kind, model in (("subscription", Subscription), ("service", ServiceContract))
+        for kind, model in RENEWAL_TABLES.items()
         for record in session.execute(
             select(model).where(model.company_id == company_id, model.deleted_at.is_(None)).order_by(model.renewal_date)  # type: ignore[union-attr, arg-type, attr-defined]
         ).scalars()
@@ -246,7 +245,7 @@ def findings_page(session: Session, page: int = 1, size: int = 200) -> dict[str,
     statement = open_findings.order_by(Finding.rule, Finding.object_type, Finding.object_id, Finding.field).offset((page - 1) * size).limit(size)  # type: ignore[arg-type]
     findings = [f for (f,) in session.execute(statement)]
     companies: dict[tuple[str, str], str] = {}
-    for kind, model in (("subscription", Subscription), ("service", ServiceContract)):
+    for kind, model in RENEWAL_TABLES.items():
         ids = [f.object_id for f in findings if f.object_type == kind]
         if ids:
             statement = select(model.id, model.company_id).where(model.id.in_(ids))  # type: ignore[attr-defined]
