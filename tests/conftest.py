@@ -24,12 +24,32 @@ from pydantic import SecretStr
 
 from integrations.hubspot.gateway import HubSpotGateway
 from integrations.hubspot.sandbox import DEMO_TOKEN, PortalSpec, SandboxHubSpot, generate_portal
+from tests.clock import Moment, now, start_suite_clock
 from worker.cache.db import Cache
 from worker.cycle import build_gateway
 from worker.config_sections import ServiceSettings
 from worker.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before any test module is imported: no test, fixture or module constant reads the real day.
+    start_suite_clock()
+
+
+@pytest.fixture(autouse=True)
+def moment(request: pytest.FixtureRequest) -> Iterator[Moment]:
+    """The moment the test runs at: the suite's ordinary day (its clock, ticking), or, for a test
+    parametrised with ``tests.clock.over_moments``, each moment of the matrix in turn."""
+    chosen = getattr(request, "param", None)
+    if chosen is None:
+        yield Moment("default", now())
+        return
+    import time_machine
+
+    with time_machine.travel(chosen.at, tick=True):
+        yield chosen
 
 
 def free_port() -> int:
@@ -147,8 +167,8 @@ def make_gateway(settings: Settings) -> HubSpotGateway:
 
 
 @pytest.fixture
-def settings(sandbox: SandboxHubSpot, db_url: str) -> Settings:
-    return make_settings(sandbox.url, db_url)
+def settings(sandbox: SandboxHubSpot, db_url: str, moment: Moment) -> Settings:
+    return make_settings(sandbox.url, db_url, reminders={"timezone": moment.timezone})
 
 
 @pytest.fixture

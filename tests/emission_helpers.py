@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
-
 from sqlmodel import select
 
 from integrations.hubspot.sandbox import SandboxPortal
@@ -44,10 +42,3 @@ def assert_exactly_once(portal: SandboxPortal, cache: Cache) -> dict[str, dict]:
     assert set(tasks) - ours == {m for m in tasks if m.startswith("foreign-")}, "a task in HubSpot the ledger does not know"
     return tasks
 
-
-def today() -> date:
-    return datetime.now(timezone.utc).date()
-
-
-def days_from_today(days: int) -> str:
-    return (today() + timedelta(days=days)).isoformat()

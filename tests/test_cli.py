@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 from integrations.hubspot.sandbox import Fault, PortalSpec, SandboxHubSpot, generate_portal
 from integrations.hubspot.sandbox.server import ALL_SCOPES
+from tests.clock import child_env
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
@@ -27,10 +27,7 @@ def live_sandbox():
 def run_cli(tmp_path, *args, config="", env_extra=None, token=TOKEN):
     config_path = tmp_path / "config.toml"
     config_path.write_text(config, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUBSPOT_", "RENEWAL_WORKER"))}
-    if token:
-        env["HUBSPOT_ACCESS_TOKEN"] = token
-    env.update(env_extra or {})
+    env = child_env(**({"HUBSPOT_ACCESS_TOKEN": token} if token else {}), **(env_extra or {}))
     return subprocess.run(
         [sys.executable, "-m", "worker", "--config", str(config_path), *args],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,

@@ -17,7 +17,7 @@ import pytest
 
 from integrations.hubspot.sandbox import PortalSpec, SandboxHubSpot, SandboxPortal, generate_portal
 from integrations.hubspot.sandbox.server import ALL_SCOPES
-from tests.emission_helpers import days_from_today
+from tests.clock import days_from_today
 from tests.test_cli import TOKEN, run_cli, sandbox_config
 
 

@@ -3,13 +3,11 @@ task exists exactly once in HubSpot and the cache ends as a clean run leaves it.
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from sqlmodel import select
 
 from integrations.hubspot.sandbox import Fault, PortalSpec, SandboxHubSpot, generate_portal
 from integrations.hubspot.sandbox.server import ALL_SCOPES
+from tests.clock import child_env, now
 from tests.emission_helpers import assert_exactly_once, ledger_rows
 from tests.test_cli import TOKEN, run_cli, sandbox_config
 from tests.test_sync import snapshot
@@ -26,7 +25,7 @@ from worker.cache.models import Run
 # About 150 tasks: emission spans two create batches. A fixed "now": every test's portal is the
 # same portal, timestamps included, so caches can be compared with the clean run's. Both kinds
 # of renewal: the service contracts' stream is killed and resumed too.
-SPEC = PortalSpec(companies=110, seed=21, now=datetime.now(timezone.utc).replace(microsecond=0), service_contracts=True)
+SPEC = PortalSpec(companies=110, seed=21, now=now().replace(microsecond=0), service_contracts=True)
 SEED = 20261125
 KILL_POINTS = 20
 PAGE_SIZE = 10
@@ -67,9 +66,7 @@ def kill_points(calls_in_a_run: int) -> list[int]:
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUBSPOT_", "RENEWAL_WORKER"))}
-    env["HUBSPOT_ACCESS_TOKEN"] = TOKEN
-    return env
+    return child_env(HUBSPOT_ACCESS_TOKEN=TOKEN)
 
 
 def _start(directory: Path, *, capture: bool = False) -> subprocess.Popen:

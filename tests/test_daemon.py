@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from sqlmodel import select
 
 from integrations.hubspot.sandbox import Fault, PortalSpec, SandboxHubSpot, generate_portal
 from integrations.hubspot.sandbox.server import ALL_SCOPES
+from tests.clock import child_env
 from tests.conftest import free_port
 from tests.emission_helpers import assert_exactly_once
 from tests.test_cli import TOKEN, run_cli, sandbox_config
@@ -39,8 +39,7 @@ def server():
 
 def start_daemon(directory: Path, config: str, *, name: str = "config.toml") -> subprocess.Popen:
     (directory / name).write_text(config)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUBSPOT_", "RENEWAL_WORKER"))}
-    env["HUBSPOT_ACCESS_TOKEN"] = TOKEN
+    env = child_env(HUBSPOT_ACCESS_TOKEN=TOKEN)
     log = open(directory / f"{name}.log", "w")
     return subprocess.Popen([sys.executable, "-m", "worker", "--config", str(directory / name), "run"], cwd=directory, env=env, stdout=log, stderr=subprocess.STDOUT)
 

@@ -6,20 +6,23 @@ from __future__ import annotations
 import dataclasses
 import math
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 
 from integrations.hubspot.sandbox import Fault, PortalSpec, SandboxHubSpot, SandboxPortal, generate_portal
+from tests.clock import days_from_today, local_today, over_moments
 from tests.conftest import make_settings
-from tests.emission_helpers import assert_exactly_once, days_from_today, ledger_rows, portal_tasks, today
+from tests.emission_helpers import assert_exactly_once, ledger_rows, portal_tasks
 from worker.cache.db import Cache
 from worker.cache.models import Finding
 from worker.cycle import run_cycle
 from worker.rules.calendar import due_instant, working_day
 
 
-def small_portal(renewal_in: int = 90, **deal_changes) -> SandboxPortal:
-    """One client with one renewal, built by hand so every expected task can be named."""
+def small_portal(renewal_in: int = 90, tz: str = "UTC", **deal_changes) -> SandboxPortal:
+    """One client with one renewal ``renewal_in`` days after today (in the office's time zone
+    ``tz``), built by hand so every expected task can be named."""
     portal = SandboxPortal()
     laura = portal.add_owner("Laura", "Pérez")
     ops = portal.add_owner("Ops", "Desk")
@@ -29,7 +32,7 @@ def small_portal(renewal_in: int = 90, **deal_changes) -> SandboxPortal:
     deal = portal.create(
         "deals",
         {
-            "renewal_date": days_from_today(renewal_in), "renewal_products": "Marketing Hub Professional",
+            "renewal_date": days_from_today(renewal_in, tz), "renewal_products": "Marketing Hub Professional",
             "current_monthly_price": "1200.00", "renewal_monthly_price": "1320.00", "deal_currency_code": "USD",
             "renewal_communication_owner": "hubspot", "contact_tier": "5000", "contacts_used": "1000",
             "marketing_emails_sent_month": "1000", "dealstage": "renewal_open", "hubspot_owner_id": str(laura.id),
@@ -42,8 +45,8 @@ def small_portal(renewal_in: int = 90, **deal_changes) -> SandboxPortal:
 
 
 @pytest.fixture
-def portal():
-    return small_portal()
+def portal(moment):
+    return small_portal(tz=moment.timezone)
 
 
 @contextmanager
@@ -65,27 +68,36 @@ def subjects(portal: SandboxPortal) -> list[str]:
     return sorted(t["hs_task_subject"] for t in portal_tasks(portal).values())
 
 
+def milestone_due(settings, renewal_in: int):
+    """When the milestone reached today falls due: today, or the next working day when today is
+    not one (its own day, a weekend, has passed by the time a person can act)."""
+    today = local_today(settings.tz)
+    return working_day(today, not_before=today, skip_weekends=True), today + timedelta(days=renewal_in)
+
+
+@over_moments
 def test_a_run_creates_the_expected_tasks_and_a_second_creates_none(sandbox, settings, cache):
     portal = sandbox.portal
     first = cycle(settings, cache)
     assert first.ok, first.error
     assert first.counts["tasks_created"] == 2
     tasks = assert_exactly_once(portal, cache)
+    due, renewal = milestone_due(settings, 90)
+    # The subject counts the days from the day the task falls due, when its owner reads it.
     assert subjects(portal) == [
         "Price change at renewal: Andes Nova S.A., 1,200.00 → 1,320.00 USD (+10.0%)",
-        "Renewal in 90 days: Andes Nova S.A.",
+        f"Renewal in {(renewal - due).days} days: Andes Nova S.A.",
     ]
-    from datetime import timedelta
 
-    def due_ms(days_ahead: int) -> str:
-        day = working_day(today() + timedelta(days=days_ahead), not_before=today(), skip_weekends=True)
+    def due_ms(day) -> str:
         return str(int(due_instant(day, "09:00", settings.tz).timestamp() * 1000))
 
+    today = local_today(settings.tz)
+    # The price change is due before HubSpot's emails start, 75 days before the renewal.
+    emails_start = working_day(renewal - timedelta(days=75), not_before=today, skip_weekends=True)
     for task in tasks.values():
         assert task["hubspot_owner_id"] == str(portal.ids["laura"])
-        # The milestone falls due on its day (today); the price change before HubSpot's emails
-        # start, 75 days before the renewal.
-        expected = due_ms(0) if task["hs_task_subject"].startswith("Renewal") else due_ms(15)
+        expected = due_ms(due) if task["hs_task_subject"].startswith("Renewal") else due_ms(emails_start)
         assert task["hs_timestamp"] == task["hs_task_reminders"] == expected
         assert task["hs_task_status"] == "NOT_STARTED" and task["hs_task_type"] == "TODO"
         task_id = int(task["id"])
@@ -105,13 +117,15 @@ def test_a_run_creates_the_expected_tasks_and_a_second_creates_none(sandbox, set
     assert len(portal_tasks(portal)) == 2
 
 
-def test_spanish_task_texts(sandbox, db_url):
-    settings = make_settings(sandbox.url, db_url, reminders={"language": "es"})
+@over_moments
+def test_spanish_task_texts(sandbox, db_url, moment):
+    settings = make_settings(sandbox.url, db_url, reminders={"language": "es", "timezone": moment.timezone})
     cache = Cache(db_url)
     assert cycle(settings, cache).ok
+    due, renewal = milestone_due(settings, 90)
     assert subjects(sandbox.portal) == [
         "Cambio de precio en la renovación: Andes Nova S.A., 1.200,00 → 1.320,00 USD (+10,0 %)",
-        "Renovación en 90 días: Andes Nova S.A.",
+        f"Renovación en {(renewal - due).days} días: Andes Nova S.A.",
     ]
     cache.close()
 
@@ -157,7 +171,9 @@ def test_task_creation_takes_one_call_per_hundred_tasks(db_url):
 
 
 def test_fixing_the_data_resolves_findings_and_completes_tasks(db_url):
-    portal = small_portal(renewal_in=60, renewal_communication_owner=None)
+    # 62 days out: the 75-day milestone is the latest reached, and the deadline's 14-day warning
+    # (3 days away) is not reached on any day of the week.
+    portal = small_portal(renewal_in=62, renewal_communication_owner=None)
     ids = portal.ids
     portal.update("contacts", ids["contact"], {"hs_email_hard_bounce_reason_enum": "UNKNOWN_USER"})
     with serve(portal, db_url) as (server, settings, cache):
@@ -191,7 +207,7 @@ def test_fixing_the_data_resolves_findings_and_completes_tasks(db_url):
         portal.update("deals", ids["deal"], {"renewal_date": days_from_today(100)})
         assert cycle(settings, cache).ok
         rows = {(r.rule, r.anchor_date.isoformat() if r.anchor_date else None): r for r in ledger_rows(cache)}
-        moved = rows[("renewal.milestone", days_from_today(60))]
+        moved = rows[("renewal.milestone", days_from_today(62))]
         assert moved.state == "closed" and moved.close_reason.startswith("the renewal date moved from")
         assert rows[("renewal.milestone", days_from_today(100))].state == "open"
 

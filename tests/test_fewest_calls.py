@@ -9,10 +9,11 @@ one owners call, three searches, one association re-check call per kind.
 from __future__ import annotations
 
 import math
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlmodel import select
 
+from tests import clock
 from integrations.hubspot.sandbox import PortalSpec, SandboxHubSpot, generate_portal
 from integrations.hubspot.sandbox.routes import INLINE_ASSOCIATIONS_MAX
 from tests.conftest import make_gateway, make_settings
@@ -151,11 +152,11 @@ def test_the_association_recheck_takes_turns_and_reaches_every_renewal(sqlite_ur
         settings = make_settings(server.url, sqlite_url)
         cache = Cache(sqlite_url)
         _sync(settings, cache)
-        horizon = date.today() + timedelta(days=settings.sync.association_recheck_horizon_days)
+        horizon = clock.local_today() + timedelta(days=settings.sync.association_recheck_horizon_days)
         with cache.transaction() as session:
             renewing = sorted({
                 s.company_id for s in session.exec(select(Subscription)).all()
-                if s.company_id and s.renewal_date and date.today() <= s.renewal_date <= horizon and not s.archived
+                if s.company_id and s.renewal_date and clock.local_today() <= s.renewal_date <= horizon and not s.archived
             })
         assert len(renewing) > 20
         company = int(renewing[-1])  # the last in turn order: found on the last run of a round

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from integrations.hubspot.sandbox import SandboxHubSpot, SandboxPortal
 from tests.conftest import make_settings
-from tests.emission_helpers import days_from_today
+from tests.clock import days_from_today
 from worker.cache.db import Cache
 from worker.cache.models import Company, Finding, Subscription
 from worker.cycle import run_cycle

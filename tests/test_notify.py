@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import httpx
 import pytest
 import respx
 from pydantic import SecretStr
 
+from tests import clock
 from integrations.webhook import WebhookFailed, WebhookNotifier
 from tests.conftest import make_settings
 from worker.cache.db import Cache
@@ -91,7 +92,7 @@ def test_run_summary_after_every_run_and_one_digest_per_owner_per_day(sandbox, s
     settings = dataclasses.replace(make_settings(sandbox.url, sqlite_url), webhook_url=SecretStr(URL))
     cache = Cache(sqlite_url)
     # Noon, pinned: "five minutes later" must still be the same day whenever the suite runs.
-    now = datetime.now(timezone.utc).replace(hour=12, minute=0, second=0, microsecond=0)
+    now = clock.now().replace(hour=12, minute=0, second=0, microsecond=0)
     result = run_cycle(settings, cache=cache, clock=lambda: now)
     assert result.ok
     sent = send_notifications(settings, result, now=now)

@@ -9,7 +9,9 @@ from datetime import date, timedelta
 import pytest
 from starlette.testclient import TestClient
 
+from tests import clock
 from integrations.hubspot.sandbox import PortalSpec, SandboxHubSpot, generate_portal
+from tests.clock import child_env
 from tests.conftest import make_settings
 from worker.cache.db import Cache
 from worker.config_sections import ServiceProperties
@@ -19,7 +21,6 @@ from worker.cycle import run_cycle
 from worker.panel import i18n, views
 from worker.panel.app import SECURITY_HEADERS, build_app
 from worker.reports import renewals_csv, renewals_data
-from worker.rules.calendar import local_date
 from worker.sync import utcnow
 
 HOSTILE = "<script>alert(1)</script> S.A."
@@ -50,7 +51,7 @@ def client(synced):
 
 
 def _today(settings):
-    return local_date(utcnow(), settings.tz)
+    return clock.local_today(settings.tz)
 
 
 def test_the_renewals_page_lists_every_renewal_within_the_horizon_soonest_first(synced, client):
@@ -215,14 +216,12 @@ def test_record_links_and_usage():
 
 
 def _panel_process(tmp_path, database_url: str, bind: str, env_extra: dict | None = None):
-    import os
     import subprocess
     import sys
 
     config = tmp_path / "panel.toml"
     config.write_text(f'[database]\nurl = "{database_url}"\n[logging]\nlevel = "warning"\n', encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUBSPOT_", "RENEWAL_WORKER"))}
-    env.update(env_extra or {})
+    env = child_env(**(env_extra or {}))
     return subprocess.Popen(
         [sys.executable, "-m", "worker", "--config", str(config), "panel", "--bind", bind],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests import clock
 from integrations.hubspot.sandbox import PortalSpec, SandboxHubSpot, generate_portal
 from tests.conftest import make_gateway, make_settings
 from tests.emission_helpers import ledger_rows, portal_tasks
@@ -162,7 +163,6 @@ def test_before_writing_to_a_task_nobody_touched_lately_the_worker_reads_it(db_u
 
 
 def test_a_task_deleted_where_the_worker_has_nothing_to_write_is_seen_within_a_day(sqlite_url):
-    from datetime import datetime, timezone
 
     with worked_portal(sqlite_url) as (server, settings, cache):
         row = _price_tasks(cache)[0]
@@ -170,7 +170,7 @@ def test_a_task_deleted_where_the_worker_has_nothing_to_write_is_seen_within_a_d
         server.portal.age(timedelta(hours=1))
         assert run_cycle(settings, cache=cache, steps=("rules", "emit")).ok
         assert {r.key: r for r in ledger_rows(cache)}[row.key].state == "open"  # no search shows a deletion
-        tomorrow = datetime.now(timezone.utc) + timedelta(hours=25)
+        tomorrow = clock.now() + timedelta(hours=25)
         server.reset_stats()
         assert run_cycle(settings, cache=cache, steps=("rules", "emit"), clock=lambda: tomorrow).ok
         assert {r.key: r for r in ledger_rows(cache)}[row.key].state == "dismissed"

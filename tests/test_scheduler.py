@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from structlog.testing import capture_logs
 
 from scheduler.daemon import Daemon
+from tests import clock
 from tests.conftest import make_settings
 from worker.cache.db import Cache
 from worker.cache.models import Run
@@ -63,7 +64,7 @@ def _record_run(cache: Cache, kind: str, started: datetime) -> None:
 
 def test_a_slot_missed_during_downtime_runs_once_on_start(sqlite_url):
     # rules at 08:00 every day; the daemon was down from yesterday 07:00 until now.
-    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    now = clock.now().replace(second=0, microsecond=0)
     slot = now - timedelta(minutes=20)
     d = daemon(sqlite_url, rules_cron=f"{slot.minute} {slot.hour} * * *", misfire_grace_s=3600)
     _record_run(d.cache, "rules:auto", now - timedelta(days=1, hours=1))
@@ -71,13 +72,13 @@ def test_a_slot_missed_during_downtime_runs_once_on_start(sqlite_url):
     scheduler.start(paused=True)
     try:
         assert d._catch_up(scheduler) == ["rules"]
-        assert scheduler.get_job("rules").next_run_time <= datetime.now(timezone.utc) + timedelta(seconds=1)
+        assert scheduler.get_job("rules").next_run_time <= clock.now() + timedelta(seconds=1)
     finally:
         scheduler.shutdown(wait=False)
 
 
 def test_no_catch_up_when_the_slot_already_ran_or_is_older_than_the_grace(sqlite_url):
-    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    now = clock.now().replace(second=0, microsecond=0)
     slot = now - timedelta(minutes=20)
     d = daemon(sqlite_url, rules_cron=f"{slot.minute} {slot.hour} * * *", misfire_grace_s=3600)
     _record_run(d.cache, "rules:auto", slot + timedelta(seconds=1))  # it ran at its slot

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests import clock
 from integrations.hubspot.sandbox import PortalSpec, SandboxHubSpot, generate_portal
 from integrations.hubspot.sandbox.generator import SERVICE_CURRENCY_PROPERTY
 from tests.conftest import make_settings
@@ -201,7 +202,7 @@ def test_both_kinds_end_to_end_exactly_once(db_url):
     portal = generate_portal(PortalSpec(companies=48, seed=12, service_contracts=True))
     services = portal.table("services")
     service_id, _ = next((i, s) for i, s in sorted(services.items()) if s.properties["hs_pipeline_stage"] == "active")
-    renewal = date.today() + timedelta(days=60)
+    renewal = clock.local_today() + timedelta(days=60)
     portal.update("services", service_id, {"renewal_date": renewal.isoformat(), "current_monthly_price": "900.00", "renewal_monthly_price": "990.00"})
     bad_date, bad_discount = sorted(i for i in services if i != service_id)[:2]
     portal.update("services", bad_date, {"renewal_date": "next spring"})
@@ -249,7 +250,7 @@ def test_both_kinds_end_to_end_exactly_once(db_url):
 
             # The reports: kind in JSON and CSV.
             with cache.transaction() as session:
-                data = reports.renewals_data(session, settings, date.today(), 400)
+                data = reports.renewals_data(session, settings, clock.local_today(), 400)
             kinds = {row["kind"] for row in data["renewals"]}
             assert kinds == {"subscription", "service"}
             as_json = json.loads(json.dumps(data, default=str))
@@ -300,6 +301,6 @@ def test_without_services_the_cached_service_contracts_are_not_looked_at(sqlite_
             assert all(after[r.key].state == "closed" for r in opened)
             assert after[opened[0].key].close_reason == "service contracts are no longer read ([services] is not configured)"
             with cache.transaction() as session:
-                assert {row["kind"] for row in reports.renewals_data(session, off, date.today(), 400)["renewals"]} == {"subscription"}
+                assert {row["kind"] for row in reports.renewals_data(session, off, clock.local_today(), 400)["renewals"]} == {"subscription"}
         finally:
             cache.close()

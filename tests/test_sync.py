@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import select
 
+from tests import clock
 from integrations.hubspot.sandbox import Fault, SandboxHubSpot
 from tests.conftest import make_gateway, make_settings
 from worker.cache.db import Cache
@@ -153,7 +154,7 @@ def test_incremental_sees_changes_and_association_moves(settings, cache, portal)
     portal.update("companies", company_id, {"name": "Renombrada S.A."})
     # A new primary contact: the association changes, no record's modified date does.
     deal_id, deal = next((i, d) for i, d in portal.table("deals").items() if d.properties["dealstage"] != "closedlost")
-    soon = (datetime.now(timezone.utc) + timedelta(days=30)).date().isoformat()
+    soon = (clock.now() + timedelta(days=30)).date().isoformat()
     portal.update("deals", deal_id, {"renewal_date": soon})
     owner_company = int(next(iter(portal.associated("deals", deal_id, "companies"))))
     newcomer = portal.create("contacts", {"email": "nueva@cliente.example", "firstname": "Nueva"}, created_at=datetime(2000, 1, 1, tzinfo=timezone.utc))
@@ -242,7 +243,7 @@ def test_incremental_pages_past_the_search_cap_when_many_records_share_a_modifie
     settings = make_settings(sandbox.url, sqlite_url)
     cache = Cache(sqlite_url)
     sync(settings, cache)
-    moment = datetime.now(timezone.utc).replace(microsecond=0)
+    moment = clock.now().replace(microsecond=0)
     created = [portal.create("companies", {"name": f"Import {n}"}, updated_at=moment).id for n in range(10_050)]
     sandbox.reset_stats()
     report, _ = sync(settings, cache)

@@ -4,8 +4,9 @@ price-change task names it; bad values in the new properties are findings."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
+from tests import clock
 from integrations.hubspot.sandbox import PortalSpec, SandboxHubSpot, generate_portal
 from tests.conftest import make_settings
 from tests.emission_helpers import ledger_rows, portal_tasks
@@ -20,7 +21,7 @@ from worker.words import day
 def test_a_discount_ending_before_the_renewal_then_the_new_price(db_url):
     portal = generate_portal(PortalSpec(companies=12, seed=8, bad_data=False))
     deal_id, deal = next((i, d) for i, d in portal.table("deals").items() if d.properties["dealstage"] != "closedlost")
-    renewal = date.today() + timedelta(days=80)
+    renewal = clock.local_today() + timedelta(days=80)
     ends = renewal - timedelta(days=40)
     portal.update("deals", deal_id, {
         "renewal_date": renewal.isoformat(), "current_monthly_price": "1000.00", "renewal_monthly_price": "1000.00",
