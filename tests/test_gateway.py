@@ -236,3 +236,18 @@ def test_a_create_that_may_have_happened_is_looked_up_before_it_is_sent_again(sa
     refused = [TaskDraft("rw1-ffffffffffffffff", TaskFields(subject="x", owner_id="999999", due_at=datetime(2027, 1, 1, tzinfo=timezone.utc)))]
     outcome = gateway.create_tasks_looking_first(refused, LookBeforeResend(lambda ds: None, lambda ds: {}))
     assert outcome.refused is not None and outcome.unconfirmed == ("rw1-ffffffffffffffff",)
+
+
+def test_a_tasks_association_type_is_the_unlabelled_one_with_the_category_the_labels_api_gives():
+    from integrations.hubspot.errors import BadRequest
+    from integrations.hubspot.types import AssociationLabel
+    from integrations.hubspot.writes import default_association_type
+
+    hubspot = [AssociationLabel("USER_DEFINED", 120, "Renewal"), AssociationLabel("HUBSPOT_DEFINED", 922, None)]
+    assert default_association_type(hubspot, "subscriptions") == ("HUBSPOT_DEFINED", 922)
+    # A custom object's default association is the portal's own.
+    custom = [AssociationLabel("USER_DEFINED", 9005, "Billing"), AssociationLabel("USER_DEFINED", 9003, None)]
+    assert default_association_type(custom, "2-9100") == ("USER_DEFINED", 9003)
+    assert default_association_type([AssociationLabel("INTEGRATOR_DEFINED", 7, "Synced")], "2-9100") == ("INTEGRATOR_DEFINED", 7)
+    with pytest.raises(BadRequest, match="no association from tasks to 2-9100"):
+        default_association_type([], "2-9100")

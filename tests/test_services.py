@@ -304,3 +304,40 @@ def test_without_services_the_cached_service_contracts_are_not_looked_at(sqlite_
                 assert {row["kind"] for row in reports.renewals_data(session, off, clock.local_today(), 400)["renewals"]} == {"subscription"}
         finally:
             cache.close()
+
+
+def test_service_contracts_on_a_custom_object_get_their_tasks_with_the_portals_association_type(db_url):
+    # A custom object's associations are the portal's own: HubSpot's labels API lists the task's
+    # default one as USER_DEFINED, and refuses a task that names it HUBSPOT_DEFINED (every service
+    # task stayed pending, and every run exited 1).
+    custom = "2-9100"
+    portal = generate_portal(PortalSpec(companies=30, seed=4, bad_data=False, service_contracts=True, service_object_type=custom))
+    with SandboxHubSpot(portal, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
+        settings = make_settings(server.url, db_url, services={"object_type": custom, "properties": SERVICE_PROPERTIES})
+        cache = Cache(db_url)
+        try:
+            result = run_cycle(settings, cache=cache)
+            assert result.ok, result.error
+            assert result.counts["tasks_pending"] == 0
+            service_tasks = [r for r in ledger_rows(cache) if r.object_type == "service" and r.state == "open"]
+            assert len(service_tasks) >= 5
+            wanted = portal.label_type("tasks", custom, None)
+            assert wanted.category == "USER_DEFINED"
+            for row in service_tasks:
+                [(service_id, types)] = portal.associated("tasks", int(row.task_id), custom).items()
+                assert str(service_id) == row.object_id and wanted in types
+            assert_exactly_once(portal, cache)
+
+            # A service contract moved to another client: its tasks follow it (the move writes
+            # the task's associations again), and HubSpot accepts every write.
+            moved = service_tasks[0]
+            old_company = next(iter(portal.associated(custom, int(moved.object_id), "companies")))
+            new_company = next(c for c in sorted(portal.table("companies")) if c != old_company)
+            portal.dissociate(custom, int(moved.object_id), "companies", old_company)
+            portal.associate(custom, int(moved.object_id), "companies", new_company)
+            again = run_cycle(settings, cache=cache, mode="full")
+            assert again.ok, again.error
+            assert again.counts["tasks_moved"] >= 1
+            assert list(portal.associated("tasks", int(moved.task_id), "companies")) == [new_company]
+        finally:
+            cache.close()

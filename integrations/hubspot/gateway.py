@@ -125,7 +125,7 @@ class HubSpotGateway(TaskWrites):
         self.requests_in_flight = max(1, requests_in_flight)
         self._pool = ThreadPoolExecutor(self.requests_in_flight, thread_name_prefix="hubspot") if self.requests_in_flight > 1 else None
         self._in_pool = threading.local()
-        self._association_type_ids: dict[tuple[str, str], int] = {}
+        self._association_types: dict[tuple[str, str], tuple[str, int]] = {}
         self._clients = {name: self._build_client(pkg, base_url, access_token) for name, pkg in SDK_PACKAGES.items()}
 
     @staticmethod

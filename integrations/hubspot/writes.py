@@ -17,6 +17,7 @@ from integrations.hubspot import endpoints as ep
 from integrations.hubspot.errors import BadRequest, Unavailable
 from integrations.hubspot.limits import MAX_BATCH_WRITE, batches
 from integrations.hubspot.types import (
+    AssociationLabel,
     AssociationMove,
     BatchWriteResult,
     CreateOutcome,
@@ -29,8 +30,14 @@ from integrations.hubspot.types import (
 
 # HUBSPOT_DEFINED task association type ids, as the SDK's ``hubspot.crm.AssociationType`` lists
 # them (TASK_TO_COMPANY 192, TASK_TO_CONTACT 204, TASK_TO_DEAL 216). Other targets (commerce
-# subscriptions, custom objects) are looked up once through the associations labels API.
-KNOWN_TASK_ASSOCIATION_TYPES = {"companies": 192, "contacts": 204, "deals": 216, "0-2": 192, "0-1": 204, "0-3": 216}
+# subscriptions, services, custom objects) are looked up once through the associations labels
+# API, with the category it gives: a custom object's default association is USER_DEFINED (its type
+# id is the portal's own), and HubSpot refuses a write that names it HUBSPOT_DEFINED.
+_HUBSPOT = "HUBSPOT_DEFINED"
+KNOWN_TASK_ASSOCIATION_TYPES = {
+    "companies": (_HUBSPOT, 192), "contacts": (_HUBSPOT, 204), "deals": (_HUBSPOT, 216),
+    "0-2": (_HUBSPOT, 192), "0-1": (_HUBSPOT, 204), "0-3": (_HUBSPOT, 216),
+}
 
 # What the worker reads back of its tasks before it writes again (HubSpot's task properties).
 TASK_READ_PROPERTIES = ("hs_task_status", "hubspot_owner_id", "hs_timestamp", "hs_task_priority", "hs_task_subject", "hs_task_body")
@@ -85,12 +92,12 @@ def _moment(value: str | None) -> datetime | None:
 
 class TaskWrites:
     """Needs ``self._call``, ``self._retrying``, ``self.each``, ``self.batch_read`` and
-    ``self._association_type_ids`` from the gateway."""
+    ``self._association_types`` from the gateway."""
 
     _call: Any
     _retrying: Any
     each: Any
-    _association_type_ids: dict[tuple[str, str], int]
+    _association_types: dict[tuple[str, str], tuple[str, int]]
     batch_read: Any
 
     def create_tasks(self, drafts: Sequence[TaskDraft]) -> tuple[BatchWriteResult, list[CrmRecord]]:
@@ -107,7 +114,7 @@ class TaskWrites:
                     "associations": [
                         {
                             "to": {"id": to_id},
-                            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": self.task_association_type_id(to_type)}],
+                            "types": [self._association_type_spec(to_type)],
                         }
                         for to_type, to_id in draft.associations
                     ],
@@ -194,9 +201,8 @@ class TaskWrites:
         removes: dict[str, list[dict[str, Any]]] = {}
         for move in moves:
             for to_type, to_id in move.add:
-                type_id = self.task_association_type_id(to_type)
                 adds.setdefault(to_type, []).append(
-                    {"from": {"id": move.task_id}, "to": {"id": to_id}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]}
+                    {"from": {"id": move.task_id}, "to": {"id": to_id}, "types": [self._association_type_spec(to_type)]}
                 )
             for to_type, to_id in move.remove:
                 removes.setdefault(to_type, []).append({"from": {"id": move.task_id}, "to": [{"id": to_id}]})
@@ -214,24 +220,35 @@ class TaskWrites:
                     body={"inputs": chunk},
                 )
 
-    def task_association_type_id(self, to_object_type: str) -> int:
-        """The HUBSPOT_DEFINED (unlabelled) association type from tasks to ``to_object_type``."""
+    def task_association_type(self, to_object_type: str) -> tuple[str, int]:
+        """The default (unlabelled) association type from tasks to ``to_object_type``, as
+        (category, type id): HubSpot's own for its objects, the portal's (USER_DEFINED) for a
+        custom object, as the labels API gives it; read once per object type."""
         if to_object_type in KNOWN_TASK_ASSOCIATION_TYPES:
             return KNOWN_TASK_ASSOCIATION_TYPES[to_object_type]
         key = ("tasks", to_object_type)
-        if key not in self._association_type_ids:
+        if key not in self._association_types:
             found = self._call(
                 ep.ASSOCIATION_LABELS, {"fromObjectType": "tasks", "toObjectType": to_object_type},
                 parse=lambda answer: answers.association_specs(answer, ep.ASSOCIATION_LABELS.name),
             )
-            specs = [(spec.category, spec.type_id, spec.label) for spec in found]
-            defined = [type_id for category, type_id, label in specs if category == "HUBSPOT_DEFINED" and not label]
-            if not defined:
-                defined = [type_id for _category, type_id, _label in specs]
-            if not defined:
-                raise BadRequest(f"association_labels: HubSpot knows no association from tasks to {to_object_type}")
-            self._association_type_ids[key] = defined[0]
-        return self._association_type_ids[key]
+            self._association_types[key] = default_association_type(found, to_object_type)
+        return self._association_types[key]
+
+    def _association_type_spec(self, to_object_type: str) -> dict[str, Any]:
+        category, type_id = self.task_association_type(to_object_type)
+        return {"associationCategory": category, "associationTypeId": type_id}
+
+
+def default_association_type(specs: Sequence[AssociationLabel], to_object_type: str) -> tuple[str, int]:
+    """Of the association types the labels API lists from tasks to an object type, the one a task
+    is linked with: the unlabelled one (HubSpot's own first; a custom object's is USER_DEFINED),
+    else the first listed; with its category, which a write must repeat."""
+    unlabelled = [spec for spec in specs if not spec.label]
+    chosen = sorted(unlabelled, key=lambda spec: spec.category != _HUBSPOT) or list(specs)
+    if not chosen:
+        raise BadRequest(f"association_labels: HubSpot knows no association from tasks to {to_object_type}")
+    return chosen[0].category, chosen[0].type_id
 
 
 def _split_errors(errors: list[tuple[str, list[str]]]) -> tuple[dict[str, str], tuple[str, ...]]:

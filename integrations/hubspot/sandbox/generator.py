@@ -38,6 +38,9 @@ class PortalSpec:
     # The partner's own service contracts (HubSpot's services object), on two clients in three.
     # Drawn from a random stream of their own: the rest of the portal is the same either way.
     service_contracts: bool = False
+    # Where they live: HubSpot's services object, or a custom object ("2-9100") as many partners
+    # keep them, whose associations are the portal's own (USER_DEFINED).
+    service_object_type: str = "services"
 
 
 # Values a hostile or broken portal holds, and what must come of each (README, "Bad data"):
@@ -167,8 +170,8 @@ def add_service_contracts(portal: SandboxPortal, spec: PortalSpec, today: date, 
         if spec.bad_data and company_id % 29 == 0:
             props["renewal_discount_percent"] = "150"
         created = now - timedelta(days=rng.randint(60, 700))
-        service = portal.create("services", props, created_at=created, updated_at=now - timedelta(days=rng.randint(0, 60), hours=1))
-        portal.associate("services", service.id, "companies", company_id)
+        service = portal.create(spec.service_object_type, props, created_at=created, updated_at=now - timedelta(days=rng.randint(0, 60), hours=1))
+        portal.associate(spec.service_object_type, service.id, "companies", company_id)
 
 
 def add_hostile_showcase(portal: SandboxPortal, subscription_type: str, today: date) -> None:

@@ -36,10 +36,20 @@ _HUBSPOT_DEFINED = {
     ("tasks", "deals"): (None, 216),
     ("deals", "tasks"): (None, 215),
 }
-# Task ↔ any other object type (commerce subscriptions, custom objects): ids this sandbox assigns;
-# a real portal has its own, which is why the worker asks the labels API for them.
+# Task ↔ any other of HubSpot's object types (commerce subscriptions, services): ids this sandbox
+# assigns; a real portal has its own, which is why the worker asks the labels API for them.
 _OTHER_TASK_TYPE_START = 900
 _USER_DEFINED_TYPE_START = 100
+# A custom object's type id is "2-" and a number (developers.hubspot.com, "Custom objects": the
+# schema's objectTypeId). Its associations are the portal's own: the labels API lists the default
+# (unlabelled) one as USER_DEFINED, e.g. tasks → 2-9100 {"category": "USER_DEFINED", "typeId":
+# 9003, "label": null}, and a write must name that category (HUBSPOT_DEFINED is refused).
+_CUSTOM_TYPE_START = 9001
+
+
+def is_custom_type(object_type: str) -> bool:
+    kind, _, number = object_type.partition("-")
+    return kind == "2" and number.isdigit()
 
 
 def canonical_type(object_type: str) -> str:
@@ -94,6 +104,8 @@ class SandboxPortal:
         self.associations: dict[tuple[str, str], dict[int, dict[int, list[AssocType]]]] = {}
         self.owners: dict[int, SandboxOwner] = {}
         self.user_labels: dict[tuple[str, str, str], int] = {}
+        # Default association types involving a custom object, per (from, to), in the order seen.
+        self.custom_pairs: dict[tuple[str, str], int] = {}
         self._next_id = 1000
 
     # -- ids and clock
@@ -209,6 +221,10 @@ class SandboxPortal:
 
     def label_type(self, from_type: str, to_type: str, label: str | None, *, primary: bool = False) -> AssocType:
         from_type, to_type = canonical_type(from_type), canonical_type(to_type)
+        if label is None and not primary and (is_custom_type(from_type) or is_custom_type(to_type)):
+            with self.lock:
+                type_id = self.custom_pairs.setdefault((from_type, to_type), _CUSTOM_TYPE_START + 2 * len(self.custom_pairs))
+            return AssocType("USER_DEFINED", type_id, None)
         ids = _HUBSPOT_DEFINED.get((from_type, to_type))
         if ids is None and "tasks" in (from_type, to_type):
             other = sorted({from_type, to_type} - {"tasks"})[0]

@@ -107,8 +107,8 @@ def _inline_associations(portal: SandboxPortal, object_type: str, object_id: int
         entries = []
         for to_id, types in sorted(portal.associated(object_type, object_id, to_type).items()):
             for kind in types:
-                if kind.category == "USER_DEFINED":
-                    name = (kind.label or "").lower().replace(" ", "_")
+                if kind.category == "USER_DEFINED" and kind.label:
+                    name = kind.label.lower().replace(" ", "_")
                 elif kind.label is None and portal.has_primary_label(object_type, to_type):
                     name = f"{source}_to_{target}_unlabeled"
                 else:

@@ -43,10 +43,9 @@ def route_batch_create(portal: SandboxPortal, object_type: str, body: Any) -> tu
             for assoc in item.get("associations") or []:
                 to_id = int(assoc["to"]["id"])
                 to_type = portal.type_of(to_id)
-                wanted = portal.label_type(object_type, to_type, None).type_id if to_type else None
-                given = [int(t["associationTypeId"]) for t in assoc.get("types") or []]
-                if to_type is None or given != [wanted]:
-                    problems.append({"message": f"invalid association to {to_id} with types {given}", "code": "INVALID_ASSOCIATION"})
+                problem = f"invalid association to {to_id}: no such object" if to_type is None else _association_problem(portal, object_type, to_type, to_id, assoc.get("types"))
+                if problem:
+                    problems.append({"message": problem, "code": "INVALID_ASSOCIATION"})
         if problems:
             raise _ApiError(400, _error("Property values were not valid", "VALIDATION_ERROR", errors=problems))
         results = []
@@ -81,12 +80,31 @@ def route_batch_update(portal: SandboxPortal, object_type: str, body: Any) -> tu
     return _batch_answer(results, started, missing, portal, "Could not update some objects, they may be deleted or not exist.")
 
 
+def _association_problem(portal: SandboxPortal, from_type: str, to_type: str, to_id: int, types: Any) -> str | None:
+    """Why HubSpot would refuse associating a record of ``from_type`` with ``to_id`` of
+    ``to_type`` by ``types`` (None if it would not): the types must be the pair's default one,
+    category and id as the labels API lists them (a custom object's is USER_DEFINED)."""
+    wanted = portal.label_type(from_type, to_type, None)
+    given = [(t.get("associationCategory"), int(t.get("associationTypeId") or 0)) for t in types or [] if isinstance(t, dict)]
+    if given != [(wanted.category, wanted.type_id)]:
+        shown = ", ".join(f"{category} {type_id}" for category, type_id in given) or "none"
+        return f"invalid association to {to_id}: no such association type ({shown}) from {from_type} to {to_type}"
+    return None
+
+
 def route_associations_create(portal: SandboxPortal, from_type: str, to_type: str, body: Any) -> tuple[int, dict[str, Any]]:
     """POST /crm/v4/associations/{from}/{to}/batch/create (HubSpot's spec: inputs of from, to and
-    types; 201 with the pairs and their labels, 207 naming inputs whose records don't exist)."""
+    types; 201 with the pairs and their labels, 207 naming inputs whose records don't exist; 400
+    for an association type the pair doesn't have, as for a custom object's named HUBSPOT_DEFINED)."""
     inputs = _batch_inputs(body)
     results, errors = [], []
     with portal.lock:
+        refused = [
+            problem for item in inputs
+            if (problem := _association_problem(portal, from_type, to_type, int(item["to"]["id"]), item.get("types")))
+        ]
+        if refused:
+            raise _ApiError(400, _error("Invalid association type", "VALIDATION_ERROR", errors=[{"message": m, "code": "INVALID_ASSOCIATION"} for m in refused]))
         for item in inputs:
             from_id, to_id = int(item["from"]["id"]), int(item["to"]["id"])
             if portal.type_of(from_id) != canonical_type(from_type) or portal.type_of(to_id) != canonical_type(to_type):
