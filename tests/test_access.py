@@ -48,3 +48,21 @@ def test_an_unknown_object_type_and_a_rejected_token(live_sandbox, tmp_path):
     live_sandbox.tokens.clear()
     rejected = run_cli(tmp_path, "check-access", config=sandbox_config(live_sandbox, tmp_path))
     assert rejected.returncode == 1 and "rejected the access token (401)" in rejected.stdout and TOKEN not in rejected.stdout + rejected.stderr
+
+
+def test_the_task_properties_set_on_new_tasks_must_exist_on_tasks(live_sandbox, tmp_path):
+    from integrations.hubspot.sandbox.portal import RequiredProperty
+
+    live_sandbox.portal.task_rules = [RequiredProperty("renewal_reason")]
+    done, lines = check_access(live_sandbox, tmp_path, '[reminders.task_properties]\nrenewal_reason = "Renewal"\nrenewal_raeson = "x"\n')
+    assert done.returncode == 1
+    assert lines["[reminders.task_properties] renewal_reason"].startswith("ok ")
+    assert "did you mean 'renewal_reason'?" in lines["[reminders.task_properties] renewal_raeson"]
+    assert "stops the run" in lines["create and update tasks"]
+
+
+def test_the_demo_passes_its_own_check(tmp_path):
+    # The demo's service contracts are typed as HubSpot types them (dates, numbers): no "wrong type".
+    done = run_cli(tmp_path, "--demo", "check-access", token=None)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "wrong type" not in done.stdout and "[services.properties] renewal_date" in done.stdout

@@ -68,8 +68,28 @@ def check_access(gateway: HubSpotGateway, settings: Settings) -> list[AccessLine
     tasks = _probe("read tasks", lambda: gateway.list_objects("tasks", ["hs_task_subject"], limit=1))
     lines.append(tasks)
     if tasks.status == OK:
-        lines.append(AccessLine("create and update tasks", UNKNOWN, f"cannot be verified without writing one: the token needs {TASK_WRITE_SCOPE}"))
+        lines.extend(_task_properties(gateway, settings.reminders.task_properties))
+        lines.append(AccessLine(
+            "create and update tasks", UNKNOWN,
+            f"cannot be verified without writing one: the token needs {TASK_WRITE_SCOPE}; a property the portal's rules "
+            "require on tasks is named by the first refused create, which stops the run",
+        ))
     return lines
+
+
+def _task_properties(gateway: HubSpotGateway, fixed: dict[str, str]) -> list[AccessLine]:
+    """Each property ``[reminders.task_properties]`` sets on new tasks exists on tasks."""
+    if not fixed:
+        return []
+    try:
+        types = gateway.property_types("tasks")
+    except Forbidden as exc:
+        return [AccessLine("properties of tasks", MISSING_SCOPE, ", ".join(exc.missing_scopes))]
+    return [
+        AccessLine(f"[reminders.task_properties] {name}", OK) if name in types
+        else AccessLine(f"[reminders.task_properties] {name}", NOT_FOUND, f"tasks have no such property{_did_you_mean(name, list(types))}")
+        for name in fixed
+    ]
 
 
 # The config section of each kind of renewal.

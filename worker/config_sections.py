@@ -223,6 +223,9 @@ class ReminderSettings(_Section):
     skip_weekends: bool = True
     # Seconds to wait for another worker's emission to finish before giving up (exit 1).
     emission_lock_wait_s: float = Field(120.0, ge=0, le=3600)
+    # [reminders.task_properties]: task property = fixed value, set on every task the worker
+    # creates (a portal whose rules require a property on tasks: renewal_reason = "Renewal").
+    task_properties: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
     @field_validator("timezone")
     @classmethod
@@ -246,6 +249,20 @@ class ReminderSettings(_Section):
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
             raise ValueError("a local time as HH:MM (24-hour), e.g. 09:00")
         return value.strip()
+
+    @field_validator("task_properties")
+    @classmethod
+    def _task_properties(cls, value: dict[str, str | int | float | bool]) -> dict[str, str]:
+        from integrations.hubspot.writes import WRITTEN_TASK_PROPERTIES
+
+        fixed: dict[str, str] = {}
+        for name, item in value.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_]{0,99}", name):
+                raise ValueError(f"{name!r} is not a HubSpot property name (lowercase letters, digits and _)")
+            if name in WRITTEN_TASK_PROPERTIES:
+                raise ValueError(f"{name} is written by the worker itself on every task; set only properties it does not write")
+            fixed[name] = ("true" if item else "false") if isinstance(item, bool) else str(item)
+        return fixed
 
     @field_validator("fallback_owner_id")
     @classmethod

@@ -83,6 +83,7 @@ def build_gateway(settings: Settings) -> HubSpotGateway:
         timeouts=Timeouts(hubspot.timeout_connect_s, hubspot.timeout_read_s),
         api_version=hubspot.api_version,
         requests_in_flight=hubspot.requests_in_flight,
+        task_defaults={name: str(value) for name, value in settings.reminders.task_properties.items()},
     )
 
 
@@ -232,7 +233,9 @@ def _rules_and_emission(settings, cache, gateway, clock, result: CycleResult, *,
     if not emission.ok:
         result.ok = False
         detail = "; ".join(emission.errors[:2]) or "see task_ledger.last_error (renewal-worker tasks --state pending)"
-        if emission.pending:
+        if emission.refused_by_portal:
+            result.error = f"{emission.refused_by_portal}; {emission.pending} task(s) stay pending"
+        elif emission.pending:
             result.error = f"{emission.pending} task(s) could not be created in HubSpot and stay pending for the next run: {detail}"
         else:
             result.error = f"the tasks in HubSpot could not be read back or brought up to date; the next run tries again: {detail}"

@@ -34,10 +34,10 @@ from typing import Callable, Sequence
 
 import structlog
 
-from integrations.hubspot.errors import BadRequest, HubSpotError
+from integrations.hubspot.errors import HubSpotError
 from integrations.hubspot.gateway import HubSpotGateway
 from integrations.hubspot.limits import MAX_BATCH_WRITE
-from integrations.hubspot.types import LookBeforeResend, TaskDraft, TaskFields, TaskState
+from integrations.hubspot.types import LookBeforeResend, TaskDraft, TaskFields, TaskState, WriteRefusal
 from worker.batching import chunks
 from worker.cache import ledger, repo
 from worker.cache.db import Cache
@@ -46,6 +46,8 @@ from worker.cache.locks import exclusive
 from worker.planner import COMPLETED_IN_HUBSPOT, DISMISSED, OPEN, PENDING, ChangeSet, Desired, plan_changes
 from worker.read_back import TASKS_READ_BACK, ReadBack, read_back
 from worker.rules import Plan, Portfolio, Reminder, RuleConfig, why_gone
+from worker.rules.engine import OWNER_DEACTIVATED
+from worker.rules.model import RuleFinding
 from worker.rules.model import SERVICE
 from worker.rules.calendar import due_instant
 from worker.settings import Settings
@@ -54,6 +56,22 @@ from worker.tasktext import find_marker, fingerprint, marker, render
 log = structlog.get_logger(__name__)
 
 EMISSION_LOCK = "emission"
+
+
+class PortalRuleRefusal(HubSpotError):
+    """HubSpot refused a batch of new tasks for a rule of the portal that no task can pass as the
+    worker writes it (a property the portal requires on tasks): emission stops at once, the tasks
+    stay pending, and the one line names the property and the setting that fixes it."""
+
+    def __init__(self, properties: tuple[str, ...], message: str):
+        names = ", ".join(properties)
+        example = f'{properties[0]} = "…"'
+        super().__init__(
+            f"HubSpot refuses every new task: the portal's rules require the task propert{'y' if len(properties) == 1 else 'ies'} "
+            f"{names}, which the worker does not set; set {'it' if len(properties) == 1 else 'them'} under [reminders.task_properties] "
+            f"(e.g. {example}) and run again ({message})"
+        )
+        self.properties = properties
 
 
 @dataclass(frozen=True)
@@ -77,6 +95,9 @@ class EmissionReport:
     updated: int = 0
     closed: int = 0
     pending: int = 0  # wanted but not created in this run (they go out on the next)
+    # A portal rule that refuses every new task (emission stopped at once): the line for people.
+    refused_by_portal: str | None = None
+    unsent: int = 0  # never sent because emission stopped (counted in ``pending``)
     read_back: int = 0  # open tasks read back from HubSpot before deciding
     completed_by_people: int = 0
     dismissed_by_people: int = 0
@@ -88,7 +109,7 @@ class EmissionReport:
 
     @property
     def ok(self) -> bool:
-        return self.pending == 0 and not self.errors
+        return self.pending == 0 and not self.errors and self.refused_by_portal is None
 
     def counts(self) -> dict[str, int]:
         return {
@@ -169,7 +190,7 @@ class Emitter:
             report.errors.append(str(exc))
             log.warning("emission.stopped", error=str(exc), error_type=type(exc).__name__)
         with self.cache.transaction() as session:
-            report.pending = len(ledger.load(session, states=[PENDING]))
+            report.pending = len(ledger.load(session, states=[PENDING])) + report.unsent
         return report
 
     def refresh_from_hubspot(self) -> EmissionReport:
@@ -305,7 +326,15 @@ class Emitter:
         sends = [_Send(e, r, self._draft(e, r)) for e, r in creates if e.key not in found]
         # Batches hold different reminders and each commits its own ledger rows: several go out
         # at once ([hubspot] requests_in_flight), each under the look-before-resend policy.
-        self.gateway.each(lambda batch: self._create_batch(list(batch), report), chunks(sends, MAX_BATCH_WRITE))
+        try:
+            self.gateway.each(lambda batch: self._create_batch(list(batch), report), chunks(sends, MAX_BATCH_WRITE))
+        except PortalRuleRefusal as exc:
+            # Nothing more is created this run; updates and closes of existing tasks still go.
+            report.refused_by_portal = str(exc)
+            with self.cache.transaction() as session:
+                recorded = set(ledger.load(session, states=[PENDING, OPEN]))
+            report.unsent = sum(1 for send in sends if send.entry.key not in recorded)
+            log.error("emission.refused_by_portal", properties=list(exc.properties), unsent=report.unsent)
 
     def _written(self, entry: LedgerEntry | None, desired: Desired, reminder: Reminder) -> LedgerEntry:
         """The ledger row of a task about to be sent, holding what it will say: a new row (or a
@@ -356,8 +385,8 @@ class Emitter:
 
         outcome = self.gateway.create_tasks_looking_first([s.draft for s in sends], LookBeforeResend(record_attempt, find_created))
         self._opened({by_trace[t].entry.key: task_id for t, task_id in outcome.recovered.items()}, sends, report, recovered=True)
-        if isinstance(outcome.refused, BadRequest):
-            self._bisect([by_trace[t] for t in outcome.unconfirmed], outcome.refused, report)
+        if outcome.refused is not None:
+            self._refused([by_trace[t] for t in outcome.unconfirmed], outcome.refused, report)
             return
         done = {by_trace[t].entry.key: task_id for t, task_id in outcome.result.done.items() if t in by_trace}
         self._opened(done, sends, report)
@@ -368,17 +397,63 @@ class Emitter:
         failures.update({s.entry.key: "; ".join(outcome.result.unmatched) or "HubSpot did not confirm the task" for s in missing})
         self._failed(failures)
 
-    def _bisect(self, sends: list[_Send], error: BadRequest, report: EmissionReport) -> None:
-        """HubSpot refuses a whole batch for one bad input: halve until the bad one is alone."""
+    def _refused(self, sends: list[_Send], refusal: WriteRefusal, report: EmissionReport) -> None:
+        """HubSpot refused a whole batch (400: it created nothing). A portal rule that no task
+        can pass as written (a required property the worker doesn't set) stops emission at once,
+        named once; an answer that names its inputs fails only those; an owner refused since the
+        sync read it gives way to the fallback owner; anything else is halved until the bad input
+        is alone."""
+        for send in sends:
+            send.entry.attempts -= 1  # HubSpot did nothing: a resend counts the attempt again
+        if refusal.every_task:
+            self._refuse({s.entry.key: refusal.message for s in sends})
+            raise PortalRuleRefusal(refusal.every_task, refusal.message)
+        named = set(refusal.inputs)
+        if named and len(named) < len(sends):
+            bad = [s for s in sends if s.entry.marker in named]
+            if not (refusal.invalid_owner and self._to_fallback_owner(bad, refusal, report)):
+                self._refuse({s.entry.key: refusal.message for s in bad})
+            self._create_batch([s for s in sends if s.entry.marker not in named], report)
+            return
         if len(sends) == 1:
-            self._failed({sends[0].entry.key: str(error)})
-            log.warning("emission.task_refused", key=sends[0].entry.key, error=str(error))
+            if refusal.invalid_owner and self._to_fallback_owner(sends, refusal, report):
+                return
+            self._refuse({sends[0].entry.key: refusal.message})
+            log.warning("emission.task_refused", key=sends[0].entry.key, error=refusal.message)
             return
         middle = len(sends) // 2
         for half in (sends[:middle], sends[middle:]):
-            for send in half:
-                send.entry.attempts -= 1  # _create_batch counts the attempt again
             self._create_batch(half, report)
+
+    def _to_fallback_owner(self, sends: list[_Send], refusal: WriteRefusal, report: EmissionReport) -> bool:
+        """HubSpot refused the owner of these tasks: deactivated or removed since the sync read
+        it. As the rules do for an owner known to be gone, each goes to the fallback owner (or
+        unassigned when there is none), with an owner finding; then they go out again. False
+        when they already went to the fallback: the refusal is about something else."""
+        fallback = self.config.fallback_owner_id or ""
+        moved = [s for s in sends if (s.entry.owner_id or "") != fallback]
+        if len(moved) < len(sends):
+            return False
+        findings = [
+            RuleFinding(
+                OWNER_DEACTIVATED, s.reminder.object_type, s.reminder.object_id, "owner", s.entry.owner_id,
+                f"HubSpot refused owner {s.entry.owner_id} for a new task (deactivated or removed since the sync): "
+                + (f"the task went to the fallback owner {fallback}" if fallback else "the task was created unassigned: set [reminders] fallback_owner_id"),
+            )
+            for s in moved
+        ]
+        with self.cache.transaction() as session:
+            repo.open_findings(session, findings, self.clock())
+        for send in moved:
+            log.warning("emission.owner_refused", key=send.entry.key, owner_id=send.entry.owner_id, fallback_owner_id=fallback or None)
+            send.entry.owner_id = fallback or None
+            send.draft = self._draft(send.entry, send.reminder)
+        self._create_batch(moved, report)
+        return True
+
+    def _refuse(self, errors: dict[str, str]) -> None:
+        with self.cache.transaction() as session:
+            ledger.mark_refused(session, errors, self.clock())
 
     def _opened(self, task_ids: dict[str, str], sends: list[_Send], report: EmissionReport, *, recovered: bool = False) -> None:
         if not task_ids:

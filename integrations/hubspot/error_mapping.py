@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import http.client
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
@@ -25,6 +26,7 @@ from integrations.hubspot.errors import (
     DailyLimitReached,
     Forbidden,
     HubSpotError,
+    InputProblem,
     NotFound,
     RateLimited,
     Unavailable,
@@ -84,7 +86,32 @@ def _from_status(exc: Any, endpoint: str) -> HubSpotError:
         return RateLimited(where, retry_after_s=_retry_after_s(headers), policy=policy, **kw)
     if status >= 500:
         return Unavailable(where, **kw)
-    return BadRequest(where, **kw)
+    category = body.get("category")
+    return BadRequest(where, category=category if isinstance(category, str) else None, problems=_problems(body), **kw)
+
+
+_INPUT = re.compile(r"inputs\[(\d+)\]")
+
+
+def _problems(body: Mapping[str, Any]) -> tuple[InputProblem, ...]:
+    """HubSpot's ``errors`` (``ErrorDetail``: message, code, ``in``, ``context``), each with the
+    property it names (``context.propertyName``) and the batch input (``in: inputs[3]…``)."""
+    found = []
+    details = body.get("errors")
+    for detail in details if isinstance(details, list) else []:
+        if not isinstance(detail, dict):
+            continue
+        context = detail.get("context") if isinstance(detail.get("context"), dict) else {}
+        names = context.get("propertyName") or context.get("propertyNames") or []
+        names = names if isinstance(names, list) else [names]
+        where = _INPUT.search(str(detail.get("in") or ""))
+        found.append(InputProblem(
+            code=str(detail.get("code") or "").upper()[:80],
+            message=str(detail.get("message") or "")[:300],
+            property_name=str(names[0])[:100] if names else None,
+            input_index=int(where.group(1)) if where else None,
+        ))
+    return tuple(found)
 
 
 def _json_body(body: Any) -> dict[str, Any]:

@@ -8,6 +8,9 @@ never the request, so never the token.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 
 class HubSpotError(Exception):
     """Base class. ``retryable`` says whether the one retry policy may try again."""
@@ -63,5 +66,54 @@ class NotFound(HubSpotError):
     """404: the object type, record or endpoint does not exist in this portal."""
 
 
+@dataclass(frozen=True)
+class InputProblem:
+    """One entry of a 4xx answer's ``errors`` (HubSpot's ``ErrorDetail``): what was wrong, with
+    the property and the batch input it names where HubSpot says (``context.propertyName``,
+    ``in: inputs[3].properties``), else None."""
+
+    code: str
+    message: str
+    property_name: str | None = None
+    input_index: int | None = None
+
+    @property
+    def required_property(self) -> str | None:
+        """The property HubSpot says is required and missing, if that is what this says."""
+        if self.code in {"REQUIRED_PROPERTY", "PROPERTY_REQUIRED", "REQUIRED_FIELD"} or _REQUIRED.search(self.message):
+            return self.property_name or (match.group(1) if (match := _REQUIRED.search(self.message)) else None)
+        return None
+
+    @property
+    def invalid_owner(self) -> bool:
+        return self.code == "INVALID_OWNER_ID" or (self.property_name == "hubspot_owner_id" and self.code.startswith("INVALID"))
+
+
+_REQUIRED = re.compile(r"""[Pp]roperty ["']([^"']+)["'] is required""")
+
+
 class BadRequest(HubSpotError):
-    """400 and other 4xx: our request or HubSpot's data is not what either side expected."""
+    """400 and other 4xx: our request or HubSpot's data is not what either side expected.
+    ``category`` is HubSpot's (VALIDATION_ERROR …) and ``problems`` its per-input details."""
+
+    def __init__(self, message: str, *, category: str | None = None, problems: tuple[InputProblem, ...] = (), **kw):
+        super().__init__(message, **kw)
+        self.category = category
+        self.problems = problems
+
+    @property
+    def required_properties(self) -> tuple[str, ...]:
+        """Properties a portal rule requires that the write did not carry (since the 2026-09 API
+        version a portal's own rules apply to API writes: conditionally required properties,
+        required fields of the create form)."""
+        return tuple(dict.fromkeys(name for p in self.problems if (name := p.required_property)))
+
+    @property
+    def refused_inputs(self) -> tuple[int, ...]:
+        """The batch inputs HubSpot's answer names (by index), if it names any."""
+        return tuple(sorted({p.input_index for p in self.problems if p.input_index is not None}))
+
+    @property
+    def invalid_owner(self) -> bool:
+        """HubSpot refused an owner id (an owner deactivated or removed since it was read)."""
+        return any(p.invalid_owner for p in self.problems)

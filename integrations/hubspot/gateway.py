@@ -109,6 +109,7 @@ class HubSpotGateway(TaskWrites):
         sleep: Callable[[float], None] = time.sleep,
         api_version: str = ep.API_VERSIONS[0],
         requests_in_flight: int = 1,
+        task_defaults: Mapping[str, str] | None = None,
     ):
         if api_version not in ep.API_VERSIONS:
             raise ValueError(f"api_version must be one of {ep.API_VERSIONS}")
@@ -126,6 +127,8 @@ class HubSpotGateway(TaskWrites):
         self._pool = ThreadPoolExecutor(self.requests_in_flight, thread_name_prefix="hubspot") if self.requests_in_flight > 1 else None
         self._in_pool = threading.local()
         self._association_types: dict[tuple[str, str], tuple[str, int]] = {}
+        # Properties a portal requires on every task, set on each one the worker creates.
+        self.task_defaults = dict(task_defaults or {})
         self._clients = {name: self._build_client(pkg, base_url, access_token) for name, pkg in SDK_PACKAGES.items()}
 
     @staticmethod

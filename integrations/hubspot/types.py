@@ -161,4 +161,18 @@ class CreateOutcome:
     recovered: Mapping[str, str]
     unconfirmed: tuple[str, ...] = ()  # trace ids neither created nor found (refused, or given up on)
     error: str | None = None
-    refused: Exception | None = None  # a BadRequest: HubSpot refused the whole batch and did nothing
+    refused: WriteRefusal | None = None  # HubSpot refused the whole batch (400) and did nothing
+
+
+@dataclass(frozen=True)
+class WriteRefusal:
+    """Why HubSpot refused a batch of task creates (a 400: it created nothing), as far as its
+    answer tells. ``every_task`` names task properties that no task can pass as the worker writes
+    them: one a portal rule requires and no task carries, or a fixed property (the same on every
+    task) HubSpot refuses. ``inputs`` are the trace ids of the inputs the answer names, if it names
+    any; ``invalid_owner``: an owner id was refused (deactivated since it was read)."""
+
+    message: str
+    every_task: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()
+    invalid_owner: bool = False

@@ -26,6 +26,7 @@ from integrations.hubspot.types import (
     TaskDraft,
     TaskFields,
     TaskState,
+    WriteRefusal,
 )
 
 # HUBSPOT_DEFINED task association type ids, as the SDK's ``hubspot.crm.AssociationType`` lists
@@ -38,6 +39,13 @@ KNOWN_TASK_ASSOCIATION_TYPES = {
     "companies": (_HUBSPOT, 192), "contacts": (_HUBSPOT, 204), "deals": (_HUBSPOT, 216),
     "0-2": (_HUBSPOT, 192), "0-1": (_HUBSPOT, 204), "0-3": (_HUBSPOT, 216),
 }
+
+# Every task property the worker writes itself; fixed properties a portal needs on tasks
+# ([reminders.task_properties]) may not name one of them.
+WRITTEN_TASK_PROPERTIES = frozenset({
+    "hs_task_subject", "hs_task_body", "hubspot_owner_id", "hs_task_priority", "hs_timestamp", "hs_task_reminders",
+    "hs_task_status", "hs_task_type",
+})
 
 # What the worker reads back of its tasks before it writes again (HubSpot's task properties).
 TASK_READ_PROPERTIES = ("hs_task_status", "hubspot_owner_id", "hs_timestamp", "hs_task_priority", "hs_task_subject", "hs_task_body")
@@ -97,6 +105,7 @@ class TaskWrites:
     _call: Any
     _retrying: Any
     each: Any
+    task_defaults: Mapping[str, str]
     _association_types: dict[tuple[str, str], tuple[str, int]]
     batch_read: Any
 
@@ -110,7 +119,7 @@ class TaskWrites:
         body = {
             "inputs": [
                 {
-                    "properties": {"hs_task_status": "NOT_STARTED", "hs_task_type": "TODO", **task_properties(draft.fields)},
+                    "properties": self._create_properties(draft),
                     "associations": [
                         {
                             "to": {"id": to_id},
@@ -128,6 +137,10 @@ class TaskWrites:
             ep.BATCH_CREATE_OBJECTS, {"objectType": "tasks"}, body=body, idempotent=False,
             parse=lambda answer: _created(answer, asked),
         )
+
+    def _create_properties(self, draft: TaskDraft) -> dict[str, str]:
+        """A new task's properties: the portal's fixed ones first, then the worker's own."""
+        return {**self.task_defaults, "hs_task_status": "NOT_STARTED", "hs_task_type": "TODO", **task_properties(draft.fields)}
 
     def create_tasks_looking_first(self, drafts: Sequence[TaskDraft], policy: LookBeforeResend) -> CreateOutcome:
         """Create up to 100 tasks under ``policy``: a failure after which HubSpot may have
@@ -151,7 +164,8 @@ class TaskWrites:
         except Unavailable as exc:
             return CreateOutcome(BatchWriteResult({}, {}), recovered, tuple(d.trace_id for d in remaining), str(exc))
         except BadRequest as exc:
-            return CreateOutcome(BatchWriteResult({}, {}), recovered, tuple(d.trace_id for d in remaining), str(exc), refused=exc)
+            refusal = refusal_of(exc, remaining, [self._create_properties(d) for d in remaining], self.task_defaults)
+            return CreateOutcome(BatchWriteResult({}, {}), recovered, tuple(d.trace_id for d in remaining), str(exc), refused=refusal)
         return CreateOutcome(result, recovered)
 
     def read_tasks(self, task_ids: Sequence[str]) -> dict[str, TaskState]:
@@ -249,6 +263,18 @@ def default_association_type(specs: Sequence[AssociationLabel], to_object_type: 
     if not chosen:
         raise BadRequest(f"association_labels: HubSpot knows no association from tasks to {to_object_type}")
     return chosen[0].category, chosen[0].type_id
+
+
+def refusal_of(error: BadRequest, drafts: Sequence[TaskDraft], sent: Sequence[Mapping[str, str]], fixed: Mapping[str, str]) -> WriteRefusal:
+    """What a refused batch create tells (pure). Since the 2026-09 API version a portal's own
+    rules apply to API writes (HubSpot's changelog, "CRM API write validation enforcement"): a
+    required property that none of the inputs carries fails every task the worker would send, and
+    so does a refused property the worker sets on every task ([reminders.task_properties]);
+    emission stops at once instead of halving batch after batch down to single tasks."""
+    every = [name for name in error.required_properties if not any(props.get(name) for props in sent)]
+    every += [p.property_name for p in error.problems if p.property_name in fixed and p.input_index is None and p.property_name not in every]
+    named = tuple(drafts[i].trace_id for i in error.refused_inputs if i < len(drafts))
+    return WriteRefusal(str(error), every_task=tuple(n for n in every if n), inputs=named, invalid_owner=error.invalid_owner)
 
 
 def _split_errors(errors: list[tuple[str, list[str]]]) -> tuple[dict[str, str], tuple[str, ...]]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Mapping, Sequence
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, case, delete, select, update
 from sqlmodel import Session
 
 from worker.cache.models import TaskLedger
@@ -91,6 +91,18 @@ def mark_failed(session: Session, errors: Mapping[str, str], now: datetime) -> N
     if errors:
         session.execute(
             update(T).where(T.c.key == bindparam("b_key")).values(last_error=bindparam("b_error"), updated_at=now),
+            [{"b_key": key, "b_error": error[:1000]} for key, error in errors.items()],
+        )
+
+
+def mark_refused(session: Session, errors: Mapping[str, str], now: datetime) -> None:
+    """HubSpot refused these creates (a 400: it created nothing): the attempt counted before the
+    call is taken back, so the next run sends them again without first looking them up."""
+    if errors:
+        session.execute(
+            update(T).where(T.c.key == bindparam("b_key")).values(
+                last_error=bindparam("b_error"), attempts=case((T.c.attempts > 0, T.c.attempts - 1), else_=0), updated_at=now,
+            ),
             [{"b_key": key, "b_error": error[:1000]} for key, error in errors.items()],
         )
 

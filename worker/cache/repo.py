@@ -84,6 +84,12 @@ def replace_rule_findings(
     _resolve_unseen(session, now, or_(*(Finding.rule.startswith(prefix) for prefix in prefixes)))  # type: ignore[attr-defined]
 
 
+def open_findings(session: Session, findings: Iterable[Any], now: datetime) -> None:
+    """Open or refresh findings met outside a whole pass (emission learning that HubSpot refused
+    an owner): nothing else is resolved."""
+    _upsert_findings(session, [(f.rule, f.object_type, f.object_id, f.field, f.value, f.message) for f in findings], now)
+
+
 def _resolve_unseen(session: Session, now: datetime, *scope: Any) -> None:
     """Open findings within ``scope`` that were not seen ``now`` are resolved ``now``."""
     session.exec(  # type: ignore[call-overload]

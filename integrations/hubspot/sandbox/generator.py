@@ -147,6 +147,8 @@ SERVICE_CURRENCY_PROPERTY = "service_currency_code"
 
 def add_service_contracts(portal: SandboxPortal, spec: PortalSpec, today: date, now: datetime, owners: list[str]) -> None:
     rng = random.Random(spec.seed * 7919 + 1)
+    if spec.service_object_type != "services":
+        portal.defined_like[spec.service_object_type] = "services"
     for company_id in sorted(portal.table("companies")):
         if company_id % 3 == 1:
             continue

@@ -82,6 +82,21 @@ class AssocType:
     label: str | None
 
 
+@dataclass(frozen=True)
+class RequiredProperty:
+    """A portal rule on new tasks (HubSpot applies a portal's rules to API writes since the
+    2026-09 API version: developers.hubspot.com/changelog, "CRM API write validation
+    enforcement"): ``name`` must be set, always or when every property in ``when`` has that value
+    (a conditionally required property)."""
+
+    name: str
+    when: tuple[tuple[str, str], ...] = ()
+
+    def broken_by(self, properties: dict) -> bool:
+        applies = all(properties.get(key) == value for key, value in self.when)
+        return applies and not properties.get(self.name)
+
+
 @dataclass
 class SandboxOwner:
     id: int
@@ -106,6 +121,11 @@ class SandboxPortal:
         self.user_labels: dict[tuple[str, str, str], int] = {}
         # Default association types involving a custom object, per (from, to), in the order seen.
         self.custom_pairs: dict[tuple[str, str], int] = {}
+        # A custom object whose property definitions are those of a standard one (the sandbox's
+        # service contracts in a custom object have the services object's properties).
+        self.defined_like: dict[str, str] = {}
+        # The portal's own rules on new tasks (see RequiredProperty).
+        self.task_rules: list[RequiredProperty] = []
         self._next_id = 1000
 
     # -- ids and clock

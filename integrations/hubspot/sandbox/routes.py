@@ -327,6 +327,18 @@ PROPERTY_TYPES = {
         "renewal_discount_percent": "number", "renewal_discount_end_date": "date", "hubspot_renewal_manager": "string",
         "renewal_options_url": "string",
     },
+    # The services object's own properties and those the generator's service contracts carry;
+    # a custom object holding service contracts is given the same ones (the generator says so).
+    "services": {
+        "hs_name": "string", "hs_pipeline_stage": "enumeration", "hubspot_owner_id": "enumeration", "renewal_date": "date",
+        "renewal_deadline": "date", "current_monthly_price": "number", "renewal_monthly_price": "number",
+        "service_currency_code": "enumeration", "renewal_discount_percent": "number", "renewal_discount_end_date": "date",
+    },
+    "tasks": {
+        "hs_task_subject": "string", "hs_task_body": "string", "hs_timestamp": "datetime", "hs_task_reminders": "string",
+        "hs_task_status": "enumeration", "hs_task_priority": "enumeration", "hs_task_type": "enumeration",
+        "hubspot_owner_id": "enumeration",
+    },
 }
 
 
@@ -334,7 +346,9 @@ def route_list_properties(portal: SandboxPortal, object_type: str) -> dict[str, 
     """GET /crm/v3/properties/{objectType} (or /crm/properties/{version}/…): the object's
     property definitions, ``results`` of name, label, type and fieldType."""
     kind = canonical_type(object_type)
-    defined = dict(PROPERTY_TYPES.get(kind, {}))
+    defined = dict(PROPERTY_TYPES.get(portal.defined_like.get(kind, kind), {}))
+    if kind == "tasks":  # a property the portal's rules require on tasks exists on tasks
+        defined.update({rule.name: "string" for rule in portal.task_rules})
     with portal.lock:
         for obj in portal.table(kind).values():
             for name in obj.properties:

@@ -29,7 +29,16 @@ def _validate_task_properties(portal: SandboxPortal, props: dict[str, Any], inde
         problems.append({"message": f"{props['hs_task_priority']} is not a valid hs_task_priority", "code": "INVALID_OPTION"})
     owner = props.get("hubspot_owner_id")
     if owner and (not str(owner).isdigit() or int(owner) not in portal.owners or portal.owners[int(owner)].archived):
-        problems.append({"message": f"{owner} is not a valid owner id", "code": "INVALID_OWNER_ID"})
+        problems.append({
+            "message": f"{owner} is not a valid owner id", "code": "INVALID_OWNER_ID", "in": f"inputs[{index}].properties",
+            "context": {"propertyName": ["hubspot_owner_id"]},
+        })
+    if creating:
+        # The portal's own rules name the property, not the input: a batch is refused whole.
+        problems.extend(
+            {"message": f'Property "{rule.name}" is required', "code": "REQUIRED_PROPERTY", "context": {"propertyName": [rule.name]}}
+            for rule in portal.task_rules if rule.broken_by(props)
+        )
     return problems
 
 
