@@ -2,7 +2,8 @@
 
 The sandbox HubSpot runs as its own process with seeded chaos (429s, 503s before and after
 processing, resets before and after processing, cut answers) and a stream of realistic edits
-(renewal dates, prices, bounced and fixed emails, cancellations, owners deactivated and back).
+(renewal dates, prices, bounced and fixed emails, cancellations, owners deactivated and back),
+on subscriptions and on the partner's service contracts alike.
 ``renewal-worker run`` runs against it on 1-second schedules (sync every second, rules and
 emission every second, a full reconcile every 20 s). At the end the daemon gets SIGTERM and the
 soak checks what a user would: exit 0, no task twice in HubSpot, every open ledger row matches a
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="rw-soak-"))
     sandbox = subprocess.Popen(
         [sys.executable, "-m", "integrations.hubspot.sandbox", "--companies", str(args.companies), "--seed", str(args.seed), "--hostile-showcase",
-         "--requests-per-10s", "1000", "--search-requests-per-s", "50", "--token", TOKEN],
+         "--requests-per-10s", "1000", "--search-requests-per-s", "50", "--token", TOKEN, "--service-contracts"],
         stdout=subprocess.PIPE, text=True,
     )
     daemon = None
@@ -81,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
             f'[database]\nurl = "sqlite:///{workdir / "soak.db"}"\n'
             '[schedule]\nsync_interval_s = 1\nrules_cron = "* * * * * *"\nfull_sync_cron = "*/20 * * * * *"\nlease_check_s = 1\nshutdown_grace_s = 20\n'
             '[logging]\nformat = "json"\nlevel = "info"\n'
+            # Both kinds of renewal: the portal's edits reach the service contracts too.
+            '[services]\n[services.properties]\ncurrency = "service_currency_code"\n'
+            'discount_percent = "renewal_discount_percent"\ndiscount_end_date = "renewal_discount_end_date"\n'
         )
         log_path = workdir / "daemon.log"
         env = {**{k: v for k, v in os.environ.items() if not k.startswith(("HUBSPOT_", "RENEWAL_WORKER"))}, "HUBSPOT_ACCESS_TOKEN": TOKEN}

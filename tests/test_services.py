@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from tests import clock
 from integrations.hubspot.sandbox import PortalSpec, SandboxHubSpot, generate_portal
-from integrations.hubspot.sandbox.generator import SERVICE_CURRENCY_PROPERTY
+from integrations.hubspot.sandbox.generator import SERVICE_CURRENCY_PROPERTY, SERVICE_PIPELINE
 from tests.conftest import make_settings
 from tests.emission_helpers import assert_exactly_once, ledger_rows
 from tests.rules_helpers import CONFIG, portfolio, sub
@@ -171,6 +171,23 @@ def test_services_on_the_subscriptions_object_type_is_refused(tmp_path: Path):
     with pytest.raises(ConfigError) as refused:
         load_settings(config, {"HUBSPOT_ACCESS_TOKEN": "x"})
     assert [p.key for p in refused.value.problems] == ["services.properties.renewal_date"]
+
+
+def test_one_deals_object_holds_both_kinds_when_each_names_its_pipeline(tmp_path: Path):
+    config = tmp_path / "config.toml"
+    config.write_text('[subscriptions]\npipeline = "default"\n[services]\nobject_type = "deals"\npipeline = "services"\n')
+    settings = load_settings(config, {"HUBSPOT_ACCESS_TOKEN": "x"})
+    assert settings.services is not None and settings.services.pipeline == "services"
+    # Deals carry their currency: service contracts kept as deals read it unless told otherwise.
+    assert settings.services.properties.currency == "deal_currency_code"
+    config.write_text('[subscriptions]\npipeline = "default"\n[services]\nobject_type = "deals"\npipeline = "default"\n')
+    with pytest.raises(ConfigError) as refused:
+        load_settings(config, {"HUBSPOT_ACCESS_TOKEN": "x"})
+    assert [p.key for p in refused.value.problems] == ["services.pipeline"]
+    config.write_text('[services]\nobject_type = "deals"\npipeline = "services"\n')  # the subscriptions name none
+    with pytest.raises(ConfigError) as refused:
+        load_settings(config, {"HUBSPOT_ACCESS_TOKEN": "x"})
+    assert [p.key for p in refused.value.problems] == ["services.object_type"] and "pipeline" in refused.value.problems[0].reason
 
 
 def test_services_are_off_without_the_section_and_on_with_it(tmp_path: Path):
@@ -339,5 +356,54 @@ def test_service_contracts_on_a_custom_object_get_their_tasks_with_the_portals_a
             assert again.ok, again.error
             assert again.counts["tasks_moved"] >= 1
             assert list(portal.associated("tasks", int(moved.task_id), "companies")) == [new_company]
+        finally:
+            cache.close()
+
+
+DEAL_SERVICE_PROPERTIES = ServiceProperties(
+    products="dealname", status="dealstage", currency="deal_currency_code",
+    discount_percent="renewal_discount_percent", discount_end_date="renewal_discount_end_date",
+)
+
+
+def test_both_kinds_in_one_deals_object_told_apart_by_pipeline(db_url):
+    portal = generate_portal(PortalSpec(companies=36, seed=12, bad_data=False, service_contracts=True, service_object_type="deals"))
+    deals = portal.table("deals")
+    services = {i for i, d in deals.items() if d.properties.get("pipeline") == SERVICE_PIPELINE}
+    subscriptions = {i for i, d in deals.items() if d.properties.get("pipeline") == "default"}
+    assert services and subscriptions and not services & subscriptions
+    with SandboxHubSpot(portal, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
+        settings = make_settings(
+            server.url, db_url, subscriptions={"pipeline": "default"},
+            services={"object_type": "deals", "pipeline": SERVICE_PIPELINE, "properties": DEAL_SERVICE_PROPERTIES},
+        )
+        cache = Cache(db_url)
+        try:
+            result = run_cycle(settings, cache=cache)
+            assert result.ok, result.error
+            with cache.transaction() as session:
+                cached_services = {row.id: row for row in session.execute(select(ServiceContract)).scalars()}
+                cached_subs = {row.id for row in session.execute(select(Subscription)).scalars()}
+            assert set(cached_services) == {str(i) for i in services} and cached_subs == {str(i) for i in subscriptions}
+            assert {row.currency for row in cached_services.values()} == {"EUR"}
+            service_tasks = [r for r in ledger_rows(cache) if r.object_type == "service" and r.state == "open"]
+            assert service_tasks and all(int(r.object_id) in services for r in service_tasks)
+            assert_exactly_once(portal, cache)
+
+            # A deal moved out of the services pipeline stops being a service contract: its
+            # tasks close, and it is not taken for a subscription either.
+            moved = service_tasks[0]
+            portal.update("deals", int(moved.object_id), {"pipeline": "partnerships"})
+            again = run_cycle(settings, cache=cache)
+            assert again.ok, again.error
+            with cache.transaction() as session:
+                assert session.get(ServiceContract, moved.object_id).deleted_at is not None
+                assert session.get(Subscription, moved.object_id) is None
+            assert {r.key: r for r in ledger_rows(cache)}[moved.key].state == "closed"
+
+            # A full pass reconciles by each kind's own count (HubSpot counts the pipeline's deals).
+            full = run_cycle(settings, cache=cache, mode="full")
+            assert full.ok, full.error
+            assert_exactly_once(portal, cache)
         finally:
             cache.close()

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 
 class _Section(BaseModel):
@@ -126,6 +126,12 @@ def _object_type_name(value: str) -> str:
     return value.strip()
 
 
+def _pipeline_id(value: str) -> str:
+    if len(value.strip()) > 100 or any(ch.isspace() for ch in value.strip()):
+        raise ValueError("a pipeline's internal id as HubSpot lists it (e.g. default or 12345678), not its label")
+    return value.strip()
+
+
 class SubscriptionSettings(_Section):
     """The clients' HubSpot subscriptions: the first kind of renewal."""
 
@@ -134,10 +140,14 @@ class SubscriptionSettings(_Section):
     noun: ClassVar[str] = "subscription"
 
     object_type: str = "deals"
+    # Only records in this pipeline (its internal id) are this kind of renewal; "" = every record
+    # of the object type. One deals object can then hold both kinds, told apart by pipeline.
+    pipeline: str = ""
     properties: SubscriptionProperties = SubscriptionProperties()
     values: SubscriptionValues = SubscriptionValues()
 
     _object_type = field_validator("object_type")(_object_type_name)
+    _pipeline = field_validator("pipeline")(_pipeline_id)
 
 
 class ServiceProperties(_Section):
@@ -179,10 +189,23 @@ class ServiceSettings(_Section):
     # HubSpot's services object by default ("0-162"); deals in a services pipeline need their
     # own object type here (the subscriptions' must differ: both would read the same records).
     object_type: str = "services"
+    pipeline: str = ""  # as [subscriptions] pipeline: deals in a services pipeline, say
     properties: ServiceProperties = ServiceProperties()
     values: ServiceValues = ServiceValues()
 
     _object_type = field_validator("object_type")(_object_type_name)
+    _pipeline = field_validator("pipeline")(_pipeline_id)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _deal_currency(cls, raw: Any) -> Any:
+        # Deals carry their currency (deal_currency_code): service contracts kept as deals read it
+        # unless the partner named another property (or "" to read none).
+        if isinstance(raw, dict) and str(raw.get("object_type", "")).strip().lower() in {"deals", "0-3"}:
+            properties = raw.get("properties")
+            if properties is None or (isinstance(properties, dict) and "currency" not in properties):
+                raw = {**raw, "properties": {**(properties or {}), "currency": "deal_currency_code"}}
+        return raw
 
 
 class PrimaryContactSettings(_Section):

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 
+from integrations.hubspot.pipelines import pipeline_property
 from integrations.hubspot.types import CrmRecord, Owner
 from worker.settings import ServiceSettings, SubscriptionSettings
 
@@ -220,8 +221,18 @@ def owner_row(owner: Owner) -> dict[str, Any]:
 
 
 def subscription_properties(config: SubscriptionSettings | ServiceSettings) -> tuple[str, ...]:
-    """Only the mapped properties: asking for more makes URLs long (HubSpot answers 414)."""
-    return tuple(dict.fromkeys(name for name in config.properties.model_dump().values() if name))
+    """Only the mapped properties (and the pipeline's where a pipeline is chosen): asking for
+    more makes URLs long (HubSpot answers 414)."""
+    names = [name for name in config.properties.model_dump().values() if name]
+    if config.pipeline:
+        names.append(pipeline_property(config.object_type))
+    return tuple(dict.fromkeys(names))
+
+
+def in_pipeline(record: CrmRecord, config: SubscriptionSettings | ServiceSettings) -> bool:
+    """Whether a record is this kind of renewal: every record of the object type, or only those in
+    the configured pipeline."""
+    return not config.pipeline or record.properties.get(pipeline_property(config.object_type)) == config.pipeline
 
 
 def subscription_row(

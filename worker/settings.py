@@ -187,16 +187,24 @@ _STANDARD_OBJECT_IDS = {"0-3": "deals", "0-69": "subscriptions", "0-162": "servi
 
 def _distinct_renewal_objects(subscriptions: SubscriptionSettings, services: ServiceSettings) -> list[ConfigProblem]:
     """Both kinds of renewal read from one object type would be read twice, each record a
-    subscription and a service contract at once: refused."""
+    subscription and a service contract at once: refused, unless each kind names its own pipeline."""
     def canonical(object_type: str) -> str:
         return _STANDARD_OBJECT_IDS.get(object_type, object_type.lower())
 
     if canonical(services.object_type) != canonical(subscriptions.object_type):
         return []
+    if services.pipeline and subscriptions.pipeline and services.pipeline != subscriptions.pipeline:
+        return []  # one object type, told apart by pipeline
+    if services.pipeline and subscriptions.pipeline:
+        return [ConfigProblem(
+            "services.pipeline", services.pipeline,
+            f"must differ from [subscriptions] pipeline ({subscriptions.pipeline}): each record would be both kinds of renewal",
+        )]
     return [ConfigProblem(
         "services.object_type", services.object_type,
-        f"must differ from [subscriptions] object_type ({subscriptions.object_type}): HubSpot's services object "
-        "(\"services\"), a custom object, or deals when the subscriptions are HubSpot's commerce subscriptions",
+        f"must differ from [subscriptions] object_type ({subscriptions.object_type}), or both sections name a pipeline "
+        "(pipeline = its internal id) so that each record is one kind: HubSpot's services object (\"services\"), a custom "
+        "object, or deals in their own pipeline",
     )]
 
 

@@ -23,6 +23,7 @@ import structlog
 
 from integrations.hubspot.gateway import HubSpotGateway
 from integrations.hubspot.limits import MAX_ASSOCIATION_BATCH
+from integrations.hubspot.pipelines import pipeline_property
 from integrations.hubspot.types import CrmRecord, RecordPage
 from worker.cache import repo
 from worker.cache.db import Cache, upsert
@@ -33,6 +34,7 @@ from worker.normalize import (
     DataProblem,
     company_row,
     contact_row,
+    in_pipeline,
     storable,
     subscription_properties,
     subscription_row,
@@ -90,6 +92,9 @@ class Stream:
     inline_associations: tuple[str, ...] = ()
     model: type | None = None  # the cache table a full pass reconciles
     finding_type: str = ""  # what the findings about its records call them
+    # property = value every record of the stream has (its pipeline): HubSpot's count of the
+    # stream's records, for the reconcile guard, counts only those.
+    only: tuple[tuple[str, str], ...] = ()
 
 
 class Syncer:
@@ -129,6 +134,7 @@ class Syncer:
         return Stream(
             name, source.object_type, subscription_properties(source), prepare, write,
             inline_associations=("companies",), model=model, finding_type=source.kind,
+            only=((pipeline_property(source.object_type), source.pipeline),) if source.pipeline else (),
         )
 
     # ------------------------------------------------------------------ entry point
@@ -291,7 +297,7 @@ class Syncer:
             listed = repo.seen_active_count(session, model, generation)
         if not exceeds_share(would_remove, held, self.settings.sync.max_delete_share):
             return
-        counted = self.gateway.count_objects(stream.object_type)
+        counted = self.gateway.count_objects(stream.object_type, equals=dict(stream.only))
         if counts_agree(listed, counted):
             log.warning("sync.reconcile_many_deleted", stream=stream.name, deleted=would_remove, held=held, hubspot_count=counted)
             return
@@ -396,7 +402,7 @@ class Syncer:
         companies) and the associations API's for the rest."""
         if archived:
             return None
-        active = [r for r in records if not r.archived]
+        active = [r for r in records if not r.archived and in_pipeline(r, source)]
         if listed:
             inline = {r.id: r.associations.get("companies", ()) for r in active if "companies" not in r.associations_cut}
             return self.links.renewal_companies(source.object_type, [r.id for r in active], inline)
@@ -408,6 +414,14 @@ class Syncer:
     def _write_renewals(self, session, records, prepared, *, generation, report, source, model: type[RenewalRecord], counted: str) -> None:
         now = self.clock()
         rows, problems = [], []
+        # Records of the object type in another pipeline are not this kind of renewal; one that
+        # was (it moved to another pipeline) leaves this kind's table as a record gone would.
+        others = [r.id for r in records if not in_pipeline(r, source)]
+        if others:
+            left = repo.known_ids(session, model, others)
+            repo.mark_deleted(session, model, sorted(left), now)
+            report.counts[f"{counted}_deleted"] += len(left)
+            records = [r for r in records if in_pipeline(r, source)]
         for record in records:
             company_id = None if prepared is None else prepared.get(record.id)
             record, unstorable = storable(record)

@@ -377,10 +377,12 @@ class HubSpotGateway(TaskWrites):
         more = len(found) == limit and total > len(found)
         return RecordPage(tuple(found), found[-1].id if more and found else None)
 
-    def count_objects(self, object_type: str) -> int:
-        """How many active records HubSpot holds: a search for one record answers with ``total``.
-        The reconcile's cross-check before it concludes that many records are gone."""
-        body = {"filterGroups": [], "properties": ["hs_object_id"], "limit": 1}
+    def count_objects(self, object_type: str, *, equals: Mapping[str, str] | None = None) -> int:
+        """How many active records HubSpot holds (those whose properties have the ``equals``
+        values, when given): a search for one record answers with ``total``. The reconcile's
+        cross-check before it concludes that many records are gone."""
+        filters = [{"propertyName": name, "operator": "EQ", "value": value} for name, value in (equals or {}).items()]
+        body = {"filterGroups": [{"filters": filters}] if filters else [], "properties": ["hs_object_id"], "limit": 1}
         return self._call(
             ep.SEARCH_OBJECTS, {"objectType": object_type}, body=body,
             parse=lambda answer: answers.search_total(answer, ep.SEARCH_OBJECTS.name),

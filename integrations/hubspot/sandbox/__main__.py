@@ -26,9 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", default=DEMO_TOKEN)
     parser.add_argument("--latency-ms", type=float, default=0.0, help="answer each API request this much later (HubSpot: ~150)")
     parser.add_argument("--hostile-showcase", action="store_true", help="put every hostile value on some record (the soak)")
+    parser.add_argument("--service-contracts", action="store_true", help="the partner's service contracts too (HubSpot's services object)")
     args = parser.parse_args(argv)
 
-    portal = generate_portal(PortalSpec(companies=args.companies, seed=args.seed, hostile_showcase=args.hostile_showcase))
+    spec = PortalSpec(companies=args.companies, seed=args.seed, hostile_showcase=args.hostile_showcase, service_contracts=args.service_contracts)
+    portal = generate_portal(spec)
     server = SandboxHubSpot(
         portal,
         tokens={args.token: ALL_SCOPES},

@@ -9,7 +9,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from integrations.hubspot.sandbox.portal import SandboxObject, SandboxPortal
+from integrations.hubspot.sandbox.portal import SandboxObject, SandboxPortal, is_custom_type
 
 
 _FIRST = ["Ana", "Luis", "María", "Jorge", "Lucía", "Carlos", "Sofía", "Diego", "Elena", "Pablo", "Laura", "Javier", "Emma", "Noah", "Olivia", "Liam"]
@@ -38,8 +38,9 @@ class PortalSpec:
     # The partner's own service contracts (HubSpot's services object), on two clients in three.
     # Drawn from a random stream of their own: the rest of the portal is the same either way.
     service_contracts: bool = False
-    # Where they live: HubSpot's services object, or a custom object ("2-9100") as many partners
-    # keep them, whose associations are the portal's own (USER_DEFINED).
+    # Where they live: HubSpot's services object, a custom object ("2-9100") as many partners
+    # keep them, whose associations are the portal's own (USER_DEFINED), or deals in a pipeline
+    # of their own (SERVICE_PIPELINE) beside the subscriptions' default one.
     service_object_type: str = "services"
 
 
@@ -143,11 +144,14 @@ _SERVICES = ("Inbound marketing retainer", "HubSpot support plan", "CRM onboardi
 # renewal fields a partner adds, named as the subscriptions' ones (ServiceProperties' defaults),
 # and the currency the demo maps.
 SERVICE_CURRENCY_PROPERTY = "service_currency_code"
+# Service contracts kept as deals: a pipeline of their own, deals' own name, stage and currency.
+SERVICE_PIPELINE = "services"
+_AS_DEAL = {"hs_name": "dealname", "hs_pipeline_stage": "dealstage", SERVICE_CURRENCY_PROPERTY: "deal_currency_code"}
 
 
 def add_service_contracts(portal: SandboxPortal, spec: PortalSpec, today: date, now: datetime, owners: list[str]) -> None:
     rng = random.Random(spec.seed * 7919 + 1)
-    if spec.service_object_type != "services":
+    if is_custom_type(spec.service_object_type):
         portal.defined_like[spec.service_object_type] = "services"
     for company_id in sorted(portal.table("companies")):
         if company_id % 3 == 1:
@@ -171,6 +175,8 @@ def add_service_contracts(portal: SandboxPortal, spec: PortalSpec, today: date, 
             props["renewal_date"] = "next spring"
         if spec.bad_data and company_id % 29 == 0:
             props["renewal_discount_percent"] = "150"
+        if spec.service_object_type == "deals":
+            props = {_AS_DEAL.get(name, name): value for name, value in props.items()} | {"pipeline": SERVICE_PIPELINE}
         created = now - timedelta(days=rng.randint(60, 700))
         service = portal.create(spec.service_object_type, props, created_at=created, updated_at=now - timedelta(days=rng.randint(0, 60), hours=1))
         portal.associate(spec.service_object_type, service.id, "companies", company_id)
@@ -219,6 +225,8 @@ def portal_subscription(portal, rng, spec, company_id, today, owner, now, bad) -
         "dealstage": "closedlost" if rng.random() < 0.05 else "renewal_open",
         "hubspot_owner_id": owner,
     }
+    if spec.subscription_type == "deals":
+        props["pipeline"] = "default"  # HubSpot's default deal pipeline's id
     # What the partner negotiates with, by id (no extra draw: the rest of the portal stays as it
     # was): a discount ending at the renewal or before it, HubSpot's renewal manager, the link to
     # the client's renewal options.
@@ -252,31 +260,28 @@ def portal_subscription(portal, rng, spec, company_id, today, owner, now, bad) -
 def mutate_portal(portal: SandboxPortal, rng: random.Random, count: int) -> list[str]:
     """``count`` random edits of the kind partners make all day (for soak tests): renewal dates
     moved, prices changed or reverted, emails broken and fixed, subscriptions cancelled, owners
-    deactivated and reactivated. Returns what was done."""
+    deactivated and reactivated; and, where the portal has service contracts (HubSpot's services
+    object), the same to them. Returns what was done."""
     done = []
     with portal.lock:
-        deals = [d for d in portal.table("deals").values() if not d.archived]
+        deals = [d for d in portal.table("deals").values() if not d.archived and d.properties.get("pipeline") != SERVICE_PIPELINE]
+        services = [s for s in portal.objects.get("services", {}).values() if not s.archived]
         contacts = [c for c in portal.table("contacts").values() if not c.archived]
         owners = list(portal.owners.values())
         for _ in range(count):
             roll = rng.random()
-            if roll < 0.25 and deals:
+            if services and rng.random() < 0.25:
+                done.append(_edit_service_contract(portal, rng, rng.choice(services)))
+            elif roll < 0.25 and deals:
                 deal = rng.choice(deals)
-                current = deal.properties.get("renewal_date") or ""
-                try:
-                    moved = date.fromisoformat(current) + timedelta(days=rng.choice([-20, -7, 7, 30]))
-                except ValueError:
-                    moved = datetime.now(timezone.utc).date() + timedelta(days=rng.randint(1, 120))
+                moved = _moved_date(deal.properties.get("renewal_date"), rng)
                 portal.update("deals", deal.id, {"renewal_date": moved.isoformat()})
                 done.append(f"deal {deal.id}: renewal date → {moved}")
             elif roll < 0.5 and deals:
                 deal = rng.choice(deals)
-                current = deal.properties.get("current_monthly_price") or ""
-                try:
-                    base = float(current)
-                except ValueError:  # the sample bad data ("1.234,50"): leave that one alone
+                new = _new_price(deal.properties.get("current_monthly_price"), rng)
+                if new is None:  # the sample bad data ("1.234,50"): leave that one alone
                     continue
-                new = current if rng.random() < 0.5 else f"{base * rng.choice([1.05, 1.2]):.2f}"
                 portal.update("deals", deal.id, {"renewal_monthly_price": new})
                 done.append(f"deal {deal.id}: renewal price → {new}")
             elif roll < 0.7 and contacts:
@@ -300,3 +305,37 @@ def mutate_portal(portal: SandboxPortal, rng: random.Random, count: int) -> list
                 owner.updated_at = portal.now()
                 done.append(f"owner {owner.id}: {'deactivated' if owner.archived else 'reactivated'}")
     return done
+
+
+def _edit_service_contract(portal: SandboxPortal, rng: random.Random, service: SandboxObject) -> str:
+    """One edit of a service contract: its renewal date moved, its price changed or reverted, or
+    it is cancelled or taken up again."""
+    roll = rng.random()
+    if roll < 0.4:
+        moved = _moved_date(service.properties.get("renewal_date"), rng)
+        portal.update("services", service.id, {"renewal_date": moved.isoformat()})
+        return f"service {service.id}: renewal date → {moved}"
+    if roll < 0.8:
+        new = _new_price(service.properties.get("current_monthly_price"), rng)
+        if new is not None:
+            portal.update("services", service.id, {"renewal_monthly_price": new})
+            return f"service {service.id}: renewal price → {new}"
+    stage = "cancelled" if service.properties.get("hs_pipeline_stage") != "cancelled" else "active"
+    portal.update("services", service.id, {"hs_pipeline_stage": stage})
+    return f"service {service.id}: stage → {stage}"
+
+
+def _moved_date(current: str | None, rng: random.Random) -> date:
+    try:
+        return date.fromisoformat(current or "") + timedelta(days=rng.choice([-20, -7, 7, 30]))
+    except ValueError:
+        return datetime.now(timezone.utc).date() + timedelta(days=rng.randint(1, 120))
+
+
+def _new_price(current: str | None, rng: random.Random) -> str | None:
+    """The current price again or raised; None for a price that doesn't read as one."""
+    try:
+        base = float(current or "")
+    except ValueError:
+        return None
+    return current if rng.random() < 0.5 else f"{base * rng.choice([1.05, 1.2]):.2f}"

@@ -325,7 +325,7 @@ PROPERTY_TYPES = {
         "renewal_communication_owner": "enumeration", "contact_tier": "number", "contacts_used": "number",
         "marketing_emails_sent_month": "number", "dealstage": "enumeration", "hubspot_owner_id": "enumeration",
         "renewal_discount_percent": "number", "renewal_discount_end_date": "date", "hubspot_renewal_manager": "string",
-        "renewal_options_url": "string",
+        "renewal_options_url": "string", "pipeline": "enumeration",
     },
     # The services object's own properties and those the generator's service contracts carry;
     # a custom object holding service contracts is given the same ones (the generator says so).
