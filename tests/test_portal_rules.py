@@ -157,3 +157,30 @@ def test_task_properties_that_cannot_be_set_are_a_config_error_naming_the_key(tm
     with pytest.raises(ConfigError) as raised:
         load_settings(config_path=str(config), environ={"HUBSPOT_ACCESS_TOKEN": "x"})
     assert "reminders.task_properties" in str(raised.value) and why in str(raised.value)
+
+
+def test_an_owner_deactivated_between_the_sync_and_an_update_gives_way_to_the_fallback(db_url):
+    from tests.test_emission import small_portal
+
+    portal = small_portal()
+    laura, ops = portal.ids["laura"], portal.ids["ops"]
+    portal.owners[laura].archived = True
+    with SandboxHubSpot(portal, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
+        settings = make_settings(server.url, db_url, reminders={"fallback_owner_id": str(ops)})
+        cache = Cache(db_url)
+        try:
+            assert run_cycle(settings, cache=cache).ok  # laura is gone: the tasks go to ops
+            # Laura is back when the sync reads the owners, and gone again when the worker
+            # gives her tasks back: HubSpot refuses the update.
+            portal.owners[laura].archived = False
+            assert run_cycle(settings, cache=cache, steps=("sync",)).ok
+            portal.owners[laura].archived = True
+            result = run_cycle(settings, cache=cache, steps=("rules", "emit"))
+            assert result.ok, result.error
+            tasks = assert_exactly_once(portal, cache)
+            assert {t["hubspot_owner_id"] for t in tasks.values()} == {str(ops)}
+            with cache.transaction() as session:
+                found = session.exec(select(Finding).where(Finding.rule == "owner.deactivated", Finding.resolved_at.is_(None))).all()
+            assert any(f.value == str(laura) and "HubSpot refused owner" in f.message for f in found)
+        finally:
+            cache.close()

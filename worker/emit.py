@@ -28,13 +28,13 @@ The worker only ever updates or completes tasks whose ids its ledger holds.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Callable, Sequence
 
 import structlog
 
-from integrations.hubspot.errors import HubSpotError
+from integrations.hubspot.errors import BadRequest, HubSpotError
 from integrations.hubspot.gateway import HubSpotGateway
 from integrations.hubspot.limits import MAX_BATCH_WRITE
 from integrations.hubspot.types import LookBeforeResend, TaskDraft, TaskFields, TaskState, WriteRefusal
@@ -519,7 +519,14 @@ class Emitter:
         if not changes.updates:
             return
         assert self.gateway is not None
-        result = self.gateway.update_tasks(changes.updates)
+        try:
+            result = self.gateway.update_tasks(changes.updates)
+        except BadRequest as exc:
+            if not exc.invalid_owner:
+                raise
+            # An owner deactivated since the sync: its tasks go to the fallback owner instead.
+            self._fallback_for_inactive_owners(changes, entries)
+            result = self.gateway.update_tasks(changes.updates)
         gone = [changes.updated_keys[task_id] for task_id in changes.updates if task_id in result.failed]
         written: list[LedgerEntry] = []
         for task_id, fields in changes.updates.items():
@@ -546,6 +553,35 @@ class Emitter:
             ledger.mark_settled(session, gone, DISMISSED, "deleted in HubSpot by a person: not created again", now)
         report.updated += len(written)
         report.dismissed_by_people += len(gone)
+
+    def _fallback_for_inactive_owners(self, changes: ChangeSet, entries: dict[str, LedgerEntry]) -> None:
+        """HubSpot refused an owner the planner is assigning (deactivated or removed since the
+        sync read it). Which ones is asked of HubSpot's active owners list; every update giving
+        a task to one of them gives it to the fallback owner instead (unassigned if none), with an
+        owner finding, as the rules do for an owner known to be gone."""
+        assert self.gateway is not None
+        active: set[str] = set()
+        after = None
+        while True:
+            page = self.gateway.list_owners(after=after)
+            active.update(owner.id for owner in page.owners if not owner.archived)
+            if not page.next_after:
+                break
+            after = page.next_after
+        fallback = self.config.fallback_owner_id or ""
+        findings = []
+        for task_id, fields in list(changes.updates.items()):
+            if not fields.owner_id or fields.owner_id in active or fields.owner_id == fallback:
+                continue
+            entry = entries[changes.updated_keys[task_id]]
+            findings.append(RuleFinding(
+                OWNER_DEACTIVATED, entry.object_type, entry.object_id, "owner", fields.owner_id,
+                f"HubSpot refused owner {fields.owner_id} for a task (deactivated or removed since the sync): "
+                + (f"the task went to the fallback owner {fallback}" if fallback else "the task stays unassigned: set [reminders] fallback_owner_id"),
+            ))
+            changes.updates[task_id] = replace(fields, owner_id=fallback)
+        with self.cache.transaction() as session:
+            repo.open_findings(session, findings, self.clock())
 
     def _move(self, changes: ChangeSet, entries: dict[str, LedgerEntry], wanted: dict[str, tuple[Desired, Reminder]], report: EmissionReport) -> None:
         """Open tasks follow their subscription to its new company, and the company's primary
