@@ -179,3 +179,43 @@ def test_an_early_end_of_the_owners_list_deactivates_nobody(sqlite_url):
         assert result.counts["owners_deleted"] == 0
         assert snapshot(cache)["owners"] == before_cache["owners"]
         assert _tasks(server) == before_tasks
+
+
+@pytest.mark.parametrize("mode", ["full", "incremental"])
+def test_two_empty_owners_answers_in_a_row_are_refused_and_nobody_loses_a_task(db_url, mode):
+    # Well-formed and wrong twice over ({"results": []} from a proxy's cached page): before, every
+    # owner was deactivated and every open task unassigned in HubSpot, with exit 0.
+    with portal_after_a_clean_run(db_url) as (server, settings, cache):
+        # Both readings empty: a full run reads two lists each time, an incremental one the active list.
+        fault = Fault("garble", garble="empty_end", match=ROUTES["owners list"], times=4 if mode == "full" else 2)
+        result, before_cache, before_tasks = _reconcile_with(server, settings, cache, fault, mode=mode)
+        assert not result.ok and result.outcome == "failed"
+        assert result.error.startswith("answer refused: HubSpot's owners answer") and "\n" not in result.error
+        assert "max_owner_loss_share" in result.error
+        after = snapshot(cache)
+        assert after["owners"] == before_cache["owners"]
+        assert _tasks(server) == before_tasks  # no task unassigned, none reassigned
+        assert not any(name.startswith("batch_update") for name in server.stats.calls)
+        with cache.transaction() as session:
+            from sqlmodel import select
+
+            from worker.cache.models import Finding
+
+            refused = session.exec(select(Finding).where(Finding.rule == "sync.owners_refused", Finding.resolved_at.is_(None))).all()
+        assert len(refused) == 1
+        # The next run asks again: HubSpot answers as it should, and all is as before.
+        again = run_cycle(settings, cache=cache, mode=mode)
+        assert again.ok, again.error
+        assert _tasks(server) == before_tasks
+
+
+def test_owners_who_really_leave_a_few_at_a_time_are_deactivated(sqlite_url):
+    with portal_after_a_clean_run(sqlite_url) as (server, settings, cache):
+        leaving = sorted(o.id for o in server.portal.owners.values() if not o.archived)[:2]
+        for owner_id in leaving:
+            server.portal.owners[owner_id].archived = True
+        result = run_cycle(settings, cache=cache)
+        assert result.ok, result.error
+        from tests.emission_helpers import ledger_rows
+
+        assert not {str(o) for o in leaving} & {r.owner_id for r in ledger_rows(cache) if r.state == "open"}

@@ -222,6 +222,10 @@ class SyncSettings(_Section):
     # A reconcile that would mark more than this share of the cached records deleted first
     # checks HubSpot's own count, and refuses (finding, exit 1) when the counts disagree.
     max_delete_share: float = Field(0.10, ge=0, le=1)
+    # An owners answer that would make more than this share of the owners holding the portal's
+    # companies and renewals unusable at once (or all of them) is refused: the run fails, no task
+    # is reassigned, and the next run asks again.
+    max_owner_loss_share: float = Field(0.5, ge=0, le=1)
 
 
 class ReminderSettings(_Section):

@@ -42,7 +42,8 @@ from worker.emit import EmissionReport, Emitter
 from worker.rules import RULE_FINDING_PREFIXES, RuleConfig, evaluate
 from worker.rules.calendar import local_date
 from worker.settings import Settings
-from worker.sync import Progress, ReconcileRefused, Syncer, utcnow
+from worker.reconcile_guard import ImplausibleAnswer, ReconcileRefused
+from worker.sync import Progress, Syncer, utcnow
 
 ALL_STEPS = ("sync", "rules", "emit")
 
@@ -116,6 +117,8 @@ def explain(error: BaseException, settings: Settings) -> str:
         return str(error)
     if isinstance(error, ReconcileRefused):
         return f"reconcile refused: {error}"
+    if isinstance(error, ImplausibleAnswer):
+        return f"answer refused: {error}"
     if isinstance(error, LockTimeout):
         return f"{error}: is another renewal-worker emitting tasks on this database? Nothing was sent; run again later"
     if isinstance(error, SQLAlchemyError):
@@ -164,7 +167,7 @@ def run_cycle(
         result.ok = True
         if "rules" in steps and not (should_stop and should_stop()):
             _rules_and_emission(settings, cache, gateway, clock, result, emit="emit" in steps, dry_run=dry_run)
-    except (HubSpotError, SQLAlchemyError, LockTimeout, ReconcileRefused, CacheUnavailable) as exc:
+    except (HubSpotError, SQLAlchemyError, LockTimeout, ImplausibleAnswer, CacheUnavailable) as exc:
         result.ok = False
         result.error = explain(exc, settings)
     except StopRequested:

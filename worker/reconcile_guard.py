@@ -8,9 +8,28 @@ two questions before it removes anything.
 from __future__ import annotations
 
 
+class ImplausibleAnswer(Exception):
+    """A well-formed answer that would take work away from people (owners, records, links), and
+    that its cross-check does not bear out: nothing was changed, the run fails (exit 1) with one
+    line saying what was refused, and the next run asks again."""
+
+
+class ReconcileRefused(ImplausibleAnswer):
+    """A full pass would have removed more than the configured share of the cache while its own
+    count disagrees with HubSpot's: nothing was removed, the run fails (exit 1)."""
+
+
 def exceeds_share(would_remove: int, held: int, max_share: float) -> bool:
     """More than ``max_share`` of what the cache holds would be removed."""
     return would_remove > 0 and would_remove > held * max_share
+
+
+def drops_the_owners_in_use(in_use: set[str], kept: set[str], max_share: float) -> bool:
+    """An owners answer that leaves none of the owners who hold the portal's records usable, or
+    takes more than ``max_share`` of them away at once: an API hiccup, a proxy's cached page, an
+    empty list, far more often than a reorganisation done in a day."""
+    lost = in_use - kept
+    return bool(in_use) and (lost == in_use or exceeds_share(len(lost), len(in_use), max_share))
 
 
 def counts_agree(listed: int, counted: int) -> bool:

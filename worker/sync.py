@@ -40,7 +40,7 @@ from worker.normalize import (
     subscription_row,
 )
 from worker.parallel import run_together
-from worker.reconcile_guard import counts_agree, exceeds_share
+from worker.reconcile_guard import ReconcileRefused, counts_agree, exceeds_share
 from worker.settings import ServiceSettings, Settings, SubscriptionSettings
 from worker.sync_links import Links, store_cleaned
 from worker.sync_owners import OWNERS, sync_owners
@@ -55,11 +55,6 @@ COMPANIES, CONTACTS, SUBSCRIPTIONS, SERVICES = "companies", "contacts", "subscri
 # what no list showed as deleted); None when idle.
 ACTIVE, ARCHIVED, LINKS, SWEEP = "active", "archived", "links", "sweep"
 FULL_PASS_PHASES = (ACTIVE, ARCHIVED, LINKS, SWEEP)
-
-
-class ReconcileRefused(Exception):
-    """A full pass would have removed more than the configured share of the cache while its own
-    count disagrees with HubSpot's: nothing was removed, the run fails (exit 1)."""
 
 
 def utcnow() -> datetime:
@@ -174,7 +169,10 @@ class Syncer:
     def _owners(self, *, both_lists: bool) -> Counter:
         counts: Counter = Counter()
         self._remember_account()
-        sync_owners(self.gateway, self.cache, both_lists=both_lists, max_delete_share=self.settings.sync.max_delete_share, now=self.clock, counts=counts)
+        sync_owners(
+            self.gateway, self.cache, both_lists=both_lists, max_delete_share=self.settings.sync.max_delete_share,
+            max_owner_loss_share=self.settings.sync.max_owner_loss_share, now=self.clock, counts=counts,
+        )
         self.progress(OWNERS, counts["owners"])
         return counts
 

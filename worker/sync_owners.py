@@ -8,7 +8,10 @@ next full sync tells them apart.
 Either way, when more than ``[sync] max_delete_share`` of the cached owners would stop being
 usable, the lists are read once more and an owner seen in either reading stays: the owners API
 has no count to check against, and one early well-formed end of a list must not hand every
-owner's tasks to the fallback owner.
+owner's tasks to the fallback owner. When the second reading bears the first out and it would
+still make all of the owners who hold the portal's companies and renewals unusable, or more than
+``[sync] max_owner_loss_share`` of them, the answer is refused (``ImplausibleAnswer``): nothing
+changes, the run fails with one line, and the next run asks again.
 """
 
 from __future__ import annotations
@@ -23,22 +26,30 @@ from integrations.hubspot.gateway import HubSpotGateway
 from worker.cache import repo
 from worker.cache.db import Cache, upsert
 from worker.cache.models import Owner
-from worker.normalize import owner_row
-from worker.reconcile_guard import exceeds_share
+from worker.normalize import DataProblem, owner_row
+from worker.reconcile_guard import ImplausibleAnswer, drops_the_owners_in_use, exceeds_share
 
 OWNERS = "owners"
 
 
 def sync_owners(
-    gateway: HubSpotGateway, cache: Cache, *, both_lists: bool, max_delete_share: float, now: Callable[[], datetime], counts: Counter
+    gateway: HubSpotGateway, cache: Cache, *, both_lists: bool, max_delete_share: float, now: Callable[[], datetime], counts: Counter,
+    max_owner_loss_share: float = 0.5,
 ) -> None:
     rows = _list(gateway, both_lists)
     with cache.transaction() as session:
         usable = Owner.deleted_at.is_(None) if both_lists else (Owner.deleted_at.is_(None) & Owner.active.is_(True))  # type: ignore[union-attr, attr-defined]
         cached = set(session.exec(select(Owner.id).where(usable)))
-    if exceeds_share(len(cached - set(rows)), len(cached), max_delete_share):
+        in_use = repo.owners_in_use(session)
+
+    def kept() -> set[str]:
+        return {owner_id for owner_id, row in rows.items() if row["active"]}
+
+    if exceeds_share(len(cached - set(rows)), len(cached), max_delete_share) or drops_the_owners_in_use(in_use, kept(), max_owner_loss_share):
         for owner_id, row in _list(gateway, both_lists).items():
             rows.setdefault(owner_id, row)
+        if drops_the_owners_in_use(in_use, kept(), max_owner_loss_share):
+            _refuse(cache, len(in_use - kept()), len(in_use), now())
     moment = now()
     with cache.transaction() as session:
         state = repo.load_state(session, OWNERS)
@@ -54,6 +65,18 @@ def sync_owners(
             repo.save_state(session, OWNERS, moment, watermark=moment)
     counts["owners"] += len(rows)
     counts["owners_deleted" if both_lists else "owners_deactivated"] += len(gone)
+
+
+def _refuse(cache: Cache, lost: int, in_use: int, moment: datetime) -> None:
+    message = (
+        f"HubSpot's owners answer (read twice) would make {lost} of the {in_use} owners who hold the portal's companies "
+        "and renewals unusable at once, and hand their tasks to the fallback owner: nothing was changed. If HubSpot's "
+        "answer was wrong the next run sets it right; if they really left, raise [sync] max_owner_loss_share"
+    )
+    with cache.transaction() as session:
+        problem = DataProblem("sync.owners_refused", "owners", f"{lost} of {in_use}", message)
+        repo.record_findings(session, object_type="sync", object_ids=[OWNERS], problems=[(OWNERS, problem)], rule_prefix="sync.owners", now=moment)
+    raise ImplausibleAnswer(message)
 
 
 def _list(gateway: HubSpotGateway, both_lists: bool) -> dict[str, dict]:

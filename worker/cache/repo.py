@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, union, update
 from sqlmodel import Session, SQLModel
 
 from worker.batching import chunks
@@ -165,6 +165,20 @@ def mark_unseen_deleted(session: Session, model: type[SQLModel], generation: int
     ids = unseen_ids(session, model, generation)
     mark_deleted(session, model, ids, now)
     return ids
+
+
+def owners_in_use(session: Session) -> set[str]:
+    """Active owners who hold a live company or renewal record: whose tasks an owners answer could
+    take away."""
+    holders = [
+        select(model.owner_id).where(model.deleted_at.is_(None), model.owner_id.is_not(None))  # type: ignore[attr-defined]
+        for model in (Company, Subscription, ServiceContract)
+    ]
+    held = set(session.execute(union(*holders)).scalars())
+    if not held:
+        return set()
+    active = select(Owner.id).where(Owner.id.in_(list(held)), Owner.active.is_(True), Owner.deleted_at.is_(None))  # type: ignore[attr-defined]
+    return set(session.execute(active).scalars())
 
 
 def known_contact_ids(session: Session, ids: Sequence[str]) -> set[str]:
