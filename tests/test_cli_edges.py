@@ -52,8 +52,14 @@ def test_a_secret_pasted_under_a_wrong_key_is_refused_without_being_echoed(tmp_p
     [
         ("[hubspot]\ntimeout_read_s = true\n", "hubspot.timeout_read_s", "a number, not true/false"),
         ("[reminders]\nmilestone_days = [120, true]\n", "reminders.milestone_days", "a number, not true/false"),
-        ('[database]\nurl = "sqlite:///"\n', "database.url", "in-memory"),
+        ('[database]\nurl = "sqlite:///"\n', "database.url", "a temporary database"),
         ('[database]\nurl = "sqlite:///:memory:"\n', "database.url", "in-memory"),
+        # Every spelling SQLite reads as memory or a temporary file: each run would start from an
+        # empty cache and create every task again.
+        ('[database]\nurl = "sqlite:///file::memory:?cache=shared&uri=true"\n', "database.url", "in-memory"),
+        ('[database]\nurl = "sqlite:///file:?uri=true"\n', "database.url", "a temporary database"),
+        ('[database]\nurl = "sqlite:///file:cache.db?mode=memory&uri=true"\n', "database.url", "in-memory"),
+        ('[database]\nurl = "sqlite:///cache.db?mode=memory&uri=true"\n', "database.url", "in-memory"),
         ('[database]\nurl = "postgresql+psycopg://u:p@host:port/db"\n', "database.url", "the port (a number)"),
     ],
 )

@@ -84,11 +84,38 @@ class DatabaseSettings(_Section):
             url.port  # noqa: B018 - parsing the port is the check ("host:port" with a word for port)
         except (ValueError, TypeError):
             raise ValueError("not a database URL: check the host, the port (a number) and the database name") from None
-        if value.startswith("sqlite") and (not url.database or url.database == ":memory:" or "mode=memory" in value):
+        forgets = sqlite_that_forgets(url.database or "", dict(url.query)) if value.startswith("sqlite") else None
+        if forgets:
             # The cache holds the task ledger: one that vanishes with the process would have
             # every task created again on the next run.
-            raise ValueError("an SQLite cache needs a file path (sqlite:///renewal-worker.db): an in-memory database forgets which tasks exist")
+            raise ValueError(
+                f"an SQLite cache needs a file path (sqlite:///renewal-worker.db): this one is {forgets}, "
+                "which forgets which tasks exist when the process ends (every task would be created again)"
+            )
         return value
+
+
+def sqlite_that_forgets(database: str, query: dict[str, Any]) -> str | None:
+    """Why an SQLite database name vanishes with the process, in any spelling SQLite accepts, or
+    None for a file. An empty name is a private temporary file; ``:memory:`` and ``mode=memory``
+    are memory; a ``file:`` URI (read as one with ``uri=true``, and by SQLite builds that read
+    URIs everywhere) names its path after ``file:`` and an authority, before ``?``."""
+    options = {str(k).lower(): str(v).lower() for k, v in query.items()}
+    if options.get("mode") == "memory":
+        return "an in-memory database (mode=memory)"
+    name = database.strip()
+    if name.lower().startswith("file:"):
+        path, _, params = name[5:].partition("?")
+        if "mode=memory" in params.lower().replace(" ", ""):
+            return "an in-memory database (mode=memory)"
+        if path.startswith("//"):
+            path = "/" + path[2:].partition("/")[2]  # file://host/path or file:///path
+        name = path
+    if name == ":memory:":
+        return "an in-memory database (:memory:)"
+    if not name or name == "/":
+        return "a temporary database (no file name)"
+    return None
 
 
 class SubscriptionProperties(_Section):
