@@ -219,3 +219,31 @@ def test_owners_who_really_leave_a_few_at_a_time_are_deactivated(sqlite_url):
         from tests.emission_helpers import ledger_rows
 
         assert not {str(o) for o in leaving} & {r.owner_id for r in ledger_rows(cache) if r.state == "open"}
+
+
+@pytest.mark.parametrize("route", ["companies page", "deals page"])
+def test_a_record_repeated_within_one_page_is_collapsed_alike_on_both_databases(db_url, route):
+    # PostgreSQL refused the page's upsert ("ON CONFLICT DO UPDATE command cannot affect row a
+    # second time") and the run failed; SQLite took it. Now the answer is collapsed first.
+    with portal_after_a_clean_run(db_url) as (server, settings, cache):
+        fault = Fault("garble", garble="duplicate_id", match=ROUTES[route], times=3)
+        result, before_cache, before_tasks = _reconcile_with(server, settings, cache, fault)
+        assert result.ok, result.error
+        assert server.stats.faults_applied >= 1
+        assert snapshot(cache)["companies"] == before_cache["companies"]
+        assert snapshot(cache)["subscriptions"] == before_cache["subscriptions"]
+        assert _tasks(server) == before_tasks
+
+
+def test_a_repeated_id_keeps_the_copy_modified_last():
+    from datetime import datetime, timezone
+
+    from integrations.hubspot.answers import distinct
+    from integrations.hubspot.types import CrmRecord
+
+    old = CrmRecord("7", {"name": "old"}, None, datetime(2026, 1, 1, tzinfo=timezone.utc))
+    new = CrmRecord("7", {"name": "new"}, None, datetime(2026, 2, 1, tzinfo=timezone.utc))
+    other = CrmRecord("8", {"name": "x"}, None, None)
+    assert distinct([new, other, old], "list") == [new, other]
+    assert distinct([old, other, new], "list") == [new, other]
+    assert distinct([old, other], "list") == [old, other]

@@ -25,8 +25,13 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
+import structlog
+
 from integrations.hubspot.errors import MalformedAnswer
 from integrations.hubspot.types import AccountDetails, Associated, AssociationLabel, CrmRecord, Owner
+
+log = structlog.get_logger(__name__)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 # Where a batch error names the inputs it is about (objects: ``ids``; associations v4:
 # ``fromObjectId``; creates: ``objectWriteTraceId``).
@@ -171,7 +176,22 @@ def collection(body: Mapping[str, Any], endpoint: str) -> tuple[list[dict[str, A
 
 def records(body: Mapping[str, Any], endpoint: str) -> tuple[list[CrmRecord], str | None]:
     results, after = collection(body, endpoint)
-    return [record(item, endpoint) for item in results], after
+    return distinct([record(item, endpoint) for item in results], endpoint), after
+
+
+def distinct(found: list[CrmRecord], endpoint: str) -> list[CrmRecord]:
+    """One record per id: an answer that names an id twice (a paging bug, a replica behind a
+    proxy) keeps the copy modified last (the later one on a tie), logged; the database would
+    otherwise be asked to write one row twice in a statement (PostgreSQL refuses it)."""
+    chosen: dict[str, CrmRecord] = {}
+    for item in found:
+        kept = chosen.get(item.id)
+        if kept is None or (item.updated_at or _EPOCH) >= (kept.updated_at or _EPOCH):
+            chosen[item.id] = item
+    if len(chosen) < len(found):
+        log.warning("answer.duplicate_ids", endpoint=endpoint, records=len(found), distinct=len(chosen))
+        return list(chosen.values())
+    return found
 
 
 def search_total(body: Mapping[str, Any], endpoint: str) -> int:
@@ -245,7 +265,7 @@ def account_for(asked: Iterable[str], answered: Iterable[str], errors: Sequence[
 
 def batch_records(body: Mapping[str, Any], endpoint: str, asked: Sequence[str]) -> list[CrmRecord]:
     """A batch read: the records found. Ids HubSpot reports as not found are simply absent."""
-    found = [record(item, endpoint) for item in _results(body, endpoint)]
+    found = distinct([record(item, endpoint) for item in _results(body, endpoint)], endpoint)
     account_for(asked, (r.id for r in found), batch_errors(body, endpoint), endpoint)
     return found
 

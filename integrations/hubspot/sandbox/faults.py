@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections import Counter
@@ -36,7 +37,9 @@ class Fault:
 
 
 # How a ``garble`` fault spoils a 2xx answer: the body it sends instead of the real one.
-GARBLES = ("cut", "html", "empty_object", "empty_with_cursor", "empty_end", "not_utf8", "array")
+GARBLES = ("cut", "html", "empty_object", "empty_with_cursor", "empty_end", "not_utf8", "array", "duplicate_id")
+# Well-formed answers that are wrong: no single call can tell (chaos leaves them out).
+WELL_FORMED_GARBLES = ("empty_end", "duplicate_id")
 
 
 def garbled_body(how: str, real: bytes) -> bytes:
@@ -56,6 +59,12 @@ def garbled_body(how: str, real: bytes) -> bytes:
         return b'{"results": ["' + bytes([0xFF, 0xFE]) + b'"]}'
     if how == "array":
         return b"[]"
+    if how == "duplicate_id":
+        # The page's first record twice (a paging bug, a replica behind a proxy): PostgreSQL
+        # refuses an upsert that touches one row twice in one statement.
+        answer = json.loads(real)
+        answer["results"] = answer.get("results", []) + answer.get("results", [])[:1]
+        return json.dumps(answer).encode()
     raise ValueError(f"unknown garble {how!r}; one of {GARBLES}")
 
 
@@ -86,7 +95,7 @@ def chaos_fault(rng: random.Random, kinds: tuple[str, ...]) -> Fault:
     if kind == "garble":
         # Not "empty_end": a well-formed early end is caught by the reconcile's count check,
         # not per call, so chaos would turn every incremental list into a refused reconcile.
-        return Fault("garble", garble=rng.choice([g for g in GARBLES if g != "empty_end"]))
+        return Fault("garble", garble=rng.choice([g for g in GARBLES if g not in WELL_FORMED_GARBLES]))
     return Fault(kind)
 
 
