@@ -170,3 +170,31 @@ def test_the_webhook_url_never_reaches_a_log_line_at_debug_level_however_its_hos
     logging.getLogger("httpx").info("HTTP Request: POST http://localhost:9/services/T000/B000/SECRETPART")
     err = capsys.readouterr().err
     assert "SECRETPART" not in err and err.count("[REDACTED]") == 2
+
+
+@respx.mock
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_is_not_a_delivery(status):
+    route = respx.post(URL).mock(return_value=httpx.Response(status, headers={"Location": "https://elsewhere.example/hook"}))
+    client, sleeps = notifier()
+    with pytest.raises(WebhookFailed, match=f"redirect \\(HTTP {status}\\): not delivered") as failed:
+        client.post("run_summary", "headline", [], {})
+    assert route.call_count == 1 and sleeps == [] and "very-secret-token" not in str(failed.value)
+
+
+@respx.mock
+def test_a_retry_after_past_the_bound_is_not_waited_for():
+    route = respx.post(URL).mock(return_value=httpx.Response(429, headers={"Retry-After": "3600"}))
+    client, sleeps = notifier(max_retry_after_s=60)
+    with pytest.raises(WebhookFailed, match="asked to wait 3600 s"):
+        client.post("run_summary", "headline", [], {})
+    assert route.call_count == 1 and sleeps == []
+
+
+@respx.mock
+def test_an_answer_repeating_the_urls_secret_path_is_not_logged_with_it():
+    respx.post(URL).mock(return_value=httpx.Response(404, text="no_service: /services/T000/B000/very-secret-token not found"))
+    client, _ = notifier()
+    with pytest.raises(WebhookFailed) as failed:
+        client.post("run_summary", "headline", [], {})
+    assert "very-secret-token" not in str(failed.value) and "no_service" in str(failed.value)

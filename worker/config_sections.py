@@ -338,6 +338,8 @@ class NotificationSettings(_Section):
     daily_digest: bool = True
     timeout_s: float = Field(10.0, gt=0, le=120)
     max_attempts: int = Field(4, ge=1, le=10)
+    # A Retry-After longer than this is not waited for: the message is given up for the run.
+    max_retry_after_s: float = Field(60.0, ge=0, le=3600)
 
 
 def parse_cron(value: str) -> dict[str, str]:

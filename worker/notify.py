@@ -31,7 +31,10 @@ def build_notifier(settings: Settings, **kw: Any) -> WebhookNotifier | None:
     if settings.webhook_url is None:
         return None
     n = settings.notifications
-    return WebhookNotifier(settings.webhook_url.get_secret_value(), format=n.format, timeout_s=n.timeout_s, max_attempts=n.max_attempts, **kw)
+    return WebhookNotifier(
+        settings.webhook_url.get_secret_value(), format=n.format, timeout_s=n.timeout_s, max_attempts=n.max_attempts,
+        max_retry_after_s=n.max_retry_after_s, **kw,
+    )
 
 
 def _guarded(kind: str, send: Callable[[], T], default: T) -> T:
