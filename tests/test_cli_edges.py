@@ -216,3 +216,8 @@ def test_tables_show_control_characters_escaped_and_csv_cells_cannot_run_as_form
     assert cells["\\x1b]0;pwned\\x07\\x1b[2JTerm Co"]["days_left"] == "30"
     # A negative price is a finding, not a price: its cell is empty, never a formula.
     assert cells["'-2+3 Ltd"]["current_monthly_price"] == ""
+
+
+def test_a_database_password_in_a_refused_url_is_not_echoed(tmp_path):
+    err = _one_line_error(run_cli(tmp_path, "--sync-now", config='[database]\nurl = "mysql://user:S3cretPass@db.example/renewals"\n'), 2)
+    assert "database.url" in err and "S3cretPass" not in err and "user:***@db.example" in err

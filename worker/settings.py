@@ -54,6 +54,15 @@ _TOKEN_LIKE_KEYS = {
 _SECRET_LOOKING = re.compile(r"^(pat-|sk-|xox[abpr]-|hooks\.|https?://[^\s]*/services/)|^[A-Za-z0-9_\-]{32,}$", re.IGNORECASE)
 
 
+# A URL's password (scheme://user:PASSWORD@host): a database URL written whole into the config.
+_URL_PASSWORD = re.compile(r"(://[^/:@\s]*:)[^@/\s]*@")
+
+
+def without_password(text: str) -> str:
+    """``text`` with any URL's password replaced by ``***``."""
+    return _URL_PASSWORD.sub(r"\1***@", text)
+
+
 def _secret_env_hint(key: str) -> str:
     if key.lower().startswith("webhook") or key.lower() == "url_secret":
         return f"{WEBHOOK_ENV} or {WEBHOOK_FILE_ENV}"
@@ -282,6 +291,8 @@ def _problems_from_validation(exc: ValidationError, raw: Mapping[str, Any]) -> l
                 shown, reason = "", reason + "; its value is not shown in case it is a secret"
         elif isinstance(value, str) and _SECRET_LOOKING.search(value.strip()):
             shown = "***"
+        elif isinstance(value, str):
+            shown = repr(without_password(value))[:80]
         problems.append(ConfigProblem(key, shown, reason))
     return problems
 
