@@ -203,11 +203,15 @@ def test_tables_show_control_characters_escaped_and_csv_cells_cannot_run_as_form
         config = sandbox_config(server, tmp_path)
         assert run_cli(tmp_path, "--sync-now", config=config).returncode == 0
     outputs = {name: run_cli(tmp_path, *args, config=config).stdout for name, args in
-               {"renewals": ["renewals"], "tasks": ["tasks"], "findings": ["findings"]}.items()}
+               {"renewals": ["renewals"], "tasks": ["tasks"], "findings": ["findings"], "renewals --json": ["renewals", "--json"],
+                "tasks --json": ["tasks", "--json"], "findings --json": ["findings", "--json"]}.items()}
     for name, text in outputs.items():
         assert not any(ch in text for ch in "\x1b\x07\x00\u202e"), name
     assert "\\x1b]0;pwned\\x07" in outputs["renewals"] and "Evil \\u202eoC LLC" in outputs["renewals"]
     assert "\\x1b]0;pwned" in outputs["tasks"]
+    # JSON carries the escape as text: a tool that decodes it gets no raw override either.
+    renewals = json.loads(outputs["renewals --json"])["renewals"]
+    assert "Evil \\u202eoC LLC" in {row["client"] for row in renewals}
     rows = list(csv.reader(io.StringIO(run_cli(tmp_path, "renewals", "--csv", config=config).stdout)))
     header, cells = rows[0], {row[2]: dict(zip(rows[0], row)) for row in rows[1:]}
     assert header[2] == "client"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import timedelta
 
 import httpx
@@ -198,3 +199,23 @@ def test_an_answer_repeating_the_urls_secret_path_is_not_logged_with_it():
     with pytest.raises(WebhookFailed) as failed:
         client.post("run_summary", "headline", [], {})
     assert "very-secret-token" not in str(failed.value) and "no_service" in str(failed.value)
+
+
+@respx.mock
+def test_the_digest_and_summary_carry_no_raw_bidirectional_override(sqlite_url):
+    from integrations.hubspot.sandbox import SandboxHubSpot
+    from tests.test_emission import small_portal
+
+    portal = small_portal()
+    portal.update("companies", portal.ids["company"], {"name": "Evil \u202eoC LLC"})
+    route = respx.post(URL).mock(return_value=httpx.Response(200))
+    respx.route(host="127.0.0.1").pass_through()
+    with SandboxHubSpot(portal, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
+        settings = dataclasses.replace(make_settings(server.url, sqlite_url), webhook_url=SecretStr(URL))
+        result = run_cycle(settings)
+        assert result.ok, result.error
+        send_notifications(settings, result, now=clock.now().replace(hour=12))
+    # Decoded as Slack decodes them: the override shows as text, never as the character.
+    texts = [json.dumps(json.loads(call.request.read()), ensure_ascii=False) for call in route.calls]
+    assert texts and all("\u202e" not in text for text in texts)
+    assert any("Evil \\\\u202eoC LLC" in text for text in texts)

@@ -122,3 +122,12 @@ def test_a_price_change_from_nothing_says_so():
     assert subject == "Price change at renewal: Andes Nova S.A., 0.00 → 1,320.00 EUR (new price, no current price)"
     subject_es, _ = text("renewal.price_change", {**facts, "change_percent": "-12.5"}, date(2026, 12, 1), "es")
     assert subject_es == "Cambio de precio en la renovación: Andes Nova S.A., 0,00 → 1.320,00 EUR (−12,5 %)"
+
+
+def test_a_bidirectional_override_or_control_code_from_hubspot_reaches_no_task_raw():
+    from worker.tasktext import render
+
+    facts = {"company": "Evil \u202eoC LLC\x1b[2J", "renewal_date": "2027-03-01", "products": "Hub\u200b", "milestone_days": 90}
+    subject, body = render("renewal.milestone", facts, date(2026, 12, 1), language="en", key="k", task_marker="rw1-0000000000000000")
+    assert "\u202e" not in subject + body and "\x1b" not in subject + body and "\u200b" not in body
+    assert "Evil \\u202eoC LLC\\x1b[2J" in subject

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Callable, Sequence
 
 from worker import logs
-from worker.safe_text import for_terminal
+from worker.safe_text import for_terminal, inert
 from worker.settings import ConfigError, Settings, load_settings, secret_file_warnings
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -274,7 +274,7 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
         print(f"renewal-worker: {explain(exc, settings)}", file=sys.stderr)
         return EXIT_FAILED
     if getattr(args, "json", False):
-        print(json.dumps(data, indent=2, default=_json_default, ensure_ascii=False))
+        print(json.dumps(inert(data), indent=2, default=_json_default, ensure_ascii=False))
     else:
         sys.stdout.write(text() if callable(text) else text)
         if not getattr(args, "csv", False):

@@ -16,6 +16,7 @@ from worker.cache import repo
 from worker.cache.db import Cache
 from worker.cache.models import Owner, TaskLedger
 from worker.rules.calendar import local_date
+from worker.safe_text import for_terminal, inert
 from worker.settings import Settings
 from worker.sync import utcnow
 
@@ -96,7 +97,8 @@ def post_daily_digest(settings: Settings, now: datetime | None = None) -> int:
 
 def _post(notifier: WebhookNotifier, event: str, text: str, lines: list[str], data: dict[str, Any], sent: dict[str, int]) -> bool:
     try:
-        notifier.post(event, text, lines, data)
+        # Words from HubSpot (company names) with their control and bidi characters made visible.
+        notifier.post(event, for_terminal(text), [for_terminal(line) for line in lines], inert(data))  # type: ignore[arg-type]
     except WebhookFailed as exc:
         # structlog's first argument is the event: the message's kind goes under its own key.
         log.warning("notify.failed", message_kind=event, reason=str(exc))

@@ -25,8 +25,8 @@ def exceeds_share(would_remove: int, held: int, max_share: float) -> bool:
 
 
 def drops_the_owners_in_use(in_use: set[str], kept: set[str], max_share: float) -> bool:
-    """An owners answer that leaves none of the owners who hold the portal's records usable, or
-    takes more than ``max_share`` of them away at once: an API hiccup, a proxy's cached page, an
+    """An owners answer that keeps (``kept``) none of the owners who hold the portal's records,
+    or loses more than ``max_share`` of them at once: an API hiccup, a proxy's cached page, an
     empty list, far more often than a reorganisation done in a day."""
     lost = in_use - kept
     return bool(in_use) and (lost == in_use or exceeds_share(len(lost), len(in_use), max_share))

@@ -27,6 +27,18 @@ def for_terminal(text: str) -> str:
     return "".join(_escape(ch) if unicodedata.category(ch) in _INVISIBLE else ch for ch in text)
 
 
+def inert(value: object) -> object:
+    """A JSON document (or a message) with every string in it ``for_terminal``: a bidirectional
+    override or a control code from HubSpot reaches no reader raw, through any tool."""
+    if isinstance(value, str):
+        return for_terminal(value)
+    if isinstance(value, dict):
+        return {inert(key): inert(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [inert(item) for item in value]
+    return value
+
+
 def _escape(ch: str) -> str:
     code = ord(ch)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

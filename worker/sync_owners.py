@@ -8,10 +8,12 @@ next full sync tells them apart.
 Either way, when more than ``[sync] max_delete_share`` of the cached owners would stop being
 usable, the lists are read once more and an owner seen in either reading stays: the owners API
 has no count to check against, and one early well-formed end of a list must not hand every
-owner's tasks to the fallback owner. When the second reading bears the first out and it would
-still make all of the owners who hold the portal's companies and renewals unusable, or more than
+owner's tasks to the fallback owner. When the second reading bears the first out and all of the owners who
+hold the portal's companies and renewals are missing from it, or more than
 ``[sync] max_owner_loss_share`` of them, the answer is refused (``ImplausibleAnswer``): nothing
-changes, the run fails with one line, and the next run asks again.
+changes, the run fails with one line, and the next run asks again. The second reading takes both
+lists, so that an owner HubSpot lists as archived counts as deactivated (a fact), and only owners
+that no list shows any more count against the guard.
 """
 
 from __future__ import annotations
@@ -42,14 +44,16 @@ def sync_owners(
         cached = set(session.exec(select(Owner.id).where(usable)))
         in_use = repo.owners_in_use(session)
 
-    def kept() -> set[str]:
+    def active() -> set[str]:
         return {owner_id for owner_id, row in rows.items() if row["active"]}
 
-    if exceeds_share(len(cached - set(rows)), len(cached), max_delete_share) or drops_the_owners_in_use(in_use, kept(), max_owner_loss_share):
-        for owner_id, row in _list(gateway, both_lists).items():
+    if exceeds_share(len(cached - set(rows)), len(cached), max_delete_share) or drops_the_owners_in_use(in_use, active(), max_owner_loss_share):
+        # Read again, both lists: an owner HubSpot lists as archived really was deactivated;
+        # only one that no list shows any more is inferred gone.
+        for owner_id, row in _list(gateway, both_lists=True).items():
             rows.setdefault(owner_id, row)
-        if drops_the_owners_in_use(in_use, kept(), max_owner_loss_share):
-            _refuse(cache, len(in_use - kept()), len(in_use), now())
+        if drops_the_owners_in_use(in_use, set(rows), max_owner_loss_share):
+            _refuse(cache, len(in_use - set(rows)), len(in_use), now())
     moment = now()
     with cache.transaction() as session:
         state = repo.load_state(session, OWNERS)
@@ -69,8 +73,8 @@ def sync_owners(
 
 def _refuse(cache: Cache, lost: int, in_use: int, moment: datetime) -> None:
     message = (
-        f"HubSpot's owners answer (read twice) would make {lost} of the {in_use} owners who hold the portal's companies "
-        "and renewals unusable at once, and hand their tasks to the fallback owner: nothing was changed. If HubSpot's "
+        f"HubSpot's owners answer (read twice) no longer lists {lost} of the {in_use} owners who hold the portal's companies "
+        "and renewals, neither active nor archived; taking them as gone would hand their tasks to the fallback owner: nothing was changed. If HubSpot's "
         "answer was wrong the next run sets it right; if they really left, raise [sync] max_owner_loss_share"
     )
     with cache.transaction() as session:

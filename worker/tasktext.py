@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 from worker.rules.model import SUBSCRIPTION
 from worker.rules.registry import RULES
+from worker.safe_text import for_terminal
 from worker.words import day, when
 
 MARKER_PREFIX = "rw1-"
@@ -66,8 +67,10 @@ def render(rule: str, facts: Mapping[str, Any], due: date, *, language: str, key
     else:
         lines = [line.format(**values) for line in t["body.late" if late and "body.late" in t else "body"]]
     lines.append(MARKER_LINE[language].format(marker=task_marker, key=key))
-    body = "<br>\n".join(html.escape(line, quote=False) for line in lines)
-    return subject[:250], body
+    # Words from HubSpot with their control and bidi characters made visible: a task is read in
+    # HubSpot's app, its mobile app and email reminders, where U+202E would turn text around.
+    body = "<br>\n".join(html.escape(for_terminal(line), quote=False) for line in lines)
+    return for_terminal(subject)[:250], body
 
 
 def find_marker(body: str | None) -> str | None:
