@@ -1,7 +1,10 @@
 """``renewal-worker``: parse, configure logging, load settings, run. Nothing else lives here.
 
 Exit codes: 0 success; 1 a run that failed (one line on stderr says why), including tasks that
-could not be created; 2 a configuration error (every problem listed, each with its key).
+could not be created; 2 a configuration error (every problem listed, each with its key); 130
+interrupted (Ctrl-C: a run in hand is recorded as stopped). Every command answers a database it
+cannot use, a reader that went away (``renewals | head -1``) and Ctrl-C with one line, never a
+traceback.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from worker import logs
 from worker.safe_text import for_terminal, inert
 from worker.settings import ConfigError, Settings, load_settings, secret_file_warnings
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _days(text: str) -> int:
@@ -103,6 +106,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(settings.logging.level, settings.logging.format, secrets=secrets)
     for warning in secret_file_warnings(os.environ):
         logs.get_logger().warning("settings.secret_file_readable", detail=warning)
+    return _one_line_on_failure(lambda: _dispatch(args, settings), settings)
+
+
+def _one_line_on_failure(command: Callable[[], int], settings: Settings) -> int:
+    """What no command may end in: a traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from worker.cache.db import CacheUnavailable
+    from worker.cycle import explain
+
+    try:
+        return command()
+    except KeyboardInterrupt:
+        print("renewal-worker: interrupted (Ctrl-C); a run in hand is recorded as stopped and the next run resumes where it stopped", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`renewals | head -1`): nothing more to say to it, and nothing
+        # left for Python to fail flushing at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except (SQLAlchemyError, CacheUnavailable) as exc:
+        print(f"renewal-worker: {for_terminal(explain(exc, settings))}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.sync_now:
         return _sync_now(settings, demo=args.demo, full=args.full, dry_run=args.dry_run)
     if args.command == "run":

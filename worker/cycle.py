@@ -173,6 +173,11 @@ def run_cycle(
     except StopRequested:
         result.ok, result.stopped = False, True
         result.error = "stopped for shutdown after a committed page; the next run resumes there"
+    except KeyboardInterrupt:
+        # Ctrl-C at a terminal: recorded as stopped, with its reason; the caller says it in one line.
+        result.ok, result.stopped = False, True
+        result.error = "interrupted (Ctrl-C); the next run resumes where this one stopped"
+        raise
     except Exception as exc:  # noqa: BLE001 - a bug of ours: recorded, logged with its traceback, one line out
         result.ok = False
         result.error = f"unexpected error (a bug in renewal-worker; the log has the traceback): {type(exc).__name__}: {str(exc)[:200]}"
