@@ -357,3 +357,27 @@ def test_a_cache_from_an_older_version_is_named_not_crashed_on(tmp_path):
     assert process.returncode == 1 and "written by an older renewal-worker" in stderr and "--sync-now" in stderr
     Cache(url).close()  # a writer migrates it
     assert Cache.existing(url) is not None
+
+
+@pytest.mark.parametrize("path", ["/?page=", "/?page=" + "9" * 5000, "/findings?page=" + "9" * 5000, "/clients/" + "9" * 5000, "/clients/abc", "/?within=" + "9" * 5000])
+def test_numbers_the_panel_cannot_use_get_the_default_view_or_404_with_its_headers(client, path):
+    page = client.get(path)
+    assert page.status_code in (200, 404), page.status_code
+    for header, value in SECURITY_HEADERS.items():
+        assert page.headers[header] == value
+
+
+def test_a_page_that_fails_still_answers_with_the_security_headers(synced):
+    settings, cache, _ = synced
+    app = build_app(settings, cache, clock=lambda: 1 / 0)  # a bug of ours, on every page
+    page = TestClient(app, raise_server_exceptions=False).get("/")
+    assert page.status_code == 500 and "Traceback" not in page.text
+    for header, value in SECURITY_HEADERS.items():
+        assert page.headers[header] == value
+
+
+def test_a_request_head_over_16_kib_is_refused_even_when_sent_whole(client):
+    page = client.get("/", headers={"x-padding": "a" * (17 * 1024)})
+    assert page.status_code == 431
+    assert page.headers["content-security-policy"] == SECURITY_HEADERS["content-security-policy"]
+    assert client.get("/", headers={"x-padding": "a" * 8 * 1024}).status_code == 200

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+import structlog
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from starlette.applications import Starlette
@@ -33,6 +34,7 @@ from worker.safe_text import for_terminal
 from worker.settings import Settings
 
 HERE = Path(__file__).parent
+log = structlog.get_logger(__name__)
 SECURITY_HEADERS = {
     # No script at all, styles and images only from the panel itself, never framed.
     "content-security-policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
@@ -44,23 +46,56 @@ SECURITY_HEADERS = {
 }
 
 
+# The largest request head (request line and header fields) the panel reads, as documented.
+MAX_HEAD_BYTES = 16 * 1024
+
+
+def _head_size(scope: Scope) -> int:
+    line = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") + len(scope.get("method", "")) + 16
+    return line + sum(len(name) + len(value) + 4 for name, value in scope.get("headers") or [])
+
+
 class SecurityHeaders:
+    """Every answer carries the security headers, errors included (a page that fails, a head too
+    large); a bug on a page is one log line, never a traceback sent out."""
+
     def __init__(self, app: ASGIApp):
         self.app = app
+
+    @staticmethod
+    def _headed(send: Send) -> Send:
+        async def headed(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                kept = [(k, v) for k, v in message.get("headers", []) if k.decode().lower() not in SECURITY_HEADERS]
+                message["headers"] = kept + [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+            await send(message)
+
+        return headed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
-        async def with_headers(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [(k, v) for k, v in message["headers"] if k.decode().lower() not in SECURITY_HEADERS]
-                message["headers"] += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
-            await send(message)
+        started = False
+        if _head_size(scope) > MAX_HEAD_BYTES:
+            # uvicorn's h11 limit holds back a head that arrives in pieces, not one sent whole.
+            await PlainTextResponse("Request header fields too large.", status_code=431)(scope, receive, self._headed(send))
+            return
 
-        await self.app(scope, receive, with_headers)
+        headed = self._headed(send)
+
+        async def with_headers(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await headed(message)
+
+        try:
+            await self.app(scope, receive, with_headers)
+        except Exception as exc:  # noqa: BLE001 - a bug of ours: one log line, and an answer that still has its headers
+            log.error("panel.page_failed", path=scope.get("path", "")[:200], error_type=type(exc).__name__)
+            if not started:
+                await PlainTextResponse("The page could not be shown; the log says why.", status_code=500)(scope, receive, with_headers)
 
 
 class BasicAuth:
@@ -139,8 +174,11 @@ def build_app(settings: Settings, cache: Cache, *, credentials: str | None = Non
         return Response(renewals_csv(data), media_type="text/csv; charset=utf-8", headers={"content-disposition": 'attachment; filename="renewals.csv"'})
 
     def client(request: Request) -> Response:
+        company_id = str(request.path_params["company_id"])
+        if not views.is_record_id(company_id):
+            return render(request, "missing.html", status=404)
         with cache.transaction() as session:
-            data = views.client_page(session, str(request.path_params["company_id"]))
+            data = views.client_page(session, company_id)
             if data is None:
                 return render(request, "missing.html", status=404)
             return render(request, "client.html", **data)
@@ -148,7 +186,7 @@ def build_app(settings: Settings, cache: Cache, *, credentials: str | None = Non
     def findings(request: Request) -> Response:
         with cache.transaction() as session:
             page = request.query_params.get("page", "1")
-            return render(request, "findings.html", **views.findings_page(session, int(page) if page.isascii() and page.isdigit() else 1))
+            return render(request, "findings.html", **views.findings_page(session, views.whole_number(page, 1, 1, 1_000_000)))
 
     def runs(request: Request) -> Response:
         with cache.transaction() as session:
@@ -157,7 +195,7 @@ def build_app(settings: Settings, cache: Cache, *, credentials: str | None = Non
     routes = [
         Route("/", renewals, methods=["GET"]),
         Route("/renewals.csv", renewals_export, methods=["GET"]),
-        Route("/clients/{company_id:int}", client, methods=["GET"]),
+        Route("/clients/{company_id}", client, methods=["GET"]),
         Route("/findings", findings, methods=["GET"]),
         Route("/runs", runs, methods=["GET"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),

@@ -59,7 +59,7 @@ class RenewalQuery:
     def parse(cls, params: Mapping[str, str], default_within: int) -> "RenewalQuery":
         def number(name: str, default: int, low: int, high: int) -> int:
             raw = params.get(name, "")
-            return max(low, min(int(raw), high)) if raw.isascii() and raw.isdigit() else default
+            return whole_number(raw, default, low, high)
 
         sort = params.get("sort", "renewal_date")
         return cls(
@@ -93,6 +93,20 @@ def select_renewals(rows: list[dict[str, Any]], query: RenewalQuery) -> list[dic
         and (not query.findings or r["open_findings"])
     ]
     return sorted(kept, key=SORTS[query.sort], reverse=query.descending)
+
+
+def whole_number(raw: str, default: int, low: int, high: int) -> int:
+    """A number from a query string, within [low, high]; the default for anything else (a word,
+    a sign, or more digits than any page could need: int() of 5,000 digits raises)."""
+    raw = raw.strip()
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
+        return default if not (raw.isascii() and raw.isdigit()) else high
+    return max(low, min(int(raw), high))
+
+
+def is_record_id(text: str) -> bool:
+    """A HubSpot record id as a path may carry it: digits, no more than an id has."""
+    return text.isascii() and text.isdigit() and len(text) <= 20
 
 
 def page_of(rows: list[Any], page: int, size: int = PAGE_SIZE) -> tuple[list[Any], int, int]:
