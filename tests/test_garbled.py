@@ -247,3 +247,105 @@ def test_a_repeated_id_keeps_the_copy_modified_last():
     assert distinct([new, other, old], "list") == [new, other]
     assert distinct([old, other, new], "list") == [new, other]
     assert distinct([old, other], "list") == [old, other]
+
+
+def _renewals_within_the_horizon(server) -> list[int]:
+    from datetime import date, timedelta
+
+    from tests import clock
+
+    end = clock.local_today() + timedelta(days=120)
+    found = []
+    for deal_id, deal in sorted(server.portal.table("deals").items()):
+        try:
+            renews = date.fromisoformat(deal.properties.get("renewal_date") or "")
+        except ValueError:
+            continue
+        if clock.local_today() <= renews <= end and server.portal.associated("deals", deal_id, "companies"):
+            found.append(deal_id)
+    return found
+
+
+def _links_refused(server, settings, cache, edit, what: str):
+    before_cache, before_tasks = snapshot(cache), _tasks(server)
+    undo = edit()
+    server.reset_stats()
+    result = run_cycle(settings, cache=cache)
+    assert not result.ok and result.error.startswith("answer refused: HubSpot's associations answer") and what in result.error
+    assert snapshot(cache)["subscriptions"] == before_cache["subscriptions"]
+    assert snapshot(cache)["primary_contacts"] == before_cache["primary_contacts"]
+    assert _tasks(server) == before_tasks
+    assert not any(name.startswith(("batch_update", "batch_create", "batch_archive")) for name in server.stats.calls)
+    undo()
+    again = run_cycle(settings, cache=cache)  # the same turn is asked again, and passes
+    assert again.ok, again.error
+    assert snapshot(cache)["subscriptions"] == before_cache["subscriptions"]
+
+
+def test_an_associations_answer_unlinking_most_renewals_is_refused(db_url):
+    with portal_after_a_clean_run(db_url) as (server, settings, cache):
+        def unlink():
+            portal = server.portal
+            taken = {d: list(portal.associated("deals", d, "companies")) for d in _renewals_within_the_horizon(server)}
+            for deal_id, companies in taken.items():
+                for company_id in companies:
+                    portal.dissociate("deals", deal_id, "companies", company_id)
+            return lambda: [portal.associate("deals", d, "companies", c, primary=True) for d, cs in taken.items() for c in cs]
+
+        _links_refused(server, settings, cache, unlink, "would move or unlink")
+
+
+def test_an_associations_answer_pointing_renewals_at_unknown_companies_is_refused(db_url):
+    with portal_after_a_clean_run(db_url) as (server, settings, cache):
+        def repoint():
+            portal = server.portal
+            chosen = {d: list(portal.associated("deals", d, "companies")) for d in _renewals_within_the_horizon(server)[:8]}
+            for n, (deal_id, companies) in enumerate(chosen.items()):
+                for company_id in companies:
+                    portal.dissociate("deals", deal_id, "companies", company_id)
+                portal.associate("deals", deal_id, "companies", 990_000 + n, primary=True)  # no such company
+
+            def undo():
+                for n, (deal_id, companies) in enumerate(chosen.items()):
+                    portal.dissociate("deals", deal_id, "companies", 990_000 + n)
+                    for company_id in companies:
+                        portal.associate("deals", deal_id, "companies", company_id, primary=True)
+
+            return undo
+
+        with pytest.MonkeyPatch.context() as patch:
+            # Only the unseen-companies check speaks (8 moves would pass the share on their own).
+            patch.setattr("worker.sync_links.too_many_link_changes", lambda changed, checked, share: False)
+            _links_refused(server, settings, cache, repoint, "companies the sync has never seen")
+
+
+def test_an_answer_taking_every_primary_contact_away_is_refused(db_url):
+    with portal_after_a_clean_run(db_url) as (server, settings, cache):
+        def unlabel():
+            portal = server.portal
+            taken = {c: list(portal.associated("companies", c, "contacts")) for c in sorted(portal.table("companies"))}
+            for company_id, contacts in taken.items():
+                for contact_id in contacts:
+                    portal.dissociate("companies", company_id, "contacts", contact_id)
+            return lambda: [portal.associate("companies", c, "contacts", k, primary=True) for c, ks in taken.items() for k in ks]
+
+        _links_refused(server, settings, cache, unlabel, "primary contact away")
+
+
+def test_a_renewal_pointed_at_a_company_not_yet_read_keeps_its_tasks_client_name(sqlite_url):
+    # One move passes the guard; the company it names is unknown to the cache: the task keeps the
+    # name it had instead of being rewritten to "…: ?".
+    with portal_after_a_clean_run(sqlite_url) as (server, settings, cache):
+        from tests.emission_helpers import ledger_rows
+
+        portal = server.portal
+        deal_id = next(int(r.object_id) for r in ledger_rows(cache) if r.state == "open" and r.object_type == "subscription")
+        for company_id in list(portal.associated("deals", deal_id, "companies")):
+            portal.dissociate("deals", deal_id, "companies", company_id)
+        portal.associate("deals", deal_id, "companies", 990_001, primary=True)
+        before = {marker: t["hs_task_subject"] for marker, t in portal_tasks(portal).items()}
+        result = run_cycle(settings, cache=cache)
+        assert result.ok, result.error
+        after = {marker: t["hs_task_subject"] for marker, t in portal_tasks(portal).items()}
+        assert not [s for s in after.values() if s.endswith(": ?") or ": ? " in s]
+        assert {m: after[m] for m in before} == before

@@ -253,6 +253,10 @@ class SyncSettings(_Section):
     # companies and renewals unusable at once (or all of them) is refused: the run fails, no task
     # is reassigned, and the next run asks again.
     max_owner_loss_share: float = Field(0.5, ge=0, le=1)
+    # The association re-check refuses an answer that would move or unlink more than this share
+    # of the renewals' companies or the companies' primary contacts it re-reads (beyond a
+    # handful), or point renewals at companies the sync has never seen.
+    max_link_change_share: float = Field(0.25, ge=0, le=1)
 
 
 class ReminderSettings(_Section):

@@ -246,9 +246,14 @@ class Emitter:
             else:
                 task_marker = marker(reminder.key, entry.generation + 1 if entry else 1)
             subject, block = self._text(reminder, due_at.astimezone(self.settings.tz).date(), task_marker)
+            facts_print = fingerprint(reminder.facts)
+            if entry is not None and entry.state == OPEN and reminder.company_id and not reminder.facts.get("company"):
+                # The client's name is not (yet) read: the task keeps the words it has rather
+                # than lose its client name to "?".
+                subject, block, facts_print = entry.subject, entry.body_block or block, entry.fingerprint
             wanted[reminder.key] = (
                 Desired(
-                    key=reminder.key, create=reminder.create, fingerprint=fingerprint(reminder.facts), subject=subject,
+                    key=reminder.key, create=reminder.create, fingerprint=facts_print, subject=subject,
                     block=block, owner_id=reminder.owner_id, due_at=due_at, priority=reminder.priority, step=step,
                     company_id=reminder.company_id, contact_id=reminder.contact_id,
                 ),

@@ -32,6 +32,18 @@ def drops_the_owners_in_use(in_use: set[str], kept: set[str], max_share: float) 
     return bool(in_use) and (lost == in_use or exceeds_share(len(lost), len(in_use), max_share))
 
 
+# A re-check turn may change this many links whatever its share: a handful of real moves in a
+# small portal is ordinary.
+LINK_CHANGES_ALWAYS_ALLOWED = 5
+
+
+def too_many_link_changes(changed: int, checked: int, max_share: float) -> bool:
+    """An associations answer that moves, unlinks or re-points more than ``max_share`` of the
+    links it re-checks at once (beyond a handful): a partial or stale answer, far more often than
+    a day's real work."""
+    return changed > LINK_CHANGES_ALWAYS_ALLOWED and exceeds_share(changed, checked, max_share)
+
+
 def counts_agree(listed: int, counted: int) -> bool:
     """A pass's own count of active records against HubSpot's total: records created or deleted
     while the pass paged (and the search index's lag) move them apart a little, never a lot."""

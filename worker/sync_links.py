@@ -19,7 +19,7 @@ from integrations.hubspot.types import Associated, CrmRecord
 from worker.batching import next_turn
 from worker.cache import repo
 from worker.cache.db import Cache, upsert
-from worker.cache.models import Contact, PrimaryContact, RenewalRecord
+from worker.cache.models import Company, Contact, PrimaryContact, RenewalRecord
 from worker.normalize import (
     CONTACT_PROPERTIES,
     DataProblem,
@@ -27,6 +27,7 @@ from worker.normalize import (
     primary_contact_choice,
     storable,
 )
+from worker.reconcile_guard import LINK_CHANGES_ALWAYS_ALLOWED, ImplausibleAnswer, too_many_link_changes
 from worker.settings import Settings
 
 # Where the association re-check's turns stand (sync_state rows, cursor = last id re-read):
@@ -60,28 +61,80 @@ class Links:
         today = self.clock().date()
         end = today + timedelta(days=self.settings.sync.association_recheck_horizon_days)
         with self.cache.transaction() as session:
-            company_ids = self._take_turn(session, RECHECK_COMPANIES, repo.companies_with_renewals_between(session, today, end)) if companies else []
+            company_turn = self._turn(session, RECHECK_COMPANIES, repo.companies_with_renewals_between(session, today, end)) if companies else ([], None)
             turns = [
-                (object_type, model, self._take_turn(session, recheck_state(stream), repo.renewals_between(session, model, today, end)))
+                (object_type, model, recheck_state(stream), self._turn(session, recheck_state(stream), repo.renewals_between(session, model, today, end)))
                 for stream, object_type, model in renewals
             ]
+        company_ids = company_turn[0]
         if company_ids:
             links, contacts = self.primary_links(company_ids, only_unknown=True)
             with self.cache.transaction() as session:
+                refused = self._implausible_primary_links(session, company_ids, links)
+            self._refuse_if(refused, "primary_contacts")
+            with self.cache.transaction() as session:
                 self.write(session, company_ids, links, contacts, generation=None)
-        for object_type, model, ids in turns:
+                self._next_turn(session, RECHECK_COMPANIES, company_turn[1])
+        for object_type, model, state, (ids, following) in turns:
             if not ids:
                 continue
             companies = self.renewal_companies(object_type, ids)
             with self.cache.transaction() as session:
+                refused = self._implausible_renewal_companies(session, model, ids, companies)
+            self._refuse_if(refused, model.__tablename__)
+            with self.cache.transaction() as session:
                 # One UPDATE by primary key, run for every row.
                 session.execute(update(model), [{"id": record_id, "company_id": companies.get(record_id)} for record_id in ids])
-        counts["associations_rechecked"] += len(company_ids) + sum(len(ids) for _, _, ids in turns)
+                self._next_turn(session, state, following)
+        counts["associations_rechecked"] += len(company_ids) + sum(len(ids) for _, _, _, (ids, _) in turns)
 
-    def _take_turn(self, session, turn: str, ids: list[str]) -> list[str]:
-        chosen, following = next_turn(ids, repo.load_state(session, turn).cursor, self.recheck_turn)
+    def _turn(self, session, turn: str, ids: list[str]) -> tuple[list[str], str | None]:
+        """The ids this run re-checks and where the next turn starts; the cursor moves only once
+        the answer passed the guard and was written (a refused turn is asked again)."""
+        return next_turn(ids, repo.load_state(session, turn).cursor, self.recheck_turn)
+
+    def _next_turn(self, session, turn: str, following: str | None) -> None:
         repo.save_state(session, turn, self.clock(), cursor=following)
-        return chosen
+
+    # ------------------------------------------------------------------ plausibility of an answer
+
+    def _implausible_primary_links(self, session, company_ids: Sequence[str], links: Mapping[str, list[str]]) -> str | None:
+        """A re-check answer that takes the primary contact away from (or changes it for) more
+        than ``[sync] max_link_change_share`` of the companies it re-reads is refused: an answer
+        of NO_ASSOCIATIONS for every company would have re-pointed every task's contact."""
+        held = repo.primary_contacts_of(session, company_ids)
+        changed = sum(1 for company_id, contact_id in held.items() if contact_id and contact_id not in links.get(company_id, []))
+        if too_many_link_changes(changed, len(held), self.settings.sync.max_link_change_share):
+            return f"would take the primary contact away from {changed} of the {len(held)} companies it re-read"
+        return None
+
+    def _implausible_renewal_companies(self, session, model: type[RenewalRecord], ids: Sequence[str], companies: Mapping[str, str]) -> str | None:
+        """A re-check answer that moves or unlinks more than ``[sync] max_link_change_share`` of
+        the renewals it re-reads, or points them at companies the sync has never seen, is
+        refused: their tasks would move, or read "?" for the client."""
+        held = repo.cached_companies_of(session, model, ids)
+        changed = sum(1 for record_id, company_id in held.items() if companies.get(record_id) != company_id)
+        targets = {company_id for company_id in companies.values() if company_id}
+        unseen = sum(1 for company_id in companies.values() if company_id in targets - repo.known_ids(session, Company, sorted(targets)))
+        share = self.settings.sync.max_link_change_share
+        if too_many_link_changes(changed, len(held), share):
+            return f"would move or unlink {changed} of the {len(held)} {model.__tablename__} it re-read"
+        if unseen > LINK_CHANGES_ALWAYS_ALLOWED:
+            return f"points {unseen} {model.__tablename__} at companies the sync has never seen"
+        return None
+
+    def _refuse_if(self, why: str | None, what: str) -> None:
+        """Record a refused answer as a finding, then stop the sync (nothing of it was written)."""
+        if why is None:
+            return
+        message = (
+            f"HubSpot's associations answer {why}: nothing was changed and no task moved. If the answer was wrong the next "
+            f"run sets it right; if the links really changed that much, raise [sync] max_link_change_share"
+        )
+        problem = DataProblem("sync.links_refused", what, why, message)
+        with self.cache.transaction() as session:
+            repo.record_findings(session, object_type="sync", object_ids=[f"links:{what}"], problems=[(f"links:{what}", problem)], rule_prefix="sync.links", now=self.clock())
+        raise ImplausibleAnswer(message)
 
     def primary_links(
         self, company_ids: Sequence[str], *, only_unknown: bool = False

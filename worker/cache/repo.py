@@ -167,6 +167,15 @@ def mark_unseen_deleted(session: Session, model: type[SQLModel], generation: int
     return ids
 
 
+def primary_contacts_of(session: Session, company_ids: Sequence[str]) -> dict[str, str | None]:
+    """The primary contact the cache holds for each of these companies (those it has read)."""
+    found: dict[str, str | None] = {}
+    for chunk in chunks(list(company_ids), 1000):
+        rows = session.execute(select(PrimaryContact.company_id, PrimaryContact.contact_id).where(PrimaryContact.company_id.in_(chunk)))  # type: ignore[attr-defined]
+        found.update({company_id: contact_id for company_id, contact_id in rows})
+    return found
+
+
 def owners_in_use(session: Session) -> set[str]:
     """Active owners who hold a live company or renewal record: whose tasks an owners answer could
     take away."""
