@@ -9,12 +9,14 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import pytest
+from sqlmodel import select
 
 from integrations.hubspot.sandbox import Fault, PortalSpec, SandboxHubSpot, generate_portal
 from tests.conftest import make_settings
 from tests.emission_helpers import portal_tasks
 from tests.test_sync import snapshot
 from worker.cache.db import Cache
+from worker.cache.models import Finding
 from worker.cycle import run_cycle
 
 PAGE = 20  # several list pages from a small portal: "the 2nd page" exists for each stream
@@ -197,16 +199,14 @@ def test_two_empty_owners_answers_in_a_row_are_refused_and_nobody_loses_a_task(d
         assert _tasks(server) == before_tasks  # no task unassigned, none reassigned
         assert not any(name.startswith("batch_update") for name in server.stats.calls)
         with cache.transaction() as session:
-            from sqlmodel import select
-
-            from worker.cache.models import Finding
-
             refused = session.exec(select(Finding).where(Finding.rule == "sync.owners_refused", Finding.resolved_at.is_(None))).all()
         assert len(refused) == 1
         # The next run asks again: HubSpot answers as it should, and all is as before.
         again = run_cycle(settings, cache=cache, mode=mode)
         assert again.ok, again.error
         assert _tasks(server) == before_tasks
+        with cache.transaction() as session:
+            assert not session.exec(select(Finding).where(Finding.rule == "sync.owners_refused", Finding.resolved_at.is_(None))).all()
 
 
 def test_owners_who_really_leave_a_few_at_a_time_are_deactivated(sqlite_url):
@@ -266,6 +266,15 @@ def _renewals_within_the_horizon(server) -> list[int]:
     return found
 
 
+def _unlink_all(portal, from_type: str, ids, to_type: str):
+    """Take every ``to_type`` association of these records away; returns what puts them back."""
+    taken = {record_id: list(portal.associated(from_type, record_id, to_type)) for record_id in ids}
+    for record_id, targets in taken.items():
+        for target in targets:
+            portal.dissociate(from_type, record_id, to_type, target)
+    return lambda: [portal.associate(from_type, r, to_type, t, primary=True) for r, ts in taken.items() for t in ts]
+
+
 def _links_refused(server, settings, cache, edit, what: str):
     before_cache, before_tasks = snapshot(cache), _tasks(server)
     undo = edit()
@@ -280,17 +289,14 @@ def _links_refused(server, settings, cache, edit, what: str):
     again = run_cycle(settings, cache=cache)  # the same turn is asked again, and passes
     assert again.ok, again.error
     assert snapshot(cache)["subscriptions"] == before_cache["subscriptions"]
+    with cache.transaction() as session:
+        assert not session.exec(select(Finding).where(Finding.rule == "sync.links_refused", Finding.resolved_at.is_(None))).all()
 
 
 def test_an_associations_answer_unlinking_most_renewals_is_refused(db_url):
     with portal_after_a_clean_run(db_url) as (server, settings, cache):
         def unlink():
-            portal = server.portal
-            taken = {d: list(portal.associated("deals", d, "companies")) for d in _renewals_within_the_horizon(server)}
-            for deal_id, companies in taken.items():
-                for company_id in companies:
-                    portal.dissociate("deals", deal_id, "companies", company_id)
-            return lambda: [portal.associate("deals", d, "companies", c, primary=True) for d, cs in taken.items() for c in cs]
+            return _unlink_all(server.portal, "deals", _renewals_within_the_horizon(server), "companies")
 
         _links_refused(server, settings, cache, unlink, "would move or unlink")
 
@@ -322,12 +328,7 @@ def test_an_associations_answer_pointing_renewals_at_unknown_companies_is_refuse
 def test_an_answer_taking_every_primary_contact_away_is_refused(db_url):
     with portal_after_a_clean_run(db_url) as (server, settings, cache):
         def unlabel():
-            portal = server.portal
-            taken = {c: list(portal.associated("companies", c, "contacts")) for c in sorted(portal.table("companies"))}
-            for company_id, contacts in taken.items():
-                for contact_id in contacts:
-                    portal.dissociate("companies", company_id, "contacts", contact_id)
-            return lambda: [portal.associate("companies", c, "contacts", k, primary=True) for c, ks in taken.items() for k in ks]
+            return _unlink_all(server.portal, "companies", sorted(server.portal.table("companies")), "contacts")
 
         _links_refused(server, settings, cache, unlabel, "primary contact away")
 

@@ -47,8 +47,7 @@ from worker.planner import COMPLETED_IN_HUBSPOT, DISMISSED, OPEN, PENDING, Chang
 from worker.read_back import TASKS_READ_BACK, ReadBack, read_back
 from worker.rules import Plan, Portfolio, Reminder, RuleConfig, why_gone
 from worker.rules.engine import OWNER_DEACTIVATED
-from worker.rules.model import RuleFinding
-from worker.rules.model import SERVICE
+from worker.rules.model import SERVICE, RuleFinding
 from worker.rules.calendar import due_instant
 from worker.settings import Settings
 from worker.tasktext import find_marker, fingerprint, marker, render
@@ -72,6 +71,16 @@ class PortalRuleRefusal(HubSpotError):
             f"(e.g. {example}) and run again ({message})"
         )
         self.properties = properties
+
+
+def owner_refused(object_type: str, object_id: str, owner_id: str | None, fallback: str) -> RuleFinding:
+    """The finding for a task whose owner HubSpot refused (deactivated or removed since the sync
+    read it), as the rules record an owner known to be gone."""
+    where = f"the task went to the fallback owner {fallback}" if fallback else "the task is unassigned: set [reminders] fallback_owner_id"
+    return RuleFinding(
+        OWNER_DEACTIVATED, object_type, object_id, "owner", owner_id,
+        f"HubSpot refused owner {owner_id} for a task (deactivated or removed since the sync): {where}",
+    )
 
 
 @dataclass(frozen=True)
@@ -416,12 +425,12 @@ class Emitter:
         named = set(refusal.inputs)
         if named and len(named) < len(sends):
             bad = [s for s in sends if s.entry.marker in named]
-            if not (refusal.invalid_owner and self._to_fallback_owner(bad, refusal, report)):
+            if not (refusal.invalid_owner and self._to_fallback_owner(bad, report)):
                 self._refuse({s.entry.key: refusal.message for s in bad})
             self._create_batch([s for s in sends if s.entry.marker not in named], report)
             return
         if len(sends) == 1:
-            if refusal.invalid_owner and self._to_fallback_owner(sends, refusal, report):
+            if refusal.invalid_owner and self._to_fallback_owner(sends, report):
                 return
             self._refuse({sends[0].entry.key: refusal.message})
             log.warning("emission.task_refused", key=sends[0].entry.key, error=refusal.message)
@@ -430,7 +439,7 @@ class Emitter:
         for half in (sends[:middle], sends[middle:]):
             self._create_batch(half, report)
 
-    def _to_fallback_owner(self, sends: list[_Send], refusal: WriteRefusal, report: EmissionReport) -> bool:
+    def _to_fallback_owner(self, sends: list[_Send], report: EmissionReport) -> bool:
         """HubSpot refused the owner of these tasks: deactivated or removed since the sync read
         it. As the rules do for an owner known to be gone, each goes to the fallback owner (or
         unassigned when there is none), with an owner finding; then they go out again. False
@@ -439,16 +448,8 @@ class Emitter:
         moved = [s for s in sends if (s.entry.owner_id or "") != fallback]
         if len(moved) < len(sends):
             return False
-        findings = [
-            RuleFinding(
-                OWNER_DEACTIVATED, s.reminder.object_type, s.reminder.object_id, "owner", s.entry.owner_id,
-                f"HubSpot refused owner {s.entry.owner_id} for a new task (deactivated or removed since the sync): "
-                + (f"the task went to the fallback owner {fallback}" if fallback else "the task was created unassigned: set [reminders] fallback_owner_id"),
-            )
-            for s in moved
-        ]
         with self.cache.transaction() as session:
-            repo.open_findings(session, findings, self.clock())
+            repo.open_findings(session, [owner_refused(s.reminder.object_type, s.reminder.object_id, s.entry.owner_id, fallback) for s in moved], self.clock())
         for send in moved:
             log.warning("emission.owner_refused", key=send.entry.key, owner_id=send.entry.owner_id, fallback_owner_id=fallback or None)
             send.entry.owner_id = fallback or None
@@ -579,11 +580,7 @@ class Emitter:
             if not fields.owner_id or fields.owner_id in active or fields.owner_id == fallback:
                 continue
             entry = entries[changes.updated_keys[task_id]]
-            findings.append(RuleFinding(
-                OWNER_DEACTIVATED, entry.object_type, entry.object_id, "owner", fields.owner_id,
-                f"HubSpot refused owner {fields.owner_id} for a task (deactivated or removed since the sync): "
-                + (f"the task went to the fallback owner {fallback}" if fallback else "the task stays unassigned: set [reminders] fallback_owner_id"),
-            ))
+            findings.append(owner_refused(entry.object_type, entry.object_id, fields.owner_id, fallback))
             changes.updates[task_id] = replace(fields, owner_id=fallback)
         with self.cache.transaction() as session:
             repo.open_findings(session, findings, self.clock())

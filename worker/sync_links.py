@@ -115,7 +115,8 @@ class Links:
         held = repo.cached_companies_of(session, model, ids)
         changed = sum(1 for record_id, company_id in held.items() if companies.get(record_id) != company_id)
         targets = {company_id for company_id in companies.values() if company_id}
-        unseen = sum(1 for company_id in companies.values() if company_id in targets - repo.known_ids(session, Company, sorted(targets)))
+        never_seen = targets - repo.known_ids(session, Company, sorted(targets))
+        unseen = sum(1 for company_id in companies.values() if company_id in never_seen)
         share = self.settings.sync.max_link_change_share
         if too_many_link_changes(changed, len(held), share):
             return f"would move or unlink {changed} of the {len(held)} {model.__tablename__} it re-read"
@@ -124,8 +125,11 @@ class Links:
         return None
 
     def _refuse_if(self, why: str | None, what: str) -> None:
-        """Record a refused answer as a finding, then stop the sync (nothing of it was written)."""
+        """Record a refused answer as a finding, then stop the sync (nothing of it was written);
+        an answer that passes resolves an earlier refusal's finding."""
         if why is None:
+            with self.cache.transaction() as session:
+                repo.record_findings(session, object_type="sync", object_ids=[f"links:{what}"], problems=[], rule_prefix="sync.links", now=self.clock())
             return
         message = (
             f"HubSpot's associations answer {why}: nothing was changed and no task moved. If the answer was wrong the next "

@@ -56,6 +56,8 @@ def sync_owners(
             _refuse(cache, len(in_use - set(rows)), len(in_use), now())
     moment = now()
     with cache.transaction() as session:
+        # An answer that passed resolves an earlier refusal's finding.
+        repo.record_findings(session, object_type="sync", object_ids=[OWNERS], problems=[], rule_prefix="sync.owners", now=moment)
         state = repo.load_state(session, OWNERS)
         generation = state.generation + 1 if both_lists else state.generation
         upsert(session, Owner, [{**row, "seen_generation": generation, "synced_at": moment} for row in rows.values()])
