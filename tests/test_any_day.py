@@ -5,9 +5,11 @@ a year, a leap day, the four DST changes, midnight in the office's zone)."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from starlette.testclient import TestClient
 
 from integrations.hubspot.sandbox import SandboxHubSpot
@@ -22,7 +24,7 @@ from worker.cycle import run_cycle
 from worker.panel import i18n
 from worker.panel.app import build_app
 from worker.reports import renewals_data
-from worker.rules.calendar import due_instant, local_date, working_day
+from worker.rules.calendar import PublicHolidays, due_instant, local_date, working_day
 from worker.rules.engine import evaluate
 from worker.rules.model import SERVICE
 from worker.tasktext import render
@@ -45,20 +47,26 @@ def every_kind_of_renewal(as_of: date):
     return portfolio(*rows)
 
 
+MADRID = PublicHolidays("ES-MD")
+
+
 @over_moments
-def test_every_task_falls_due_on_a_working_day_from_today_on(moment):
+@pytest.mark.parametrize("holidays", [frozenset(), MADRID], ids=["no-holidays", "madrid-holidays"])
+def test_every_task_falls_due_on_a_working_day_from_today_on(moment, holidays):
     as_of = clock.local_today(moment.tz)
-    plan = evaluate(every_kind_of_renewal(as_of), as_of, CONFIG)
+    config = replace(CONFIG, holidays=holidays)
+    plan = evaluate(every_kind_of_renewal(as_of), as_of, config)
     assert len(plan.reminders) > 400
     for reminder in plan.reminders:
         assert reminder.due >= as_of, reminder.key
         assert reminder.due.weekday() < SATURDAY and reminder.step.weekday() < SATURDAY, reminder.key
+        assert reminder.due not in holidays and reminder.step not in holidays, (reminder.key, reminder.due)
         # A step still ahead is due on its own (working) day; one already reached, today or on the
         # next working day.
         if reminder.step >= as_of:
             assert reminder.due == reminder.step, reminder.key
         else:
-            assert reminder.due == working_day(as_of, not_before=as_of, skip_weekends=True), reminder.key
+            assert reminder.due == working_day(as_of, not_before=as_of, skip_weekends=True, holidays=holidays), reminder.key
 
 
 @over_moments

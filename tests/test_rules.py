@@ -457,3 +457,24 @@ def replace_sub(row, **changes):
     from dataclasses import replace
 
     return replace(row, **changes)
+
+
+def test_a_public_holiday_moves_a_due_day_like_a_weekend_day():
+    from dataclasses import replace as changed
+
+    from worker.rules.calendar import PublicHolidays, working_day
+
+    madrid = PublicHolidays("ES-MD")
+    # Epiphany (Wednesday 6 January 2027): due the Tuesday before.
+    assert working_day(date(2027, 1, 6), not_before=date(2026, 12, 1), skip_weekends=True, holidays=madrid) == date(2027, 1, 5)
+    # Christmas on a Friday: Thursday; a late step from Christmas Day on: the Monday after.
+    assert working_day(date(2026, 12, 25), not_before=date(2026, 12, 1), skip_weekends=True, holidays=madrid) == date(2026, 12, 24)
+    assert working_day(date(2026, 12, 20), not_before=date(2026, 12, 25), skip_weekends=True, holidays=madrid) == date(2026, 12, 28)
+    # The 90-day milestone of a renewal on 6 April 2027 falls on Epiphany: its task exists from,
+    # and is due on, the working day before.
+    config = changed(CONFIG, holidays=madrid)
+    renewal = date(2027, 4, 6)
+    plan = evaluate(portfolio(sub(renewal_date=renewal)), date(2027, 1, 5), config)
+    [milestone] = [r for r in reminders(plan, "renewal.milestone") if r.create]
+    assert milestone.facts["milestone_days"] == 90 and milestone.due == date(2027, 1, 5)
+    assert not [r for r in reminders(evaluate(portfolio(sub(renewal_date=renewal)), date(2027, 1, 4), config), "renewal.milestone") if r.create and r.facts["milestone_days"] == 90]

@@ -116,3 +116,13 @@ def test_schedule_and_http_are_validated():
         load_settings("/dev/null", environ={**TOKEN, "RENEWAL_WORKER__SCHEDULE__RULES_CRON": "every morning", "RENEWAL_WORKER__HTTP__BIND": "10.0.0.5:80"})
     text = str(caught.value)
     assert "schedule.rules_cron" in text and "http.bind" in text
+
+
+def test_holidays_take_a_country_and_subdivision_the_holidays_package_knows(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[reminders]\nholidays = "es-md"\n', encoding="utf-8")
+    assert load_settings(config, environ=TOKEN).reminders.holidays == "ES-MD"
+    config.write_text('[reminders]\nholidays = "XX"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(config, environ=TOKEN)
+    assert [p.key for p in refused.value.problems] == ["reminders.holidays"] and "ES-MD" in str(refused.value)

@@ -279,6 +279,9 @@ class ReminderSettings(_Section):
     tier_warning_ratio: float = Field(0.9, gt=0, le=1)
     due_time: str = "09:00"
     skip_weekends: bool = True
+    # A country's public holidays a due day skips like a weekend day: "ES", or with a subdivision
+    # "ES-MD" (ISO 3166 codes, as the holidays package knows them); "" = none.
+    holidays: str = ""
     # Seconds to wait for another worker's emission to finish before giving up (exit 1).
     emission_lock_wait_s: float = Field(120.0, ge=0, le=3600)
     # [reminders.task_properties]: task property = fixed value, set on every task the worker
@@ -300,6 +303,19 @@ class ReminderSettings(_Section):
         if any(day < 0 or day > 3650 for day in value):
             raise ValueError("each offset is a number of days between 0 and 3650")
         return tuple(sorted(set(value), reverse=True))
+
+    @field_validator("holidays")
+    @classmethod
+    def _holiday_calendar(cls, value: str) -> str:
+        if not value.strip():
+            return ""
+        from worker.rules.calendar import PublicHolidays
+
+        try:
+            PublicHolidays(value)
+        except NotImplementedError as exc:
+            raise ValueError(f"no public holidays known for {value.strip()!r} ({exc}): a country code such as \"ES\", optionally with a subdivision, \"ES-MD\"") from None
+        return value.strip().upper()
 
     @field_validator("due_time")
     @classmethod

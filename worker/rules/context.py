@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Container
 
-from worker.rules.calendar import working_day
+from worker.rules.calendar import NO_HOLIDAYS, working_day
 from worker.rules.model import SERVICE, CompanyRow, Reminder, RuleConfig, SubscriptionRow, urgency
 
 
@@ -45,12 +45,12 @@ class Context:
             subscription_id=self.sub.id,
             contact_id=self.contact_id,
             anchor=anchor,
-            due=working_day(step, not_before=self.as_of, skip_weekends=self.config.skip_weekends),
+            due=working_day(step, not_before=self.as_of, skip_weekends=self.config.skip_weekends, holidays=self.config.holidays),
             priority=priority,
             owner_id=self.owner_id,
             create=create,
             facts={**base, **facts},
-            step=working_day(step, not_before=date.min, skip_weekends=self.config.skip_weekends),
+            step=working_day(step, not_before=date.min, skip_weekends=self.config.skip_weekends, holidays=self.config.holidays),
         )
 
     @property
@@ -63,7 +63,9 @@ def is_cancelled(sub: SubscriptionRow, config: RuleConfig) -> bool:
     return sub.status is not None and sub.status.casefold() in cancelled
 
 
-def milestones(anchor: date, as_of: date, offsets: tuple[int, ...], *, skip_weekends: bool = True) -> list[tuple[int, bool]]:
+def milestones(
+    anchor: date, as_of: date, offsets: tuple[int, ...], *, skip_weekends: bool = True, holidays: Container[date] = NO_HOLIDAYS
+) -> list[tuple[int, bool]]:
     """Offsets (days before ``anchor``) already reached on ``as_of``, each with whether it is the
     latest one reached (the only one to create: catch-up). Nothing once ``anchor`` has passed.
 
@@ -74,7 +76,7 @@ def milestones(anchor: date, as_of: date, offsets: tuple[int, ...], *, skip_week
         return []
     reached = [
         offset for offset in offsets
-        if working_day(anchor - timedelta(days=offset), not_before=date.min, skip_weekends=skip_weekends) <= as_of
+        if working_day(anchor - timedelta(days=offset), not_before=date.min, skip_weekends=skip_weekends, holidays=holidays) <= as_of
     ]
     if not reached:
         return []

@@ -175,7 +175,7 @@ def _contact_reminder(company, contact_id, contact, problems, sub: SubscriptionR
         subscription_id=sub.id if sub.kind == SUBSCRIPTION else None,
         contact_id=contact_id if live else None,
         anchor=None,
-        due=working_day(emails_start, not_before=as_of, skip_weekends=config.skip_weekends),
+        due=working_day(emails_start, not_before=as_of, skip_weekends=config.skip_weekends, holidays=config.holidays),
         priority=urgency(days_left),
         owner_id=owner_id,
         create=True,
@@ -189,7 +189,7 @@ def _contact_reminder(company, contact_id, contact, problems, sub: SubscriptionR
             "renewal_date": sub.renewal_date.isoformat(),
             "emails_start": emails_start.isoformat(),
         },
-        step=working_day(emails_start, not_before=date.min, skip_weekends=config.skip_weekends),
+        step=working_day(emails_start, not_before=date.min, skip_weekends=config.skip_weekends, holidays=config.holidays),
     )
 
 

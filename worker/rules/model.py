@@ -12,6 +12,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Callable, Mapping, Sequence
 
+from worker.rules.calendar import PublicHolidays
+
 # Priorities as HubSpot's hs_task_priority values.
 LOW, MEDIUM, HIGH = "LOW", "MEDIUM", "HIGH"
 
@@ -114,6 +116,9 @@ class RuleConfig:
     emails_per_tier_contact: int = 10
     tier_warning_ratio: float = 0.9
     skip_weekends: bool = True
+    # Public holidays a due day skips like a weekend day ([reminders] holidays): any container
+    # of dates (calendar.PublicHolidays, or a frozenset in tests).
+    holidays: Any = frozenset()
     fallback_owner_id: str | None = None
     cancelled_statuses: frozenset[str] = frozenset({"closedlost", "cancelled"})
     service_cancelled_statuses: frozenset[str] = frozenset({"cancelled", "closedlost"})
@@ -133,6 +138,7 @@ class RuleConfig:
             emails_per_tier_contact=r.emails_per_tier_contact,
             tier_warning_ratio=r.tier_warning_ratio,
             skip_weekends=r.skip_weekends,
+            holidays=PublicHolidays(r.holidays) if r.holidays else frozenset(),
             fallback_owner_id=r.fallback_owner_id,
             cancelled_statuses=frozenset(s.casefold() for s in settings.subscriptions.values.cancelled_statuses),
             service_cancelled_statuses=frozenset(

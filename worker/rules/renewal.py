@@ -49,7 +49,7 @@ def renewal_milestones(ctx: Context) -> list[Reminder]:
             MILESTONE, renewal, str(offset), renewal - timedelta(days=offset),
             HIGH if offset <= 30 else ctx.urgency, {"milestone_days": offset}, create=latest,
         )
-        for offset, latest in milestones(renewal, ctx.as_of, ctx.config.milestone_days, skip_weekends=ctx.config.skip_weekends)
+        for offset, latest in milestones(renewal, ctx.as_of, ctx.config.milestone_days, skip_weekends=ctx.config.skip_weekends, holidays=ctx.config.holidays)
     ]
 
 
@@ -83,7 +83,7 @@ def renewal_deadline(ctx: Context) -> list[Reminder]:
             {"deadline": deadline.isoformat(), "deadline_source": source, "deadline_days": offset},
             create=latest,
         )
-        for offset, latest in milestones(deadline, ctx.as_of, ctx.config.deadline_warning_days, skip_weekends=ctx.config.skip_weekends)
+        for offset, latest in milestones(deadline, ctx.as_of, ctx.config.deadline_warning_days, skip_weekends=ctx.config.skip_weekends, holidays=ctx.config.holidays)
     ]
 
 
