@@ -91,6 +91,9 @@ def test_every_text_counts_the_days_from_its_due_day_in_both_languages(moment):
         for language, pattern in (("en", r"in (\d+) days"), ("es", r"en (\d+) días")):
             subject, body = render(reminder.rule, reminder.facts, reminder.due, language=language, key=reminder.key, task_marker="rw1-0000000000000000")
             assert "{" not in subject + body and "?" not in subject, (reminder.key, subject)
+            if reminder.rule == "renewal.deadline" and date.fromisoformat(reminder.facts["deadline"]) < reminder.due:
+                # A deadline that passed before the due day is never "today".
+                assert ("passed on" in subject or "pasó el" in subject) and " today" not in subject and " hoy" not in subject, subject
             counted = re.search(pattern, subject)
             if counted and reminder.rule == "renewal.milestone":
                 renewal = date.fromisoformat(reminder.facts["renewal_date"])

@@ -131,3 +131,31 @@ def test_a_bidirectional_override_or_control_code_from_hubspot_reaches_no_task_r
     subject, body = render("renewal.milestone", facts, date(2026, 12, 1), language="en", key="k", task_marker="rw1-0000000000000000")
     assert "\u202e" not in subject + body and "\x1b" not in subject + body and "\u200b" not in body
     assert "Evil \\u202eoC LLC\\x1b[2J" in subject
+
+
+@pytest.mark.parametrize("kind", ["subscription", "service"])
+@pytest.mark.parametrize(("language", "passed", "today"), [("en", "passed on December 5, 2026", "today"), ("es", "pasó el 5 de diciembre de 2026", "hoy")])
+def test_a_deadline_that_passed_before_the_due_day_never_reads_today(kind, language, passed, today):
+    from worker.tasktext import render
+
+    facts = {"company": "Norte Nova Inc.", "renewal_date": "2027-01-19", "products": "Retainer", "deadline": "2026-12-05",
+             "deadline_source": "default", "deadline_days": 3, **({"kind": "service"} if kind == "service" else {})}
+    # The deadline fell on a Saturday: the task is due on Monday the 7th.
+    subject, body = render("renewal.deadline", facts, date(2026, 12, 7), language=language, key="k", task_marker="rw1-0000000000000000")
+    assert passed in subject and today not in subject.lower().split(":")[0]
+    assert ("renewal manager" in body or "mánager de renovación" in body) if kind == "subscription" else ("invoice" in body or "factura" in body)
+    # Due on the deadline itself: "today" is true then.
+    on_the_day, _ = render("renewal.deadline", facts, date(2026, 12, 5), language=language, key="k", task_marker="rw1-0000000000000000")
+    assert today in on_the_day.lower()
+
+
+@pytest.mark.parametrize(("renewal_price", "says"), [("960.00", "from 800.00 to 960.00 USD"), ("720.00", "yet the renewal price recorded is lower")])
+def test_a_discount_line_agrees_with_the_direction_of_the_price(renewal_price, says):
+    from worker.tasktext import render
+
+    facts = {"company": "Andes", "renewal_date": "2027-03-30", "products": "Hub", "current_price": "800.00", "renewal_price": renewal_price,
+             "currency": "USD", "change_percent": "20.0" if renewal_price == "960.00" else "-10.0", "discount_end": "2027-03-30",
+             "discount_percent": "10", "emails_start": "2027-01-14"}
+    _, body = render("renewal.price_change", facts, date(2026, 12, 7), language="en", key="k", task_marker="rw1-0000000000000000")
+    first = body.split("<br>")[0]
+    assert "10.0% discount ends on March 30, 2027" in first and says in first

@@ -57,8 +57,8 @@ def render(rule: str, facts: Mapping[str, Any], due: date, *, language: str, key
     if facts.get("renewal_date"):
         values["when"] = when((date.fromisoformat(facts["renewal_date"]) - due).days, language)
     # Late: the day the client had to hear by (HubSpot's emails start; a service contract's
-    # notice deadline) has passed by the due date.
-    cutoff = facts.get("emails_start") or facts.get("tell_by")
+    # notice deadline; the renewal deadline itself) has passed by the due date.
+    cutoff = facts.get("emails_start") or facts.get("tell_by") or facts.get("deadline")
     late = bool(cutoff) and date.fromisoformat(cutoff) < due
     values.update(definition.words(facts, language, t, due))
     subject = t[definition.subject_key(facts, late, t)].format(**values)

@@ -216,6 +216,13 @@ DEADLINE_RULE = Rule(
                 "{deadline} is the last day for {company} to cancel or renegotiate {products}; after it the renewal terms apply automatically on {renewal_date}.",
                 "To do: make sure the client has decided. Deadline source: {deadline_source}.",
             ],
+            # The deadline passed before the task falls due (it fell on a weekend or holiday):
+            # never "today"; what is still useful.
+            "subject.late": "Renewal deadline passed on {deadline}: {company}",
+            "body.late": [
+                "{deadline} was the last day for {company} to cancel or renegotiate {products}: the renewal terms now apply, from the renewal on {renewal_date}.",
+                "To do: confirm the renewal terms with the client; any change of terms now goes through HubSpot's renewal manager. Deadline source: {deadline_source}.",
+            ],
             "source.contract": "the contract's own deadline",
             "source.default": "HubSpot's default, {days} days before the renewal",
         },
@@ -224,6 +231,11 @@ DEADLINE_RULE = Rule(
             "body": [
                 "El {deadline} es el último día para que {company} cancele o renegocie {products}; después se aplican automáticamente las condiciones de renovación el {renewal_date}.",
                 "Qué hacer: asegurarse de que el cliente ha decidido. Origen del plazo: {deadline_source}.",
+            ],
+            "subject.late": "La fecha tope de renovación pasó el {deadline}: {company}",
+            "body.late": [
+                "El {deadline} fue el último día para que {company} cancelara o renegociara {products}: ya se aplican las condiciones de renovación, desde la renovación del {renewal_date}.",
+                "Qué hacer: confirmar las condiciones de renovación con el cliente; cualquier cambio de condiciones pasa ahora por el mánager de renovación de HubSpot. Origen de la fecha tope: {deadline_source}.",
             ],
             "source.contract": "el plazo propio del contrato",
             "source.default": "el plazo por defecto de HubSpot, {days} días antes de la renovación",
@@ -237,6 +249,11 @@ DEADLINE_RULE = Rule(
                 "To do: make sure the client has decided. Deadline source: {deadline_source}.",
             ],
             "source.default": "the default notice period, {days} days before the renewal",
+            "subject.late": "Service contract deadline passed on {deadline}: {company}",
+            "body.late": [
+                "{deadline} was the last day for {company} to cancel or renegotiate its service contract ({products}): it now renews on its terms on {renewal_date}.",
+                "To do: confirm the terms with the client and prepare the renewal invoice. Deadline source: {deadline_source}.",
+            ],
         },
         "es": {
             "subject": "Plazo del contrato de servicios {when}: {company} ({deadline})",
@@ -245,6 +262,11 @@ DEADLINE_RULE = Rule(
                 "Qué hacer: asegurarse de que el cliente ha decidido. Origen del plazo: {deadline_source}.",
             ],
             "source.default": "el preaviso por defecto, {days} días antes de la renovación",
+            "subject.late": "La fecha tope del contrato de servicios pasó el {deadline}: {company}",
+            "body.late": [
+                "El {deadline} fue el último día para que {company} cancelara o renegociara su contrato de servicios ({products}): se renueva en sus condiciones el {renewal_date}.",
+                "Qué hacer: confirmar las condiciones con el cliente y preparar la factura de la renovación. Origen de la fecha tope: {deadline_source}.",
+            ],
         },
     },
 )

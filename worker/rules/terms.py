@@ -151,13 +151,22 @@ def _discount_words(facts: Mapping[str, Any], language: str, t: Mapping[str, Any
 def with_what_is_at_hand(facts: Mapping[str, Any], values: dict[str, Any], late: bool, t: Mapping[str, Any]) -> list[str]:
     """The rule's lines, after the discount that ends (when there is one) and followed by the
     renewal manager and the link to the renewal options (when the portal records them)."""
-    lines = [t["discount.line"].format(**values)] if facts.get("discount_end") and "discount.line" in t else []
+    lines = [t[_discount_line(facts)].format(**values)] if facts.get("discount_end") and "discount.line" in t else []
     lines += [line.format(**values) for line in t["body.late" if late and "body.late" in t else "body"]]
     if facts.get("renewal_manager"):
         lines.append(t["at_hand.manager"].format(**values))
     if facts.get("renewal_options_url"):
         lines.append(t["at_hand.options"].format(**values))
     return lines
+
+
+def _discount_line(facts: Mapping[str, Any]) -> str:
+    """A discount that ends raises the price; a record whose renewal price is lower says two
+    things that cannot both be true, and the line says so instead of telling one as the other."""
+    falls = facts.get("current_price") is not None and facts.get("renewal_price") is not None and (
+        Decimal(facts["renewal_price"]) < Decimal(facts["current_price"])
+    )
+    return "discount.line.falls" if falls else "discount.line"
 
 
 # Shared words of the tasks that carry the renewal manager and the renewal options.
@@ -204,6 +213,7 @@ PRICE_CHANGE_RULE = Rule(
         "en": {
             **AT_HAND_WORDS["en"],
             "discount.line": "The {discount} ends on {discount_end}: from {current_price} to {renewal_price} {currency}.",
+            "discount.line.falls": "The {discount} ends on {discount_end}, yet the renewal price recorded is lower ({current_price} to {renewal_price} {currency}): check both on the record before telling the client.",
             "subject": "Price change at renewal: {company}, {current_price} → {renewal_price} {currency} ({change})",
             "body": [
                 "At the renewal on {renewal_date} the monthly price of {products} changes from {current_price} to {renewal_price} {currency} ({change}).",
@@ -218,6 +228,7 @@ PRICE_CHANGE_RULE = Rule(
         "es": {
             **AT_HAND_WORDS["es"],
             "discount.line": "El {discount} termina el {discount_end}: de {current_price} a {renewal_price} {currency}.",
+            "discount.line.falls": "El {discount} termina el {discount_end}, pero el precio de renovación registrado es menor (de {current_price} a {renewal_price} {currency}): comprobar ambos en el registro antes de hablar con el cliente.",
             "subject": "Cambio de precio en la renovación: {company}, {current_price} → {renewal_price} {currency} ({change})",
             "body": [
                 "En la renovación del {renewal_date} el precio mensual de {products} pasa de {current_price} a {renewal_price} {currency} ({change}).",
