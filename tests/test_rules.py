@@ -288,13 +288,13 @@ def test_priority_follows_urgency(days, priority):
 
 @pytest.mark.parametrize(("days", "priority"), [(29, "HIGH"), (30, "HIGH"), (31, "MEDIUM"), (75, "MEDIUM"), (76, "LOW")])
 def test_priority_boundaries_of_tasks_that_follow_the_renewals_urgency(days, priority):
-    """A price change and a contact problem take the renewal's urgency: a month ahead, 30 days
-    included, is HIGH; within HubSpot's 75 days, MEDIUM."""
+    """A price change takes the renewal's urgency: a month ahead, 30 days included, is HIGH;
+    within HubSpot's 75 days, MEDIUM. (A contact problem follows the emails it would miss:
+    ``test_a_broken_primary_contact_is_as_urgent_as_the_renewal_emails_it_would_miss``.)"""
     changed = sub(renewal_price=Decimal("1320.00"))
-    plan = evaluate(portfolio(changed, primary=contact(email=None, email_problem="missing")), RENEWAL - timedelta(days=days), CONFIG)
+    plan = evaluate(portfolio(changed), RENEWAL - timedelta(days=days), CONFIG)
     (price,) = reminders(plan, "renewal.price_change")
-    (contact_task,) = reminders(plan, "contact.data")
-    assert (price.priority, contact_task.priority) == (priority, priority)
+    assert price.priority == priority
 
 
 def test_a_deadline_warning_fires_even_when_the_renewal_is_beyond_the_horizon():
@@ -478,3 +478,13 @@ def test_a_public_holiday_moves_a_due_day_like_a_weekend_day():
     [milestone] = [r for r in reminders(plan, "renewal.milestone") if r.create]
     assert milestone.facts["milestone_days"] == 90 and milestone.due == date(2027, 1, 5)
     assert not [r for r in reminders(evaluate(portfolio(sub(renewal_date=renewal)), date(2027, 1, 4), config), "renewal.milestone") if r.create and r.facts["milestone_days"] == 90]
+
+
+@pytest.mark.parametrize(("emails_in", "priority"), [(5, "HIGH"), (-3, "HIGH"), (14, "HIGH"), (15, "MEDIUM"), (42, "MEDIUM"), (43, "LOW")])
+def test_a_broken_primary_contact_is_as_urgent_as_the_renewal_emails_it_would_miss(emails_in, priority):
+    as_of = date(2026, 12, 7)
+    renewal = as_of + timedelta(days=75 + emails_in)
+    bounced = contact(bounce_reason="UNKNOWN_USER")
+    plan = evaluate(portfolio(sub(renewal_date=renewal), primary=bounced), as_of, CONFIG)
+    [task] = reminders(plan, "contact.data")
+    assert task.priority == priority

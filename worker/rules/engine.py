@@ -23,6 +23,7 @@ from worker.rules.model import (
     RuleConfig,
     RuleFinding,
     SubscriptionRow,
+    contact_urgency,
     urgency,
 )
 
@@ -176,7 +177,9 @@ def _contact_reminder(company, contact_id, contact, problems, sub: SubscriptionR
         contact_id=contact_id if live else None,
         anchor=None,
         due=working_day(emails_start, not_before=as_of, skip_weekends=config.skip_weekends, holidays=config.holidays),
-        priority=urgency(days_left),
+        # HubSpot's emails go to this contact: how soon they start says how urgent it is; a
+        # client with only a service contract gets no HubSpot emails, its renewal says it.
+        priority=contact_urgency((emails_start - as_of).days) if sub.kind == SUBSCRIPTION else urgency(days_left),
         owner_id=owner_id,
         create=True,
         facts={

@@ -28,6 +28,13 @@ def urgency(days_left: int) -> str:
     return HIGH if days_left <= 30 else MEDIUM if days_left <= 75 else LOW
 
 
+def contact_urgency(days_to_emails: int) -> str:
+    """A broken primary contact's priority from the days left until HubSpot's renewal emails
+    (which go to that contact) start: HIGH within two weeks of them or once they have started,
+    MEDIUM within six weeks, LOW before."""
+    return HIGH if days_to_emails <= 14 else MEDIUM if days_to_emails <= 42 else LOW
+
+
 @dataclass(frozen=True, slots=True)
 class SubscriptionRow:
     id: str
