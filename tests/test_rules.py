@@ -488,3 +488,16 @@ def test_a_broken_primary_contact_is_as_urgent_as_the_renewal_emails_it_would_mi
     plan = evaluate(portfolio(sub(renewal_date=renewal), primary=bounced), as_of, CONFIG)
     [task] = reminders(plan, "contact.data")
     assert task.priority == priority
+
+
+def test_choosing_who_communicates_is_due_two_weeks_before_hubspots_emails_start():
+    from worker.tasktext import render
+
+    renewal = date(2027, 4, 1)
+    emails_start = renewal - timedelta(days=75)
+    plan = evaluate(portfolio(sub(renewal_date=renewal, communication_owner=None)), renewal - timedelta(days=110), CONFIG)
+    [task] = reminders(plan, "renewal.no_communication_owner")
+    assert task.due == working_day(emails_start - timedelta(days=14), not_before=date.min, skip_weekends=True) < emails_start
+    subject, body = render(task.rule, task.facts, task.due, language="en", key=task.key, task_marker="rw1-0000000000000000")
+    assert "before HubSpot's renewal manager starts emailing the client on January 16, 2027" in body
+    assert "Partner &gt; Panel &gt; client list &gt; Renewals &gt; Communication owner" in body  # HTML: HubSpot's body is rich text

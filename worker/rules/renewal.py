@@ -64,13 +64,19 @@ def partner_meeting(ctx: Context) -> list[Reminder]:
     return [ctx.reminder(PARTNER_MEETING, renewal, "", emails_start, ctx.urgency, facts)]
 
 
+# Choosing who communicates is due this long before HubSpot's emails start: taking the
+# conversation over takes a meeting, and the meeting must come before the emails.
+CHOOSE_BEFORE_EMAILS_DAYS = 14
+
+
 def no_communication_owner(ctx: Context) -> list[Reminder]:
     if ctx.sub.communication_owner is not None:
         return []
     renewal = ctx.sub.renewal_date
     assert renewal is not None
     emails_start = renewal - timedelta(days=ctx.config.hubspot_emails_days)
-    return [ctx.reminder(NO_COMMUNICATION_OWNER, renewal, "", emails_start, ctx.urgency, {"emails_start": emails_start.isoformat()})]
+    choose_by = emails_start - timedelta(days=CHOOSE_BEFORE_EMAILS_DAYS)
+    return [ctx.reminder(NO_COMMUNICATION_OWNER, renewal, "", choose_by, ctx.urgency, {"emails_start": emails_start.isoformat()})]
 
 
 def renewal_deadline(ctx: Context) -> list[Reminder]:
@@ -184,18 +190,26 @@ NO_COMMUNICATION_OWNER_RULE = Rule(
             "subject": "Choose who owns the renewal conversation: {company} ({renewal_date})",
             "body": [
                 "Who owns the conversation about the renewal of {products} for {company} on {renewal_date} is not recorded (HubSpot by default).",
-                "To do: confirm HubSpot (its renewal manager emails the client from {emails_start}) or take it on as the partner, and set it on the record.",
+                "To do: before HubSpot's renewal manager starts emailing the client on {emails_start}, confirm HubSpot or take the conversation on as the partner (then hold the renewal meeting first).",
+                "Where: the subscription's communication owner in the CRM, or HubSpot's partner dashboard (Partner > Panel > client list > Renewals > Communication owner).",
             ],
             "body.late": [
                 "Who owns the conversation about the renewal of {products} for {company} on {renewal_date} is not recorded (HubSpot by default).",
-                "To do: confirm HubSpot (its renewal manager has been emailing the client since {emails_start}) or take it on as the partner, and set it on the record.",
+                "To do: confirm HubSpot (its renewal manager has been emailing the client since {emails_start}) or take it on as the partner now.",
+                "Where: the subscription's communication owner in the CRM, or HubSpot's partner dashboard (Partner > Panel > client list > Renewals > Communication owner).",
             ],
         },
         "es": {
             "subject": "Elegir quién lleva la comunicación de la renovación: {company} ({renewal_date})",
             "body": [
                 "No consta quién lleva la comunicación de la renovación de {products} de {company} el {renewal_date} (por defecto, HubSpot).",
-                "Qué hacer: confirmar HubSpot (su gestor de renovaciones escribe al cliente desde el {emails_start}) o asumirla como partner, e indicarlo en el registro.",
+                "Qué hacer: antes de que el mánager de renovación de HubSpot empiece a escribir al cliente el {emails_start}, confirmar HubSpot o asumir la comunicación como partner (y celebrar antes la reunión de renovación).",
+                "Dónde: el responsable de la comunicación de la suscripción en el CRM, o el panel de partner de HubSpot (Partner > Panel > lista de clientes > Renovaciones > Responsable de la comunicación).",
+            ],
+            "body.late": [
+                "No consta quién lleva la comunicación de la renovación de {products} de {company} el {renewal_date} (por defecto, HubSpot).",
+                "Qué hacer: confirmar HubSpot (su mánager de renovación escribe al cliente desde el {emails_start}) o asumir la comunicación como partner cuanto antes.",
+                "Dónde: el responsable de la comunicación de la suscripción en el CRM, o el panel de partner de HubSpot (Partner > Panel > lista de clientes > Renovaciones > Responsable de la comunicación).",
             ],
         },
     },
