@@ -159,3 +159,50 @@ def test_a_discount_line_agrees_with_the_direction_of_the_price(renewal_price, s
     _, body = render("renewal.price_change", facts, date(2026, 12, 7), language="en", key="k", task_marker="rw1-0000000000000000")
     first = body.split("<br>")[0]
     assert "10.0% discount ends on March 30, 2027" in first and says in first
+
+
+def _milestone(deadline: str, communication, kind="subscription", milestone=30, language="en", due=date(2027, 2, 1)):
+    from worker.tasktext import render
+
+    facts = {"company": "Andes", "renewal_date": "2027-03-01", "products": "Hub", "milestone_days": milestone, "_deadline": deadline,
+             "_communication": communication, "_emails_start": "2026-12-16", **({"kind": "service"} if kind == "service" else {})}
+    return render("renewal.milestone", facts, due, language=language, key="k", task_marker="rw1-0000000000000000")
+
+
+@pytest.mark.parametrize(("deadline", "says", "todo"), [
+    ("2027-02-10", "The deadline to cancel or renegotiate is February 10, 2027 (in 9 days).", "while there is time to negotiate"),
+    ("2027-02-01", "Today, February 1, 2027, is the last day to cancel or renegotiate.", "has decided today"),
+    ("2027-01-15", "The deadline passed on January 15, 2027: the renewal terms now apply.", "goes through HubSpot's renewal manager"),
+])
+def test_a_milestone_says_what_the_renewals_stage_leaves_to_do(deadline, says, todo):
+    subject, body = _milestone(deadline, "hubspot", milestone=45)
+    assert subject == "Renewal in 28 days: Andes"
+    assert "renews Hub on March 1, 2027 (in 28 days)." in body and says in body and todo in body
+    assert ("HubSpot communicates" in body) is (deadline >= "2027-02-01")  # after the deadline: no more who-tells-what
+    assert "caught up late" in body  # the 45-day milestone, due with 28 days left
+    # Moved past a weekend (30 → 28 days) is not late.
+    assert "caught up late" not in _milestone(deadline, "hubspot", milestone=30)[1]
+
+
+@pytest.mark.parametrize(("communication", "kind", "who"), [
+    ("hubspot", "subscription", "HubSpot communicates: its renewal manager emails the client from December 16, 2026"),
+    ("partner", "subscription", "The partner communicates: hold the renewal meeting"),
+    (None, "subscription", "Nobody has chosen who communicates (HubSpot by default)"),
+    (None, "service", "A contract of the partner's own: the partner tells the client; HubSpot sends nothing."),
+])
+def test_a_milestone_says_who_communicates(communication, kind, who):
+    _, body = _milestone("2027-02-10", communication, kind, milestone=28)
+    assert who in body and "caught up late" not in body
+
+
+def test_a_spanish_milestone_after_the_deadline_and_a_task_written_before_these_texts():
+    _, body = _milestone("2027-01-15", "partner", language="es")
+    assert "La fecha tope pasó el 15 de enero de 2027: ya se aplican las condiciones de renovación." in body
+    assert "mánager de renovación de HubSpot" in body
+    from worker.tasktext import fingerprint, render
+
+    old = {"company": "Andes", "renewal_date": "2027-03-01", "products": "Hub", "milestone_days": 30}
+    _, plain = render("renewal.milestone", old, date(2027, 2, 1), language="en", key="k", task_marker="rw1-0000000000000000")
+    assert "This is the 30-day renewal milestone." in plain
+    # The words' context never changes a fingerprint: tasks already written are not rewritten.
+    assert fingerprint({**old, "_deadline": "2027-01-15", "_communication": "partner"}) == fingerprint(old)

@@ -37,8 +37,11 @@ def marker(key: str, generation: int) -> str:
 
 
 def fingerprint(facts: Mapping[str, Any]) -> str:
-    """Changes exactly when the numbers a task shows change."""
-    return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    """Changes exactly when the numbers a task shows change. Facts whose key starts with ``_``
+    are context for the words (the deadline and who communicates, on a milestone): they shape a
+    new task's text but never make the worker rewrite one it already wrote."""
+    shown = {key: value for key, value in facts.items() if not key.startswith("_")}
+    return hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def render(rule: str, facts: Mapping[str, Any], due: date, *, language: str, key: str, task_marker: str) -> tuple[str, str]:

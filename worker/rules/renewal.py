@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any, Mapping
 
 from worker.rules.context import Context, is_cancelled, milestones, notice_deadline
-from worker.rules.model import HIGH, Reminder, Rule
+from worker.rules.model import HIGH, SERVICE, Reminder, Rule
 from worker.rules.terms import (
     AT_HAND_WORDS,
     CONTACT_TIER,
@@ -27,7 +27,7 @@ from worker.rules.terms import (
     usage_percent,
     with_what_is_at_hand,
 )
-from worker.words import when
+from worker.words import day, when
 
 # Re-exported: the engine and the reports read them from here.
 __all__ = [
@@ -44,10 +44,18 @@ DEADLINE = "renewal.deadline"
 def renewal_milestones(ctx: Context) -> list[Reminder]:
     renewal = ctx.sub.renewal_date
     assert renewal is not None
+    deadline, _ = notice_deadline(ctx.sub, ctx.config)
+    # What the text says at the renewal's stage (see _milestone_lines); "_" facts never rewrite
+    # a task already written.
+    context = {
+        "_deadline": deadline.isoformat() if deadline else None,
+        "_communication": ctx.sub.communication_owner,
+        "_emails_start": (renewal - timedelta(days=ctx.config.hubspot_emails_days)).isoformat(),
+    }
     return [
         ctx.reminder(
             MILESTONE, renewal, str(offset), renewal - timedelta(days=offset),
-            HIGH if offset <= 30 else ctx.urgency, {"milestone_days": offset}, create=latest,
+            HIGH if offset <= 30 else ctx.urgency, {"milestone_days": offset, **context}, create=latest,
         )
         for offset, latest in milestones(renewal, ctx.as_of, ctx.config.milestone_days, skip_weekends=ctx.config.skip_weekends, holidays=ctx.config.holidays)
     ]
@@ -105,11 +113,49 @@ def _deadline_words(facts: Mapping[str, Any], language: str, t: Mapping[str, Any
     }
 
 
+CATCH_UP_NOTE_DAYS = 4
+
+
+def _milestone_words(facts: Mapping[str, Any], language: str, t: Mapping[str, Any], due: date) -> dict[str, Any]:
+    renewal = date.fromisoformat(facts["renewal_date"])
+    days_left = (renewal - due).days
+    words: dict[str, Any] = {"milestone": facts["milestone_days"], "days_left": days_left, "renewal_when": when(days_left, language)}
+    if facts.get("_deadline"):
+        deadline = date.fromisoformat(facts["_deadline"])
+        words.update(deadline=day(deadline, language), deadline_when=when((deadline - due).days, language), deadline_delta=(deadline - due).days)
+    if facts.get("_emails_start"):
+        words["emails_start"] = day(facts["_emails_start"], language)
+    return words
+
+
+def _milestone_lines(facts: Mapping[str, Any], values: dict[str, Any], late: bool, t: Mapping[str, Any]) -> list[str]:
+    """A milestone says what the renewal's stage leaves to do on the day it falls due: before the
+    deadline (negotiate; the deadline and who communicates), on it (the last day), after it (the
+    renewal terms apply: confirm them, changes through HubSpot's renewal manager, invoicing).
+    Tasks written before these texts carried no deadline: they keep the plain lines."""
+    if "deadline_delta" not in values:
+        return [line.format(**values) for line in t["body"]]
+    delta = values["deadline_delta"]
+    stage = "before" if delta > 0 else "on" if delta == 0 else "after"
+    lines = [t["opening"].format(**values), t[f"deadline.{stage}"].format(**values)]
+    if stage != "after":
+        who = facts.get("_communication")
+        key = "who.service" if facts.get("kind") == SERVICE else "who.partner" if who == "partner" else "who.hubspot" if who == "hubspot" else "who.none"
+        lines.append(t[key].format(**values))
+    lines.append(t[f"todo.{stage}"].format(**values))
+    # A catch-up (the record was first seen after this step): more than a weekend or a holiday
+    # between the step and the day the task falls due.
+    if values["milestone"] - values["days_left"] > CATCH_UP_NOTE_DAYS:
+        lines.append(t["milestone.late"].format(**values))
+    return lines
+
+
 MILESTONE_RULE = Rule(
     MILESTONE,
     fires=renewal_milestones,
     gone=lambda sub, portfolio, config: "the reason for the task no longer applies",
-    words=lambda facts, language, t, due: {"milestone": facts["milestone_days"]},
+    words=_milestone_words,
+    lines=_milestone_lines,
     texts={
         "en": {
             "subject": "Renewal {when}: {company}",
@@ -117,6 +163,18 @@ MILESTONE_RULE = Rule(
                 "{company} renews {products} on {renewal_date}.",
                 "To do: prepare the renewal with the client (terms, price, contacts). This is the {milestone}-day renewal milestone.",
             ],
+            "opening": "{company} renews {products} on {renewal_date} ({renewal_when}).",
+            "deadline.before": "The deadline to cancel or renegotiate is {deadline} ({deadline_when}).",
+            "deadline.on": "Today, {deadline}, is the last day to cancel or renegotiate.",
+            "deadline.after": "The deadline passed on {deadline}: the renewal terms now apply.",
+            "who.hubspot": "HubSpot communicates: its renewal manager emails the client from {emails_start}; make sure the emails reach the right person.",
+            "who.partner": "The partner communicates: hold the renewal meeting and tell the client about discounts, the renewal date and the deadline.",
+            "who.none": "Nobody has chosen who communicates (HubSpot by default): choose before {emails_start}.",
+            "who.service": "A contract of the partner's own: the partner tells the client; HubSpot sends nothing.",
+            "todo.before": "To do: prepare the renewal with the client (terms, price, contacts) while there is time to negotiate.",
+            "todo.on": "To do: make sure the client has decided today.",
+            "todo.after": "To do: confirm the renewal terms with the client; any change of terms goes through HubSpot's renewal manager; prepare the invoicing.",
+            "milestone.late": "(The {milestone}-day renewal milestone, caught up late.)",
         },
         "es": {
             "subject": "Renovación {when}: {company}",
@@ -124,6 +182,18 @@ MILESTONE_RULE = Rule(
                 "{company} renueva {products} el {renewal_date}.",
                 "Qué hacer: preparar la renovación con el cliente (condiciones, precio, contactos). Es el hito de {milestone} días antes de la renovación.",
             ],
+            "opening": "{company} renueva {products} el {renewal_date} ({renewal_when}).",
+            "deadline.before": "La fecha tope para cancelar o renegociar es el {deadline} ({deadline_when}).",
+            "deadline.on": "Hoy, {deadline}, es el último día para cancelar o renegociar.",
+            "deadline.after": "La fecha tope pasó el {deadline}: ya se aplican las condiciones de renovación.",
+            "who.hubspot": "Comunica HubSpot: su mánager de renovación escribe al cliente desde el {emails_start}; comprobar que los correos llegan a la persona adecuada.",
+            "who.partner": "Comunica el partner: celebrar la reunión de renovación y contar al cliente los descuentos, la fecha de renovación y la fecha tope.",
+            "who.none": "Nadie ha elegido quién comunica (por defecto, HubSpot): elegirlo antes del {emails_start}.",
+            "who.service": "Un contrato propio del partner: lo comunica el partner; HubSpot no envía nada.",
+            "todo.before": "Qué hacer: preparar la renovación con el cliente (condiciones, precio, contactos) mientras se puede negociar.",
+            "todo.on": "Qué hacer: asegurarse hoy de que el cliente ha decidido.",
+            "todo.after": "Qué hacer: confirmar las condiciones de renovación con el cliente; cualquier cambio de condiciones pasa por el mánager de renovación de HubSpot; preparar la facturación.",
+            "milestone.late": "(Hito de {milestone} días antes de la renovación, recuperado con retraso.)",
         },
     },
     service_texts={
@@ -133,6 +203,10 @@ MILESTONE_RULE = Rule(
                 "The service contract with {company} ({products}) renews on {renewal_date}.",
                 "To do: prepare the renewal with the client (scope, price, terms). This is the {milestone}-day renewal milestone.",
             ],
+            "opening": "The service contract with {company} ({products}) renews on {renewal_date} ({renewal_when}).",
+            "deadline.after": "The notice deadline passed on {deadline}: the contract renews on its terms.",
+            "todo.before": "To do: prepare the renewal with the client (scope, price, terms) while there is time to negotiate.",
+            "todo.after": "To do: confirm the terms with the client and prepare the renewal invoice.",
         },
         "es": {
             "subject": "Renovación del contrato de servicios {when}: {company}",
@@ -140,6 +214,10 @@ MILESTONE_RULE = Rule(
                 "El contrato de servicios con {company} ({products}) se renueva el {renewal_date}.",
                 "Qué hacer: preparar la renovación con el cliente (alcance, precio, condiciones). Es el hito de {milestone} días antes de la renovación.",
             ],
+            "opening": "El contrato de servicios con {company} ({products}) se renueva el {renewal_date} ({renewal_when}).",
+            "deadline.after": "El preaviso venció el {deadline}: el contrato se renueva en sus condiciones.",
+            "todo.before": "Qué hacer: preparar la renovación con el cliente (alcance, precio, condiciones) mientras se puede negociar.",
+            "todo.after": "Qué hacer: confirmar las condiciones con el cliente y preparar la factura de la renovación.",
         },
     },
 )
