@@ -450,7 +450,7 @@ def test_the_partner_meeting_carries_the_renewal_manager_and_the_options():
     partner = sub(communication_owner="partner", renewal_manager="Marta Ruiz", renewal_options_url="https://app.hubspot.com/r/1")
     (task,) = reminders(evaluate(portfolio(partner), RENEWAL - timedelta(days=80), CONFIG), "renewal.partner_meeting")
     _, body = _text(task, "es")
-    assert "Gestor de renovación de HubSpot: Marta Ruiz." in body and "Opciones de renovación del cliente: https://app.hubspot.com/r/1" in body
+    assert "Mánager de renovación de HubSpot: Marta Ruiz." in body and "Opciones de renovación del cliente: https://app.hubspot.com/r/1" in body
 
 
 def replace_sub(row, **changes):

@@ -50,7 +50,9 @@ def render(rule: str, facts: Mapping[str, Any], due: date, *, language: str, key
     A step whose date has passed by the task's due date says that it is late instead of asking
     for something "before" a past date (the rule's ``.late`` texts)."""
     definition = RULES[rule]
-    t = definition.texts_for(language, facts.get("kind", SUBSCRIPTION))
+    # "_kind": the kind as context only (a contact task about a service contract), never a fact
+    # that would rewrite a task already written.
+    t = definition.texts_for(language, facts.get("kind") or facts.get("_kind") or SUBSCRIPTION)
     values: dict[str, Any] = {k: v for k, v in facts.items() if not isinstance(v, (list, dict))}
     values["company"] = facts.get("company") or "?"
     values["products"] = facts.get("products") or "?"

@@ -191,6 +191,8 @@ def _contact_reminder(company, contact_id, contact, problems, sub: SubscriptionR
             "bounce_reason": contact.bounce_reason if live else None,
             "renewal_date": sub.renewal_date.isoformat(),
             "emails_start": emails_start.isoformat(),
+            # A client with only a service contract gets no HubSpot emails: its texts say so.
+            **({"_kind": SERVICE} if sub.kind == SERVICE else {}),
         },
         step=working_day(emails_start, not_before=date.min, skip_weekends=config.skip_weekends, holidays=config.holidays),
     )

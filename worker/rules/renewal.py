@@ -235,11 +235,11 @@ PARTNER_MEETING_RULE = Rule(
             "subject.late": "Hold the renewal meeting with {company} now: HubSpot's emails started {emails_start}",
             "body": [
                 "The partner owns the renewal conversation with {company} (renewal on {renewal_date}).",
-                "To do: meet the client before HubSpot's renewal emails start on {emails_start}; go over discounts, the renewal date and the deadline. Changes of terms go through the partner's renewal manager.",
+                "To do: meet the client before HubSpot's renewal emails start on {emails_start}; go over discounts, the renewal date and the deadline. Changes of terms go through the renewal manager HubSpot assigns to the partner.",
             ],
             "body.late": [
                 "The partner owns the renewal conversation with {company} (renewal on {renewal_date}).",
-                "To do: meet the client now: HubSpot's renewal emails started on {emails_start}. Go over discounts, the renewal date and the deadline. Changes of terms go through the partner's renewal manager.",
+                "To do: meet the client now: HubSpot's renewal emails started on {emails_start}. Go over discounts, the renewal date and the deadline. Changes of terms go through the renewal manager HubSpot assigns to the partner.",
             ],
         },
         "es": {
@@ -248,11 +248,11 @@ PARTNER_MEETING_RULE = Rule(
             "subject.late": "Reunión de renovación con {company} cuanto antes: los correos de HubSpot empezaron el {emails_start}",
             "body": [
                 "El partner lleva la comunicación de la renovación con {company} (renovación el {renewal_date}).",
-                "Qué hacer: reunirse con el cliente antes de que HubSpot empiece a enviar sus correos de renovación el {emails_start}; revisar descuentos, fecha de renovación y plazo. Los cambios de condiciones pasan por el gestor de renovaciones del partner.",
+                "Qué hacer: reunirse con el cliente antes de que HubSpot empiece a enviar sus correos de renovación el {emails_start}; revisar descuentos, fecha de renovación y fecha tope. Los cambios de condiciones pasan por el mánager de renovación que HubSpot asigna al partner.",
             ],
             "body.late": [
                 "El partner lleva la comunicación de la renovación con {company} (renovación el {renewal_date}).",
-                "Qué hacer: reunirse con el cliente cuanto antes: los correos de renovación de HubSpot empezaron el {emails_start}. Revisar descuentos, fecha de renovación y plazo. Los cambios de condiciones pasan por el gestor de renovaciones del partner.",
+                "Qué hacer: reunirse con el cliente cuanto antes: los correos de renovación de HubSpot empezaron el {emails_start}. Revisar descuentos, fecha de renovación y fecha tope. Los cambios de condiciones pasan por el mánager de renovación que HubSpot asigna al partner.",
             ],
         },
     },
@@ -319,18 +319,18 @@ DEADLINE_RULE = Rule(
             "source.default": "HubSpot's default, {days} days before the renewal",
         },
         "es": {
-            "subject": "Plazo de renovación {when}: {company} ({deadline})",
+            "subject": "Fecha tope de renovación {when}: {company} ({deadline})",
             "body": [
                 "El {deadline} es el último día para que {company} cancele o renegocie {products}; después se aplican automáticamente las condiciones de renovación el {renewal_date}.",
-                "Qué hacer: asegurarse de que el cliente ha decidido. Origen del plazo: {deadline_source}.",
+                "Qué hacer: asegurarse de que el cliente ha decidido. Origen de la fecha tope: {deadline_source}.",
             ],
             "subject.late": "La fecha tope de renovación pasó el {deadline}: {company}",
             "body.late": [
                 "El {deadline} fue el último día para que {company} cancelara o renegociara {products}: ya se aplican las condiciones de renovación, desde la renovación del {renewal_date}.",
                 "Qué hacer: confirmar las condiciones de renovación con el cliente; cualquier cambio de condiciones pasa ahora por el mánager de renovación de HubSpot. Origen de la fecha tope: {deadline_source}.",
             ],
-            "source.contract": "el plazo propio del contrato",
-            "source.default": "el plazo por defecto de HubSpot, {days} días antes de la renovación",
+            "source.contract": "la fecha tope propia del contrato",
+            "source.default": "la fecha tope por defecto de HubSpot, {days} días antes de la renovación",
         },
     },
     service_texts={
@@ -348,10 +348,10 @@ DEADLINE_RULE = Rule(
             ],
         },
         "es": {
-            "subject": "Plazo del contrato de servicios {when}: {company} ({deadline})",
+            "subject": "Fecha tope del contrato de servicios {when}: {company} ({deadline})",
             "body": [
                 "El {deadline} es el último día para que {company} cancele o renegocie su contrato de servicios ({products}); después el contrato se renueva en sus condiciones el {renewal_date}.",
-                "Qué hacer: asegurarse de que el cliente ha decidido. Origen del plazo: {deadline_source}.",
+                "Qué hacer: asegurarse de que el cliente ha decidido. Origen de la fecha tope: {deadline_source}.",
             ],
             "source.default": "el preaviso por defecto, {days} días antes de la renovación",
             "subject.late": "La fecha tope del contrato de servicios pasó el {deadline}: {company}",

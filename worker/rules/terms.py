@@ -178,7 +178,7 @@ AT_HAND_WORDS = {
         "discount.unknown": "discount",
     },
     "es": {
-        "at_hand.manager": "Gestor de renovación de HubSpot: {renewal_manager}.",
+        "at_hand.manager": "Mánager de renovación de HubSpot: {renewal_manager}.",
         "at_hand.options": "Opciones de renovación del cliente: {renewal_options_url}",
         "discount.percent": "descuento del {percent}",
         "discount.unknown": "descuento",
