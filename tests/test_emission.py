@@ -85,7 +85,7 @@ def test_a_run_creates_the_expected_tasks_and_a_second_creates_none(sandbox, set
     due, renewal = milestone_due(settings, 90)
     # The subject counts the days from the day the task falls due, when its owner reads it.
     assert subjects(portal) == [
-        "Price change at renewal: Andes Nova S.A., 1,200.00 → 1,320.00 USD (+10.0%)",
+        "Price change at renewal: Andes Nova S.A., $1,200.00 → $1,320.00 (+10%)",
         f"Renewal in {(renewal - due).days} days: Andes Nova S.A.",
     ]
 
@@ -107,7 +107,7 @@ def test_a_run_creates_the_expected_tasks_and_a_second_creates_none(sandbox, set
         assert list(portal.associated("tasks", task_id, "contacts")) == [portal.ids["contact"]]
         assert list(portal.associated("tasks", task_id, "deals")) == [portal.ids["deal"]]
     price = next(t for t in tasks.values() if t["hs_task_subject"].startswith("Price"))
-    assert "changes from 1,200.00 to 1,320.00 USD (+10.0%)" in price["hs_task_body"]
+    assert "changes from $1,200.00 to $1,320.00 (+10%)" in price["hs_task_body"]
     assert price["hs_task_priority"] == "LOW"  # 90 days out
 
     sandbox.reset_stats()
@@ -124,7 +124,7 @@ def test_spanish_task_texts(sandbox, db_url, moment):
     assert cycle(settings, cache).ok
     due, renewal = milestone_due(settings, 90)
     assert subjects(sandbox.portal) == [
-        "Cambio de precio en la renovación: Andes Nova S.A., 1.200,00 → 1.320,00 USD (+10,0 %)",
+        "Cambio de precio en la renovación: Andes Nova S.A., 1.200,00\xa0US$ → 1.320,00\xa0US$ (+10 %)",
         f"Renovación en {(renewal - due).days} días: Andes Nova S.A.",
     ]
     cache.close()

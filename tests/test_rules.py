@@ -416,11 +416,11 @@ def test_a_discount_ending_at_the_renewal_is_named_in_the_price_change_task():
     (task,) = reminders(plan, "renewal.price_change")
     assert reminders(plan, "renewal.discount_ends") == []  # the price-change task says it
     _, body = _text(task)
-    assert body.startswith("The 20.0% discount ends on March 1, 2027: from 1,200.00 to 1,500.00 USD.")
+    assert body.startswith("The 20% discount ends on March 1, 2027: from $1,200.00 to $1,500.00.")
     assert "HubSpot renewal manager: Marta Ruiz (HubSpot)." in body
     assert "The client's renewal options: https://app.hubspot.com/renewals/42" in body
     _, cuerpo = _text(task, "es")
-    assert cuerpo.startswith("El descuento del 20,0 % termina el 1 de marzo de 2027: de 1.200,00 a 1.500,00 USD.")
+    assert cuerpo.startswith("El descuento del 20 % termina el 1 de marzo de 2027: de 1.200,00\xa0US$ a 1.500,00\xa0US$.")
     # Without the optional properties the task reads as before.
     (plain,) = reminders(evaluate(portfolio(sub(renewal_price=Decimal("1500.00"))), RENEWAL - timedelta(days=100), CONFIG), "renewal.price_change")
     assert "discount" not in _text(plain)[1] and "renewal manager" not in _text(plain)[1]

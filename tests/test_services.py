@@ -86,7 +86,7 @@ def test_a_service_price_change_is_due_a_month_before_the_notice_deadline():
     assert price.step == working_day(deadline - timedelta(days=30), not_before=date.min, skip_weekends=True) and "emails_start" not in price.facts
     assert price.facts["tell_by"] == deadline.isoformat()
     subject, body = render(price.rule, price.facts, price.due, language="en", key=price.key, task_marker="rw1-0000000000000000")
-    assert subject == "Service contract price change: Andes Nova S.A., 1,200.00 → 1,320.00 EUR (+10.0%)"
+    assert subject == "Service contract price change: Andes Nova S.A., €1,200.00 → €1,320.00 (+10%)"
     assert f"explain the change to the client before {day(deadline, 'en')}, the last day they can cancel or renegotiate" in body
     assert "HubSpot" not in body
 

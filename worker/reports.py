@@ -21,6 +21,7 @@ from worker.cache.portfolio import load_portfolio
 from worker.rules import RuleConfig
 from worker.rules.engine import active_renewals
 from worker.rules.renewal import notice_deadline, price_change_percent, usage_percent
+from worker import words
 from worker.safe_text import csv_cell, for_terminal
 from worker.settings import Settings
 
@@ -135,15 +136,16 @@ def render_renewals(data: dict[str, Any]) -> str:
     header = ["Client", "Kind", "Comm.", "Products", "Deadline", "Renewal", "Days", "Now/month", "Renewal/month", "Change", "Owner", "Primary contact", "Findings"]
     rows = []
     for r in data["renewals"]:
-        change = f"{Decimal(r['change_percent']):+.1f}%" if r["change_percent"] is not None else ""
-        currency = f" {r['currency']}" if r["currency"] else ""
+        change = words.percent(r["change_percent"], "en", signed=Decimal(r["change_percent"]) != 0) if r["change_percent"] is not None else ""
+        # Money and percentages as the task texts write them (Babel, the currency's own decimals).
+        price = lambda value: words.money(value, r["currency"], "en") if value is not None else "?"  # noqa: E731
         owner = r["owner"]["name"] or r["owner"]["id"] or "—"
         if r["owner"]["id"] and not r["owner"]["active"]:
             owner += " (inactive)"
         communication = r["communication_owner"] or ("not recorded (HubSpot by default)" if r["kind"] == "subscription" else "—")
         rows.append([
             r["client"] or "?", KIND_WORDS.get(r["kind"], r["kind"]), communication, r["products"] or "", str(r["deadline"] or ""), str(r["renewal_date"]),
-            str(r["days_left"]), (r["current_monthly_price"] or "?") + currency, (r["renewal_monthly_price"] or "?") + currency, change,
+            str(r["days_left"]), price(r["current_monthly_price"]), price(r["renewal_monthly_price"]), change,
             owner, r["primary_contact_email"] or "—", str(len(r["open_findings"])) if r["open_findings"] else "",
         ])
     title = f"Renewals from {data['as_of']} within {data['within_days']} days: {len(rows)}"

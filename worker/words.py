@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import format_currency, format_decimal, is_currency
 
 _WHEN = {
     "en": ("today", "tomorrow", "in {n} days"),
@@ -26,11 +26,25 @@ def number(value: Any, language: str, decimals: int = 0) -> str:
 
 
 def percent(value: Any, language: str, *, signed: bool = False) -> str:
+    """10% / 10 % for a whole number, 12.5% / 12,5 % otherwise (one decimal)."""
     decimal = Decimal(str(value))
-    text = number(abs(decimal), language, 1) + (" %" if language == "es" else "%")
+    shown = abs(decimal).quantize(Decimal("0.1"))
+    text = number(shown, language, 0 if shown == shown.to_integral_value() else 1) + (" %" if language == "es" else "%")
     if signed:
         text = ("+" if decimal >= 0 else "−") + text
     return text
+
+
+def money(value: Any, currency: str | None, language: str) -> str:
+    """A price in its currency as people of ``language`` write it, with the currency's own
+    decimals (CLDR: $1,200.00, 1200,00 US$, CLP 3.200); the bare number with two decimals and
+    the code when the currency is missing or not one CLDR knows (a HubSpot value is whatever was
+    typed)."""
+    amount = Decimal(str(value))
+    code = (currency or "").strip().upper()
+    if is_currency(code):
+        return format_currency(amount, code, locale=language)
+    return number(amount, language, 2) + (f" {currency.strip()}" if currency and currency.strip() else "")
 
 
 def day(value: str | date, language: str) -> str:

@@ -9,7 +9,6 @@ from functools import lru_cache
 from typing import Any
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency, format_decimal, is_currency
 
 from worker import words
 
@@ -83,18 +82,14 @@ def moment(value: datetime | None, language: str, tz: Any) -> str:
 
 @lru_cache(maxsize=8192)
 def money(value: Any, currency: str | None, language: str) -> str:
-    """A price in its currency as people of ``language`` write it; the bare number when the
-    currency is missing or not one Babel knows (a HubSpot value is whatever was typed)."""
+    """A price as the task texts write it (``worker.words.money``); "unknown" for none, and a
+    value that is not a number as typed."""
     if value is None or value == "":
         return WORDS[language]["unknown"]
     try:
-        amount = Decimal(str(value))
+        return words.money(value, currency, language)
     except InvalidOperation:
         return str(value)
-    code = (currency or "").strip().upper()
-    if is_currency(code):
-        return format_currency(amount, code, locale=language)
-    return format_decimal(amount, format="#,##0.00", locale=language) + (f" {currency}" if currency else "")
 
 
 def number(value: Any, language: str) -> str:

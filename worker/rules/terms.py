@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from worker.rules.context import Context, notice_deadline
 from worker.rules.model import HIGH, SERVICE, Reminder, Rule, SubscriptionRow, urgency
-from worker.words import day, number, percent, usage, when
+from worker.words import day, money, number, percent, usage, when
 
 PRICE_CHANGE = "renewal.price_change"
 CONTACT_TIER = "renewal.contact_tier"
@@ -130,8 +130,8 @@ def contact_tier(ctx: Context) -> list[Reminder]:
 def _price_words(facts: Mapping[str, Any], language: str, t: Mapping[str, Any], due: date) -> dict[str, Any]:
     change = facts.get("change_percent")
     return {
-        "current_price": number(facts["current_price"], language, 2),
-        "renewal_price": number(facts["renewal_price"], language, 2),
+        "current_price": money(facts["current_price"], facts.get("currency"), language),
+        "renewal_price": money(facts["renewal_price"], facts.get("currency"), language),
         "change": t["unknown_percent"] if change is None else percent(change, language, signed=True),
         **_discount_words(facts, language, t, due),
     }
@@ -187,13 +187,15 @@ AT_HAND_WORDS = {
 
 
 def _tier_words(facts: Mapping[str, Any], language: str, t: Mapping[str, Any], due: date) -> dict[str, Any]:
+    def usage_of(used: Any, limit: Any) -> str:
+        if used is None:
+            return t["usage.unknown"].format(limit=number(limit, language))
+        return t["usage"].format(used=number(used, language), limit=number(limit, language), share=usage(used, limit, language))
+
     return {
-        "contacts_used": "?" if facts["contacts_used"] is None else number(facts["contacts_used"], language),
-        "emails_sent": "?" if facts["emails_sent"] is None else number(facts["emails_sent"], language),
+        "contacts_usage": usage_of(facts["contacts_used"], facts["tier"]),
+        "emails_usage": usage_of(facts["emails_sent"], facts["emails_limit"]),
         "tier": number(facts["tier"], language),
-        "emails_limit": number(facts["emails_limit"], language),
-        "contacts_percent": usage(facts["contacts_used"], facts["tier"], language),
-        "emails_percent": usage(facts["emails_sent"], facts["emails_limit"], language),
         "per_contact": facts["emails_limit"] // facts["tier"],
     }
 
@@ -212,30 +214,30 @@ PRICE_CHANGE_RULE = Rule(
     texts={
         "en": {
             **AT_HAND_WORDS["en"],
-            "discount.line": "The {discount} ends on {discount_end}: from {current_price} to {renewal_price} {currency}.",
-            "discount.line.falls": "The {discount} ends on {discount_end}, yet the renewal price recorded is lower ({current_price} to {renewal_price} {currency}): check both on the record before telling the client.",
-            "subject": "Price change at renewal: {company}, {current_price} → {renewal_price} {currency} ({change})",
+            "discount.line": "The {discount} ends on {discount_end}: from {current_price} to {renewal_price}.",
+            "discount.line.falls": "The {discount} ends on {discount_end}, yet the renewal price recorded is lower ({current_price} to {renewal_price}): check both on the record before telling the client.",
+            "subject": "Price change at renewal: {company}, {current_price} → {renewal_price} ({change})",
             "body": [
-                "At the renewal on {renewal_date} the monthly price of {products} changes from {current_price} to {renewal_price} {currency} ({change}).",
+                "At the renewal on {renewal_date} the monthly price of {products} changes from {current_price} to {renewal_price} ({change}).",
                 "To do: explain the change to the client before HubSpot's renewal emails start on {emails_start}.",
             ],
             "body.late": [
-                "At the renewal on {renewal_date} the monthly price of {products} changes from {current_price} to {renewal_price} {currency} ({change}).",
+                "At the renewal on {renewal_date} the monthly price of {products} changes from {current_price} to {renewal_price} ({change}).",
                 "To do: explain the change to the client now: HubSpot's renewal emails started on {emails_start}.",
             ],
             "unknown_percent": "new price, no current price",
         },
         "es": {
             **AT_HAND_WORDS["es"],
-            "discount.line": "El {discount} termina el {discount_end}: de {current_price} a {renewal_price} {currency}.",
-            "discount.line.falls": "El {discount} termina el {discount_end}, pero el precio de renovación registrado es menor (de {current_price} a {renewal_price} {currency}): comprobar ambos en el registro antes de hablar con el cliente.",
-            "subject": "Cambio de precio en la renovación: {company}, {current_price} → {renewal_price} {currency} ({change})",
+            "discount.line": "El {discount} termina el {discount_end}: de {current_price} a {renewal_price}.",
+            "discount.line.falls": "El {discount} termina el {discount_end}, pero el precio de renovación registrado es menor (de {current_price} a {renewal_price}): comprobar ambos en el registro antes de hablar con el cliente.",
+            "subject": "Cambio de precio en la renovación: {company}, {current_price} → {renewal_price} ({change})",
             "body": [
-                "En la renovación del {renewal_date} el precio mensual de {products} pasa de {current_price} a {renewal_price} {currency} ({change}).",
+                "En la renovación del {renewal_date} el precio mensual de {products} pasa de {current_price} a {renewal_price} ({change}).",
                 "Qué hacer: explicar el cambio al cliente antes de que HubSpot empiece a enviar sus correos de renovación el {emails_start}.",
             ],
             "body.late": [
-                "En la renovación del {renewal_date} el precio mensual de {products} pasa de {current_price} a {renewal_price} {currency} ({change}).",
+                "En la renovación del {renewal_date} el precio mensual de {products} pasa de {current_price} a {renewal_price} ({change}).",
                 "Qué hacer: explicar el cambio al cliente cuanto antes: los correos de renovación de HubSpot empezaron el {emails_start}.",
             ],
             "unknown_percent": "precio nuevo, sin precio actual",
@@ -243,24 +245,24 @@ PRICE_CHANGE_RULE = Rule(
     },
     service_texts={
         "en": {
-            "subject": "Service contract price change: {company}, {current_price} → {renewal_price} {currency} ({change})",
+            "subject": "Service contract price change: {company}, {current_price} → {renewal_price} ({change})",
             "body": [
-                "At the renewal on {renewal_date} the monthly price of the service contract ({products}) changes from {current_price} to {renewal_price} {currency} ({change}).",
+                "At the renewal on {renewal_date} the monthly price of the service contract ({products}) changes from {current_price} to {renewal_price} ({change}).",
                 "To do: explain the change to the client before {tell_by}, the last day they can cancel or renegotiate.",
             ],
             "body.late": [
-                "At the renewal on {renewal_date} the monthly price of the service contract ({products}) changes from {current_price} to {renewal_price} {currency} ({change}).",
+                "At the renewal on {renewal_date} the monthly price of the service contract ({products}) changes from {current_price} to {renewal_price} ({change}).",
                 "To do: explain the change to the client now: the last day to cancel or renegotiate was {tell_by}.",
             ],
         },
         "es": {
-            "subject": "Cambio de precio del contrato de servicios: {company}, {current_price} → {renewal_price} {currency} ({change})",
+            "subject": "Cambio de precio del contrato de servicios: {company}, {current_price} → {renewal_price} ({change})",
             "body": [
-                "En la renovación del {renewal_date} el precio mensual del contrato de servicios ({products}) pasa de {current_price} a {renewal_price} {currency} ({change}).",
+                "En la renovación del {renewal_date} el precio mensual del contrato de servicios ({products}) pasa de {current_price} a {renewal_price} ({change}).",
                 "Qué hacer: explicar el cambio al cliente antes del {tell_by}, último día para cancelar o renegociar.",
             ],
             "body.late": [
-                "En la renovación del {renewal_date} el precio mensual del contrato de servicios ({products}) pasa de {current_price} a {renewal_price} {currency} ({change}).",
+                "En la renovación del {renewal_date} el precio mensual del contrato de servicios ({products}) pasa de {current_price} a {renewal_price} ({change}).",
                 "Qué hacer: explicar el cambio al cliente cuanto antes: el último día para cancelar o renegociar fue el {tell_by}.",
             ],
         },
@@ -276,20 +278,24 @@ CONTACT_TIER_RULE = Rule(
     subject_key=_tier_subject,
     texts={
         "en": {
+            "usage": "{used} of {limit} ({share})",
+            "usage.unknown": "not recorded (the limit is {limit})",
             "subject.exceeded": "Contact tier exceeded: {company}",
             "subject.warning": "Contact tier nearly used up: {company}",
             "body": [
-                "Contacts: {contacts_used} of {tier} ({contacts_percent}).",
-                "Marketing emails this month: {emails_sent} of {emails_limit} ({emails_percent}; the limit is {per_contact} times the tier).",
+                "Contacts: {contacts_usage}.",
+                "Marketing emails this month: {emails_usage}; the limit is {per_contact} times the tier.",
                 "A client over either limit moves to a higher tier and pays more. To do: review usage with the client before the renewal on {renewal_date}.",
             ],
         },
         "es": {
+            "usage": "{used} de {limit} ({share})",
+            "usage.unknown": "sin registrar (el límite es {limit})",
             "subject.exceeded": "Nivel de contactos superado: {company}",
             "subject.warning": "Nivel de contactos casi agotado: {company}",
             "body": [
-                "Contactos: {contacts_used} de {tier} ({contacts_percent}).",
-                "Correos de marketing este mes: {emails_sent} de {emails_limit} ({emails_percent}; el límite es {per_contact} veces el nivel).",
+                "Contactos: {contacts_usage}.",
+                "Correos de marketing este mes: {emails_usage}; el límite es {per_contact} veces el nivel.",
                 "Un cliente que supera cualquiera de los límites pasa a un nivel superior y paga más. Qué hacer: revisar el uso con el cliente antes de la renovación del {renewal_date}.",
             ],
         },
