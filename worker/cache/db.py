@@ -16,6 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
+from worker.cache.locks import exclusive
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
@@ -130,8 +132,6 @@ class Cache:
         if not create:
             self._require_schema()
         elif run_migrations:
-            from worker.cache.locks import exclusive
-
             # Two processes starting on a new database would both create the tables.
             with exclusive(self, "migrate", wait_s=300):
                 migrate(self.engine)

@@ -17,12 +17,18 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Iterator
+from typing import IO, Any, Iterator, Protocol
 
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 
-if TYPE_CHECKING:
-    from worker.cache.db import Cache
+
+class Database(Protocol):
+    """What a lock needs of the cache: its engine and URL (``worker.cache.db.Cache`` is one;
+    naming the protocol rather than the class keeps db.py → locks.py one way)."""
+
+    engine: Engine
+    url: str
 
 _POLL_S = 0.2
 _process_locks: dict[str, threading.Lock] = {}
@@ -50,7 +56,7 @@ def sqlite_lock_path(url: str, name: str) -> Path | None:
 class DatabaseLock:
     """One named lock: ``try_acquire`` never blocks; ``held`` tells whether it is still ours."""
 
-    def __init__(self, cache: "Cache", name: str):
+    def __init__(self, cache: Database, name: str):
         self.cache = cache
         self.name = name
         self._postgres = cache.engine.dialect.name == "postgresql"
@@ -144,7 +150,7 @@ class DatabaseLock:
 
 
 @contextmanager
-def exclusive(cache: "Cache", name: str, *, wait_s: float) -> Iterator[None]:
+def exclusive(cache: Database, name: str, *, wait_s: float) -> Iterator[None]:
     """Hold the named lock for the block; wait up to ``wait_s`` for it, else LockTimeout."""
     lock = DatabaseLock(cache, name)
     deadline = time.monotonic() + wait_s
