@@ -31,6 +31,12 @@ def test_when_never_says_1_days(days, en, es):
     assert (when(days, "en"), when(days, "es")) == (en, es)
 
 
+def test_a_day_already_past_is_named_by_its_date_never_today():
+    assert when(-2, "en", "2026-12-05") == "on December 5, 2026"
+    assert when(-2, "es", date(2026, 12, 5)) == "el 5 de diciembre de 2026"
+    assert when(0, "en", "2026-12-05") == "today"
+
+
 def test_a_milestone_task_in_both_languages():
     subject, body = text("renewal.milestone", {"milestone_days": 90}, date(2026, 12, 1))
     assert subject == "Renewal in 90 days: Andes Nova S.A."

@@ -60,7 +60,7 @@ def render(rule: str, facts: Mapping[str, Any], due: date, *, language: str, key
         if facts.get(field):
             values[field] = day(facts[field], language)
     if facts.get("renewal_date"):
-        values["when"] = when((date.fromisoformat(facts["renewal_date"]) - due).days, language)
+        values["when"] = when((date.fromisoformat(facts["renewal_date"]) - due).days, language, facts["renewal_date"])
     # Late: the day the client had to hear by (HubSpot's emails start; a service contract's
     # notice deadline; the renewal deadline itself) has passed by the due date.
     cutoff = facts.get("emails_start") or facts.get("tell_by") or facts.get("deadline")

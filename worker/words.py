@@ -53,9 +53,15 @@ def day(value: str | date, language: str) -> str:
     return format_date(moment, format="long", locale=language)
 
 
-def when(days: int, language: str) -> str:
-    """today / tomorrow / in 5 days (never "in 1 days")."""
+_PASSED = {"en": "on {day}", "es": "el {day}"}
+
+
+def when(days: int, language: str, on: str | date | None = None) -> str:
+    """today / tomorrow / in 5 days (never "in 1 days"); a day already past (``days`` < 0) is
+    named by its date ("on December 5, 2026"), never "today", when ``on`` gives it."""
     today, tomorrow, later = _WHEN[language]
+    if days < 0 and on is not None:
+        return _PASSED[language].format(day=day(on, language))
     return today if days <= 0 else tomorrow if days == 1 else later.format(n=days)
 
 

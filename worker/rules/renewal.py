@@ -108,7 +108,7 @@ def _deadline_words(facts: Mapping[str, Any], language: str, t: Mapping[str, Any
     deadline = date.fromisoformat(facts["deadline"])
     default_days = (date.fromisoformat(facts["renewal_date"]) - deadline).days if facts.get("renewal_date") else 0
     return {
-        "when": when((deadline - due).days, language),
+        "when": when((deadline - due).days, language, deadline),
         "deadline_source": t[f"source.{facts['deadline_source']}"].format(days=default_days),
     }
 
@@ -119,7 +119,7 @@ CATCH_UP_NOTE_DAYS = 4
 def _milestone_words(facts: Mapping[str, Any], language: str, t: Mapping[str, Any], due: date) -> dict[str, Any]:
     renewal = date.fromisoformat(facts["renewal_date"])
     days_left = (renewal - due).days
-    words: dict[str, Any] = {"milestone": facts["milestone_days"], "days_left": days_left, "renewal_when": when(days_left, language)}
+    words: dict[str, Any] = {"milestone": facts["milestone_days"], "days_left": days_left, "renewal_when": when(days_left, language) if days_left >= 0 else t["renewed"]}
     if facts.get("_deadline"):
         deadline = date.fromisoformat(facts["_deadline"])
         words.update(deadline=day(deadline, language), deadline_when=when((deadline - due).days, language), deadline_delta=(deadline - due).days)
@@ -175,6 +175,7 @@ MILESTONE_RULE = Rule(
             "todo.on": "To do: make sure the client has decided today.",
             "todo.after": "To do: confirm the renewal terms with the client; any change of terms goes through HubSpot's renewal manager; prepare the invoicing.",
             "milestone.late": "(The {milestone}-day renewal milestone, caught up late.)",
+            "renewed": "already renewed",
         },
         "es": {
             "subject": "Renovación {when}: {company}",
@@ -194,6 +195,7 @@ MILESTONE_RULE = Rule(
             "todo.on": "Qué hacer: asegurarse hoy de que el cliente ha decidido.",
             "todo.after": "Qué hacer: confirmar las condiciones de renovación con el cliente; cualquier cambio de condiciones pasa por el mánager de renovación de HubSpot; preparar la facturación.",
             "milestone.late": "(Hito de {milestone} días antes de la renovación, recuperado con retraso.)",
+            "renewed": "ya renovado",
         },
     },
     service_texts={

@@ -143,7 +143,7 @@ def _discount_words(facts: Mapping[str, Any], language: str, t: Mapping[str, Any
     share = facts.get("discount_percent")
     return {
         "discount_end": day(facts["discount_end"], language),
-        "when_discount": when((date.fromisoformat(facts["discount_end"]) - due).days, language),
+        "when_discount": when((date.fromisoformat(facts["discount_end"]) - due).days, language, facts["discount_end"]),
         "discount": t["discount.percent"].format(percent=percent(share, language)) if share is not None else t["discount.unknown"],
     }
 
