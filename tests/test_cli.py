@@ -195,5 +195,8 @@ def test_reports_from_the_cache(live_sandbox, tmp_path):
     assert f"within 120 days: {len(days)}" in table and "Renewal/month" in table
     findings = json.loads(run_cli(tmp_path, "findings", "--json", config=config).stdout)
     assert findings["open"] == len(findings["findings"]) > 0
-    assert {"rule", "object_type", "object_id", "field", "value", "message", "first_seen_at", "last_seen_at", "resolved_at"} == set(findings["findings"][0])
+    assert {"rule", "object_type", "object_id", "field", "value", "message", "first_seen_at", "last_seen_at", "resolved_at", "client"} == set(findings["findings"][0])
+    # New: each finding names its client (a renewal record's company, or the company itself).
+    about_clients = [f for f in findings["findings"] if f["object_type"] in {"company", "subscription"}]
+    assert about_clients and all(f["client"] for f in about_clients if f["object_type"] == "company")
     assert "Open findings:" in run_cli(tmp_path, "findings", config=config).stdout

@@ -16,7 +16,9 @@ from typing import Any, Sequence
 from sqlalchemy import select
 from sqlmodel import Session
 
-from worker.cache.models import Finding, TaskLedger
+from worker.batching import chunks
+from worker.cache.models import Company, Finding, TaskLedger
+from worker.cache.repo import RENEWAL_TABLES
 from worker.cache.portfolio import load_portfolio
 from worker.rules import RuleConfig
 from worker.rules.engine import active_renewals
@@ -163,12 +165,32 @@ def findings_data(session: Session, *, include_resolved: bool = False) -> dict[s
         }
         for (f,) in session.execute(statement)
     ]
+    # New: the client each finding is about, by name (null for settings, sync and owners).
+    clients = _clients_of(session, items)
+    for item in items:
+        item["client"] = clients.get((item["object_type"], item["object_id"]))
     return {"findings": items, "open": sum(1 for f in items if f["resolved_at"] is None)}
+
+
+def _clients_of(session: Session, items: Sequence[dict[str, Any]]) -> dict[tuple[str, str], str | None]:
+    """(object type, id) → the name of the client company it belongs to: the company itself, or
+    a renewal record's company."""
+    company_of: dict[tuple[str, str], str] = {}
+    for kind, model in RENEWAL_TABLES.items():
+        ids = sorted({i["object_id"] for i in items if i["object_type"] == kind})
+        for chunk in chunks(ids, 1000):
+            rows = session.execute(select(model.id, model.company_id).where(model.id.in_(chunk), model.company_id.is_not(None)))  # type: ignore[attr-defined, union-attr]
+            company_of.update({(kind, record_id): company_id for record_id, company_id in rows})
+    company_of.update({("company", i["object_id"]): i["object_id"] for i in items if i["object_type"] == "company"})
+    names: dict[str, str | None] = {}
+    for chunk in chunks(sorted(set(company_of.values())), 1000):
+        names.update({company_id: name for company_id, name in session.execute(select(Company.id, Company.name).where(Company.id.in_(chunk)))})  # type: ignore[attr-defined]
+    return {key: names.get(company_id) for key, company_id in company_of.items()}
 
 
 def render_findings(data: dict[str, Any]) -> str:
     rows = [
-        [f["rule"], f"{f['object_type']} {f['object_id']}", f["value"] or "", f["message"], f["first_seen_at"].strftime("%Y-%m-%d"), "resolved" if f["resolved_at"] else "open"]
+        [f["rule"], (f"{f['client']} · " if f.get("client") else "") + f"{f['object_type']} {f['object_id']}", f["value"] or "", f["message"], f["first_seen_at"].strftime("%Y-%m-%d"), "resolved" if f["resolved_at"] else "open"]
         for f in data["findings"]
     ]
     return f"Open findings: {data['open']}\n" + table(["Rule", "Record", "Value", "What is wrong", "Since", "State"], rows, widths={2: 30, 3: 70})
