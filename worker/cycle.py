@@ -84,7 +84,7 @@ def build_gateway(settings: Settings) -> HubSpotGateway:
         timeouts=Timeouts(hubspot.timeout_connect_s, hubspot.timeout_read_s),
         api_version=hubspot.api_version,
         requests_in_flight=hubspot.requests_in_flight,
-        task_defaults={name: str(value) for name, value in settings.reminders.task_properties.items()},
+        task_defaults=dict(settings.reminders.task_properties),  # validated to text at start
     )
 
 

@@ -139,19 +139,22 @@ def render_renewals(data: dict[str, Any]) -> str:
     rows = []
     for r in data["renewals"]:
         change = words.percent(r["change_percent"], "en", signed=Decimal(r["change_percent"]) != 0) if r["change_percent"] is not None else ""
-        # Money and percentages as the task texts write them (Babel, the currency's own decimals).
-        price = lambda value: words.money(value, r["currency"], "en") if value is not None else "?"  # noqa: E731
         owner = r["owner"]["name"] or r["owner"]["id"] or "—"
         if r["owner"]["id"] and not r["owner"]["active"]:
             owner += " (inactive)"
         communication = r["communication_owner"] or ("not recorded (HubSpot by default)" if r["kind"] == "subscription" else "—")
         rows.append([
             r["client"] or "?", KIND_WORDS.get(r["kind"], r["kind"]), communication, r["products"] or "", str(r["deadline"] or ""), str(r["renewal_date"]),
-            str(r["days_left"]), price(r["current_monthly_price"]), price(r["renewal_monthly_price"]), change,
+            str(r["days_left"]), _price(r["current_monthly_price"], r["currency"]), _price(r["renewal_monthly_price"], r["currency"]), change,
             owner, r["primary_contact_email"] or "—", str(len(r["open_findings"])) if r["open_findings"] else "",
         ])
     title = f"Renewals from {data['as_of']} within {data['within_days']} days: {len(rows)}"
     return title + "\n" + table(header, rows, widths={3: 28, 0: 26, 11: 30})
+
+
+def _price(value: str | None, currency: str | None) -> str:
+    """Money as the task texts write it (Babel, the currency's own decimals); "?" for none."""
+    return words.money(value, currency, "en") if value is not None else "?"
 
 
 def findings_data(session: Session, *, include_resolved: bool = False) -> dict[str, Any]:

@@ -414,12 +414,13 @@ class Syncer:
         rows, problems = [], []
         # Records of the object type in another pipeline are not this kind of renewal; one that
         # was (it moved to another pipeline) leaves this kind's table as a record gone would.
-        others = [r.id for r in records if not in_pipeline(r, source)]
-        if others:
-            left = repo.known_ids(session, model, others)
+        ours = [r for r in records if in_pipeline(r, source)]
+        if len(ours) < len(records):
+            kept = {r.id for r in ours}
+            left = repo.known_ids(session, model, [r.id for r in records if r.id not in kept])
             repo.mark_deleted(session, model, sorted(left), now)
             report.counts[f"{counted}_deleted"] += len(left)
-            records = [r for r in records if in_pipeline(r, source)]
+            records = ours
         for record in records:
             company_id = None if prepared is None else prepared.get(record.id)
             record, unstorable = storable(record)

@@ -35,8 +35,8 @@ OWNERS = "owners"
 
 
 def sync_owners(
-    gateway: HubSpotGateway, cache: Cache, *, both_lists: bool, max_delete_share: float, now: Callable[[], datetime], counts: Counter,
-    max_owner_loss_share: float = 0.5,
+    gateway: HubSpotGateway, cache: Cache, *, both_lists: bool, max_delete_share: float, max_owner_loss_share: float,
+    now: Callable[[], datetime], counts: Counter,
 ) -> None:
     rows = _list(gateway, both_lists)
     with cache.transaction() as session:

@@ -37,7 +37,7 @@ def percent(value: Any, language: str, *, signed: bool = False) -> str:
 
 def money(value: Any, currency: str | None, language: str) -> str:
     """A price in its currency as people of ``language`` write it, with the currency's own
-    decimals (CLDR: $1,200.00, 1200,00 US$, CLP 3.200); the bare number with two decimals and
+    decimals (CLDR: $1,200.00, 1.200,00 US$, CLP 3.200); the bare number with two decimals and
     the code when the currency is missing or not one CLDR knows (a HubSpot value is whatever was
     typed)."""
     amount = Decimal(str(value))
