@@ -104,6 +104,29 @@ def test_every_text_counts_the_days_from_its_due_day_in_both_languages(moment):
                 assert int(counted.group(1)) == (renewal - reminder.due).days, (reminder.key, subject)
 
 
+# What a text may not offer once the notice deadline has passed by the day it falls due.
+STILL_NEGOTIABLE = {
+    "en": ("can still cancel", "while there is time to negotiate", "before HubSpot's renewal emails start", "make sure the client has decided"),
+    "es": ("aún puede cancelar", "mientras se puede negociar", "antes de que HubSpot empiece", "asegurarse de que el cliente ha decidido"),
+}
+
+
+@over_moments
+def test_no_text_offers_to_negotiate_once_the_deadline_has_passed(moment):
+    as_of = clock.local_today(moment.tz)
+    plan = evaluate(every_kind_of_renewal(as_of), as_of, CONFIG)
+    after = 0
+    for reminder in plan.reminders:
+        deadline = reminder.facts.get("_deadline") or reminder.facts.get("deadline") or reminder.facts.get("tell_by")
+        if not deadline or date.fromisoformat(deadline) >= reminder.due:
+            continue
+        after += 1
+        for language, phrases in STILL_NEGOTIABLE.items():
+            subject, body = render(reminder.rule, reminder.facts, reminder.due, language=language, key=reminder.key, task_marker="rw1-0000000000000000")
+            assert not [p for p in phrases if p in subject + body], (reminder.key, language, body)
+    assert after > 50, "the portfolio has renewals past their deadline"
+
+
 @over_moments
 def test_a_task_is_due_at_the_local_due_time_on_every_day_around_the_moment(moment):
     today = clock.local_today(moment.tz)

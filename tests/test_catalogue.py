@@ -40,6 +40,10 @@ def scenarios():
                          discount_percent=Decimal("15"), discount_end_date=MONDAY + timedelta(days=60))))
     yield ("nobody chose who communicates, 100 days out, contacts over the tier", MONDAY,
            portfolio(sub(renewal_date=MONDAY + timedelta(days=100), communication_owner=None, contacts_used=5200)))
+    yield ("the partner communicates, 30 days out (the deadline passed), the price goes up", MONDAY,
+           portfolio(sub(renewal_date=MONDAY + timedelta(days=30), communication_owner="partner", renewal_price=Decimal("1320.00"))))
+    yield ("HubSpot communicates, 60 days out (HubSpot's emails started, the deadline ahead), the price goes up", MONDAY,
+           portfolio(sub(renewal_date=MONDAY + timedelta(days=60), renewal_price=Decimal("1320.00"))))
     yield ("the deadline is today", MONDAY, portfolio(sub(renewal_date=MONDAY + timedelta(days=45))))
     yield ("the deadline passed on a Saturday, its task due on Monday", SATURDAY, portfolio(sub(renewal_date=SATURDAY + timedelta(days=45))))
     yield ("a service contract, 90 days out, its price up, no primary contact", MONDAY,

@@ -96,7 +96,8 @@ def test_a_late_service_price_change_says_the_deadline_passed():
     plan = evaluate(portfolio(service(renewal_date=renewal, renewal_price=Decimal("1320.00"))), AS_OF, CONFIG)
     price = next(r for r in plan.reminders if r.rule == "renewal.price_change")
     _, body = render(price.rule, price.facts, price.due, language="en", key=price.key, task_marker="rw1-0000000000000000")
-    assert "now: the last day to cancel or renegotiate was" in body and "before" not in body.split("To do:")[1]
+    assert "The last day to cancel or renegotiate was" in body and "the contract renews at the new price" in body
+    assert "before invoicing it" in body and "can still" not in body
 
 
 def test_a_service_deadline_is_the_contracts_own_or_the_default():

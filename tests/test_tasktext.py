@@ -63,6 +63,37 @@ def test_a_late_step_says_it_is_late_instead_of_before_a_past_date(language, bef
     assert late in overdue and before not in overdue
 
 
+PRICE = {"current_price": "1200.00", "renewal_price": "1320.00", "currency": "USD", "change_percent": "10.0", "emails_start": "2026-12-16"}
+
+
+@pytest.mark.parametrize("language, meeting, hubspot_emails, passed", [
+    ("en", "at the renewal meeting with the client, by December 16, 2026", "HubSpot's renewal emails start",
+     "The deadline to cancel or renegotiate passed on January 15, 2027: the new price applies from the renewal."),
+    ("es", "en la reunión de renovación con el cliente, a más tardar el 16 de diciembre de 2026", "HubSpot empiece a enviar",
+     "La fecha tope para cancelar o renegociar pasó el 15 de enero de 2027: el precio nuevo se aplica desde la renovación."),
+])
+def test_a_price_change_follows_who_communicates_and_the_deadline(language, meeting, hubspot_emails, passed):
+    partner = {**PRICE, "_deadline": "2027-01-15", "_communication": "partner"}
+    _, before = text("renewal.price_change", partner, date(2026, 12, 1), language)
+    assert meeting in before and hubspot_emails not in before and "15" in before
+    _, after = text("renewal.price_change", partner, date(2027, 1, 18), language)
+    assert passed in after and meeting not in after
+    _, hubspot = text("renewal.price_change", {**partner, "_communication": "hubspot"}, date(2026, 12, 1), language)
+    assert hubspot_emails in hubspot and meeting not in hubspot
+
+
+def test_who_communicates_and_the_deadline_shape_new_words_but_never_rewrite_a_task():
+    from worker.tasktext import fingerprint
+
+    assert fingerprint({**PRICE, "_deadline": "2027-01-15", "_communication": "partner"}) == fingerprint(PRICE)
+
+
+def test_a_partner_meeting_after_the_deadline_is_about_confirming_the_terms():
+    subject, body = text("renewal.partner_meeting", {"emails_start": "2026-12-16", "_deadline": "2027-01-15"}, date(2027, 1, 18))
+    assert subject == "Renewal meeting with Andes Nova S.A.: the deadline passed on January 15, 2027, confirm the terms"
+    assert "to confirm the renewal terms" in body and "before" not in body
+
+
 def test_a_partner_meeting_due_after_the_emails_started_is_late_in_subject_and_body():
     subject, body = text("renewal.partner_meeting", {"emails_start": "2026-12-16"}, date(2026, 12, 20))
     assert subject == "Hold the renewal meeting with Andes Nova S.A. now: HubSpot's emails started December 16, 2026"

@@ -16,7 +16,7 @@ import json
 from datetime import date
 from typing import Any, Mapping
 
-from worker.rules.model import SUBSCRIPTION
+from worker.rules.model import SUBSCRIPTION, stage_key
 from worker.rules.registry import RULES
 from worker.safe_text import for_terminal
 from worker.words import day, when
@@ -66,11 +66,11 @@ def render(rule: str, facts: Mapping[str, Any], due: date, *, language: str, key
     cutoff = facts.get("emails_start") or facts.get("tell_by") or facts.get("deadline")
     late = bool(cutoff) and date.fromisoformat(cutoff) < due
     values.update(definition.words(facts, language, t, due))
-    subject = t[definition.subject_key(facts, late, t)].format(**values)
+    subject = t[definition.subject_key(facts, values, late, t)].format(**values)
     if definition.lines is not None:
         lines = definition.lines(facts, values, late, t)
     else:
-        lines = [line.format(**values) for line in t["body.late" if late and "body.late" in t else "body"]]
+        lines = [line.format(**values) for line in t[stage_key("body", values, late, t)]]
     lines.append(MARKER_LINE[language].format(marker=task_marker, key=key))
     # Words from HubSpot with their control and bidi characters made visible: a task is read in
     # HubSpot's app, its mobile app and email reminders, where U+202E would turn text around.

@@ -188,8 +188,22 @@ def _no_words(facts: Mapping[str, Any], language: str, texts: Mapping[str, Any],
     return {}
 
 
-def _subject_or_late(facts: Mapping[str, Any], late: bool, texts: Mapping[str, Any]) -> str:
-    return "subject.late" if late and "subject.late" in texts else "subject"
+def stage_key(part: str, values: Mapping[str, Any], late: bool, texts: Mapping[str, Any]) -> str:
+    """Which of a rule's ``part`` templates (``subject`` or ``body``) fits the task's stage, the
+    first the rule has of: ``part.after`` (the rule's words found the notice deadline passed by
+    the due day), ``part.<variant>.late`` / ``part.late`` (the step's own date has passed),
+    ``part.<variant>`` (``values["text_variant"]``: who communicates, for one), ``part``."""
+    variant = values.get("text_variant")
+    candidates = [f"{part}.after"] if values.get("deadline_passed") else []
+    if late:
+        candidates += [f"{part}.{variant}.late", f"{part}.late"] if variant else [f"{part}.late"]
+    if variant:
+        candidates.append(f"{part}.{variant}")
+    return next((key for key in candidates if key in texts), part)
+
+
+def _subject_for_stage(facts: Mapping[str, Any], values: Mapping[str, Any], late: bool, texts: Mapping[str, Any]) -> str:
+    return stage_key("subject", values, late, texts)
 
 
 @dataclass(frozen=True)
@@ -200,6 +214,7 @@ class Rule:
 
     ``texts[language]`` holds ``subject`` and ``body`` (lines) templates, optionally
     ``subject.late`` and ``body.late`` for a step whose date has passed by the task's due date,
+    and ``subject.after`` / ``body.after`` for a task due after the renewal's notice deadline,
     and any words the rule's ``words(facts, language, texts, due)`` function uses. ``gone`` explains, once the reasons all
     rules share (record archived, cancelled, date moved or passed) don't, why its reminder is no
     longer wanted: ``gone(record, portfolio, config)``.
@@ -210,7 +225,7 @@ class Rule:
     gone: Callable[[Any, "Portfolio", "RuleConfig"], str]
     texts: Mapping[str, Mapping[str, Any]]
     words: Callable[[Mapping[str, Any], str, Mapping[str, Any], date], dict[str, Any]] = _no_words
-    subject_key: Callable[[Mapping[str, Any], bool, Mapping[str, Any]], str] = _subject_or_late
+    subject_key: Callable[[Mapping[str, Any], Mapping[str, Any], bool, Mapping[str, Any]], str] = _subject_for_stage
     lines: Callable[[Mapping[str, Any], dict[str, Any], bool, Mapping[str, Any]], list[str]] | None = None
     # What the task's key is anchored on: the renewal date, or the notice deadline.
     anchor: Callable[["SubscriptionRow", "RuleConfig"], date | None] = lambda sub, config: sub.renewal_date

@@ -24,6 +24,8 @@ from worker.rules.terms import (
     PRICE_CHANGE_RULE,
     at_hand,
     price_change_percent,
+    stage_context,
+    stage_words,
     usage_percent,
     with_what_is_at_hand,
 )
@@ -68,7 +70,7 @@ def partner_meeting(ctx: Context) -> list[Reminder]:
     renewal = ctx.sub.renewal_date
     assert renewal is not None
     emails_start = renewal - timedelta(days=ctx.config.hubspot_emails_days)
-    facts = {"emails_start": emails_start.isoformat(), **at_hand(ctx.sub)}
+    facts = {"emails_start": emails_start.isoformat(), **at_hand(ctx.sub), **stage_context(ctx)}
     return [ctx.reminder(PARTNER_MEETING, renewal, "", emails_start, ctx.urgency, facts)]
 
 
@@ -229,6 +231,8 @@ PARTNER_MEETING_RULE = Rule(
     fires=partner_meeting,
     hubspot_only=True,
     gone=lambda sub, portfolio, config: "the partner no longer owns the renewal conversation",
+    # Only the deadline's stage: the meeting is the partner's by definition (no variant).
+    words=lambda facts, language, t, due: {**stage_words(facts, language, due), "text_variant": None},
     lines=with_what_is_at_hand,
     texts={
         "en": {
@@ -243,6 +247,13 @@ PARTNER_MEETING_RULE = Rule(
                 "The partner owns the renewal conversation with {company} (renewal on {renewal_date}).",
                 "To do: meet the client now: HubSpot's renewal emails started on {emails_start}. Go over discounts, the renewal date and the deadline. Changes of terms go through the renewal manager HubSpot assigns to the partner.",
             ],
+            # Met after the notice deadline: nothing left to negotiate, the terms to confirm.
+            "subject.after": "Renewal meeting with {company}: the deadline passed on {deadline}, confirm the terms",
+            "body.after": [
+                "The partner owns the renewal conversation with {company} (renewal on {renewal_date}).",
+                "The deadline to cancel or renegotiate passed on {deadline}: the renewal terms now apply.",
+                "To do: meet the client to confirm the renewal terms and prepare the invoicing; any change of terms goes through the renewal manager HubSpot assigns to the partner.",
+            ],
         },
         "es": {
             **AT_HAND_WORDS["es"],
@@ -255,6 +266,12 @@ PARTNER_MEETING_RULE = Rule(
             "body.late": [
                 "El partner lleva la comunicación de la renovación con {company} (renovación el {renewal_date}).",
                 "Qué hacer: reunirse con el cliente cuanto antes: los correos de renovación de HubSpot empezaron el {emails_start}. Revisar descuentos, fecha de renovación y fecha tope. Los cambios de condiciones pasan por el mánager de renovación que HubSpot asigna al partner.",
+            ],
+            "subject.after": "Reunión de renovación con {company}: la fecha tope pasó el {deadline}, confirmar las condiciones",
+            "body.after": [
+                "El partner lleva la comunicación de la renovación con {company} (renovación el {renewal_date}).",
+                "La fecha tope para cancelar o renegociar pasó el {deadline}: ya se aplican las condiciones de renovación.",
+                "Qué hacer: reunirse con el cliente para confirmar las condiciones de renovación y preparar la facturación; cualquier cambio de condiciones pasa por el mánager de renovación que HubSpot asigna al partner.",
             ],
         },
     },

@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
 from worker.rules.context import Context, notice_deadline
-from worker.rules.model import HIGH, SERVICE, Reminder, Rule, SubscriptionRow, urgency
+from worker.rules.model import HIGH, SERVICE, Reminder, Rule, SubscriptionRow, stage_key, urgency
 from worker.words import day, money, number, percent, usage, when
 
 PRICE_CHANGE = "renewal.price_change"
@@ -33,6 +33,28 @@ def _ending_discount(sub: SubscriptionRow) -> dict[str, Any]:
     if end is None or renewal is None or end > renewal:
         return {}
     return {"discount_end": end.isoformat(), "discount_percent": None if sub.discount_percent is None else format(sub.discount_percent, "f")}
+
+
+def stage_context(ctx: Context) -> dict[str, Any]:
+    """What a subscription's task words need to follow the renewal's stage: the notice deadline
+    and who communicates. "_" facts: context for the words, never a reason to rewrite a task
+    already written (``worker.tasktext.fingerprint``)."""
+    deadline, _ = notice_deadline(ctx.sub, ctx.config)
+    return {"_deadline": deadline.isoformat() if deadline else None, "_communication": ctx.sub.communication_owner}
+
+
+def stage_words(facts: Mapping[str, Any], language: str, due: date) -> dict[str, Any]:
+    """The deadline as a task due on ``due`` names it, whether it has passed by then, and which
+    text variant fits who communicates (see ``worker.rules.model.stage_key``). Facts without the
+    deadline (a reminder from before there were stages) keep the plain texts."""
+    if not facts.get("_deadline"):
+        return {"text_variant": None}
+    deadline = date.fromisoformat(facts["_deadline"])
+    return {
+        "deadline": day(deadline, language),
+        "deadline_passed": deadline < due,
+        "text_variant": "partner" if facts.get("_communication") == "partner" else "hubspot",
+    }
 
 
 def price_change_percent(current: Decimal, renewal: Decimal) -> Decimal | None:
@@ -68,6 +90,7 @@ def price_change(ctx: Context) -> list[Reminder]:
         return [ctx.reminder(PRICE_CHANGE, renewal, "", deadline - timedelta(days=SERVICE_PRICE_NOTICE_DAYS), ctx.urgency, facts)]
     emails_start = renewal - timedelta(days=ctx.config.hubspot_emails_days)
     facts["emails_start"] = emails_start.isoformat()
+    facts.update(stage_context(ctx))
     return [ctx.reminder(PRICE_CHANGE, renewal, "", emails_start, ctx.urgency, facts)]
 
 
@@ -134,6 +157,7 @@ def _price_words(facts: Mapping[str, Any], language: str, t: Mapping[str, Any], 
         "renewal_price": money(facts["renewal_price"], facts.get("currency"), language),
         "change": t["unknown_percent"] if change is None else percent(change, language, signed=True),
         **_discount_words(facts, language, t, due),
+        **stage_words(facts, language, due),
     }
 
 
@@ -152,7 +176,7 @@ def with_what_is_at_hand(facts: Mapping[str, Any], values: dict[str, Any], late:
     """The rule's lines, after the discount that ends (when there is one) and followed by the
     renewal manager and the link to the renewal options (when the portal records them)."""
     lines = [t[_discount_line(facts)].format(**values)] if facts.get("discount_end") and "discount.line" in t else []
-    lines += [line.format(**values) for line in t["body.late" if late and "body.late" in t else "body"]]
+    lines += [line.format(**values) for line in t[stage_key("body", values, late, t)]]
     if facts.get("renewal_manager"):
         lines.append(t["at_hand.manager"].format(**values))
     if facts.get("renewal_options_url"):
@@ -200,7 +224,7 @@ def _tier_words(facts: Mapping[str, Any], language: str, t: Mapping[str, Any], d
     }
 
 
-def _tier_subject(facts: Mapping[str, Any], late: bool, t: Mapping[str, Any]) -> str:
+def _tier_subject(facts: Mapping[str, Any], values: Mapping[str, Any], late: bool, t: Mapping[str, Any]) -> str:
     return "subject.exceeded" if "exceeded" in (facts.get("contacts_level"), facts.get("emails_level")) else "subject.warning"
 
 
@@ -225,6 +249,24 @@ PRICE_CHANGE_RULE = Rule(
                 "At the renewal on {renewal_date} the monthly price of {products} changes from {current_price} to {renewal_price} ({change}).",
                 "To do: explain the change to the client now: HubSpot's renewal emails started on {emails_start}.",
             ],
+            "body.hubspot.late": [
+                "At the renewal on {renewal_date} the monthly price of {products} changes from {current_price} to {renewal_price} ({change}).",
+                "To do: explain the change to the client now: HubSpot's renewal emails started on {emails_start}; the client can still cancel or renegotiate until {deadline}.",
+            ],
+            # The partner communicates: the change is told at the partner's renewal meeting.
+            "body.partner": [
+                "At the renewal on {renewal_date} the monthly price of {products} changes from {current_price} to {renewal_price} ({change}).",
+                "To do: explain the change at the renewal meeting with the client, by {emails_start}, while they can still cancel or renegotiate (until {deadline}).",
+            ],
+            "body.partner.late": [
+                "At the renewal on {renewal_date} the monthly price of {products} changes from {current_price} to {renewal_price} ({change}).",
+                "To do: explain the change to the client now (it was due by {emails_start}); they can still cancel or renegotiate until {deadline}.",
+            ],
+            "body.after": [
+                "At the renewal on {renewal_date} the monthly price of {products} changes from {current_price} to {renewal_price} ({change}).",
+                "The deadline to cancel or renegotiate passed on {deadline}: the new price applies from the renewal.",
+                "To do: make sure the client knows the new price before it is invoiced; any change of terms now goes through HubSpot's renewal manager.",
+            ],
             "unknown_percent": "new price, no current price",
         },
         "es": {
@@ -240,6 +282,23 @@ PRICE_CHANGE_RULE = Rule(
                 "En la renovación del {renewal_date} el precio mensual de {products} pasa de {current_price} a {renewal_price} ({change}).",
                 "Qué hacer: explicar el cambio al cliente cuanto antes: los correos de renovación de HubSpot empezaron el {emails_start}.",
             ],
+            "body.hubspot.late": [
+                "En la renovación del {renewal_date} el precio mensual de {products} pasa de {current_price} a {renewal_price} ({change}).",
+                "Qué hacer: explicar el cambio al cliente cuanto antes: los correos de renovación de HubSpot empezaron el {emails_start}; el cliente aún puede cancelar o renegociar hasta el {deadline}.",
+            ],
+            "body.partner": [
+                "En la renovación del {renewal_date} el precio mensual de {products} pasa de {current_price} a {renewal_price} ({change}).",
+                "Qué hacer: explicar el cambio en la reunión de renovación con el cliente, a más tardar el {emails_start}, mientras aún puede cancelar o renegociar (hasta el {deadline}).",
+            ],
+            "body.partner.late": [
+                "En la renovación del {renewal_date} el precio mensual de {products} pasa de {current_price} a {renewal_price} ({change}).",
+                "Qué hacer: explicar el cambio al cliente cuanto antes (tocaba a más tardar el {emails_start}); aún puede cancelar o renegociar hasta el {deadline}.",
+            ],
+            "body.after": [
+                "En la renovación del {renewal_date} el precio mensual de {products} pasa de {current_price} a {renewal_price} ({change}).",
+                "La fecha tope para cancelar o renegociar pasó el {deadline}: el precio nuevo se aplica desde la renovación.",
+                "Qué hacer: asegurarse de que el cliente conoce el precio nuevo antes de facturarlo; cualquier cambio de condiciones pasa ahora por el mánager de renovación de HubSpot.",
+            ],
             "unknown_percent": "precio nuevo, sin precio actual",
         },
     },
@@ -252,7 +311,8 @@ PRICE_CHANGE_RULE = Rule(
             ],
             "body.late": [
                 "At the renewal on {renewal_date} the monthly price of the service contract ({products}) changes from {current_price} to {renewal_price} ({change}).",
-                "To do: explain the change to the client now: the last day to cancel or renegotiate was {tell_by}.",
+                "The last day to cancel or renegotiate was {tell_by}: the contract renews at the new price.",
+                "To do: tell the client the new price before invoicing it.",
             ],
         },
         "es": {
@@ -263,7 +323,8 @@ PRICE_CHANGE_RULE = Rule(
             ],
             "body.late": [
                 "En la renovación del {renewal_date} el precio mensual del contrato de servicios ({products}) pasa de {current_price} a {renewal_price} ({change}).",
-                "Qué hacer: explicar el cambio al cliente cuanto antes: el último día para cancelar o renegociar fue el {tell_by}.",
+                "El último día para cancelar o renegociar fue el {tell_by}: el contrato se renueva al precio nuevo.",
+                "Qué hacer: comunicar al cliente el precio nuevo antes de facturarlo.",
             ],
         },
     },
