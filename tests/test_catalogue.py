@@ -38,8 +38,9 @@ def scenarios():
     yield ("the partner communicates, 60 days out (HubSpot's emails started), a recorded price that falls while a discount ends", MONDAY,
            portfolio(sub(renewal_date=MONDAY + timedelta(days=60), communication_owner="partner", renewal_price=Decimal("1080.00"),
                          discount_percent=Decimal("15"), discount_end_date=MONDAY + timedelta(days=60))))
-    yield ("nobody chose who communicates, 100 days out, contacts over the tier", MONDAY,
-           portfolio(sub(renewal_date=MONDAY + timedelta(days=100), communication_owner=None, contacts_used=5200)))
+    yield ("nobody chose who communicates, 100 days out, contacts over the tier, three products", MONDAY,
+           portfolio(sub(renewal_date=MONDAY + timedelta(days=100), communication_owner=None, contacts_used=5200,
+                         products="Marketing Hub Professional;Sales Hub Starter;Content Hub Starter")))
     yield ("the partner communicates, 30 days out (the deadline passed), the price goes up", MONDAY,
            portfolio(sub(renewal_date=MONDAY + timedelta(days=30), communication_owner="partner", renewal_price=Decimal("1320.00"))))
     yield ("HubSpot communicates, 60 days out (HubSpot's emails started, the deadline ahead), the price goes up", MONDAY,

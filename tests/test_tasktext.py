@@ -31,6 +31,25 @@ def test_when_never_says_1_days(days, en, es):
     assert (when(days, "en"), when(days, "es")) == (en, es)
 
 
+def test_counts_and_lists_follow_the_languages_cldr_rules():
+    from worker.words import plural, product_list
+
+    forms = {"en": {"one": "{n} renewal", "other": "{n} renewals"}, "es": {"one": "{n} renovación", "other": "{n} renovaciones"}}
+    assert [plural(n, forms["en"], "en") for n in (0, 1, 2, 1200)] == ["0 renewals", "1 renewal", "2 renewals", "1,200 renewals"]
+    assert [plural(n, forms["es"], "es") for n in (1, 2, 1200)] == ["1 renovación", "2 renovaciones", "1.200 renovaciones"]
+    assert product_list("Marketing Hub Professional;Sales Hub Starter; Content Hub, Starter ;", "en") == (
+        "Marketing Hub Professional, Sales Hub Starter, and Content Hub, Starter"
+    )
+    assert product_list("Marketing Hub Professional;Sales Hub Starter", "es") == "Marketing Hub Professional y Sales Hub Starter"
+    assert product_list(" ; ", "es") == "" and product_list(None, "en") == ""
+
+
+def test_what_is_not_recorded_reads_as_words_never_a_question_mark():
+    subject, body = render("renewal.milestone", {"renewal_date": "2027-03-01", "milestone_days": 90}, date(2026, 12, 1), language="es", key="k", task_marker=MARKER)
+    assert "?" not in subject + body
+    assert "(nombre del cliente sin registrar)" in subject and "(productos sin registrar)" in body
+
+
 def test_a_day_already_past_is_named_by_its_date_never_today():
     assert when(-2, "en", "2026-12-05") == "on December 5, 2026"
     assert when(-2, "es", date(2026, 12, 5)) == "el 5 de diciembre de 2026"

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 from worker.rules.model import SUBSCRIPTION, stage_key
 from worker.rules.registry import RULES
 from worker.safe_text import for_terminal
-from worker.words import day, when
+from worker.words import NOT_RECORDED, day, product_list, when
 
 MARKER_PREFIX = "rw1-"
 
@@ -54,8 +54,8 @@ def render(rule: str, facts: Mapping[str, Any], due: date, *, language: str, key
     # that would rewrite a task already written.
     t = definition.texts_for(language, facts.get("kind") or facts.get("_kind") or SUBSCRIPTION)
     values: dict[str, Any] = {k: v for k, v in facts.items() if not isinstance(v, (list, dict))}
-    values["company"] = facts.get("company") or "?"
-    values["products"] = facts.get("products") or "?"
+    values["company"] = facts.get("company") or NOT_RECORDED[language]["company"]
+    values["products"] = product_list(facts.get("products"), language) or NOT_RECORDED[language]["products"]
     for field in ("renewal_date", "emails_start", "deadline", "tell_by"):
         if facts.get(field):
             values[field] = day(facts[field], language)

@@ -10,13 +10,36 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_date
+from babel.lists import format_list
 from babel.numbers import format_currency, format_decimal, is_currency
 
 _WHEN = {
-    "en": ("today", "tomorrow", "in {n} days"),
-    "es": ("hoy", "mañana", "en {n} días"),
+    "en": ("today", "tomorrow", {"one": "in {n} day", "other": "in {n} days"}),
+    "es": ("hoy", "mañana", {"one": "en {n} día", "other": "en {n} días"}),
 }
+
+# What a text says where HubSpot recorded nothing, instead of "?".
+NOT_RECORDED = {
+    "en": {"company": "(client name not recorded)", "products": "(products not recorded)", "value": "not recorded"},
+    "es": {"company": "(nombre del cliente sin registrar)", "products": "(productos sin registrar)", "value": "sin registrar"},
+}
+
+
+def plural(count: int, forms: dict[str, str], language: str) -> str:
+    """``forms[category]`` for ``count`` by the language's CLDR plural rule (one / other; other
+    languages have few / many too), with ``{n}`` as the number people of the language write:
+    plural(1, {"one": "{n} renewal", "other": "{n} renewals"}, "en") → "1 renewal"."""
+    category = Locale.parse(language).plural_form(abs(count))
+    return forms.get(category, forms["other"]).format(n=number(count, language))
+
+
+def product_list(products: str | None, language: str) -> str:
+    """HubSpot's multiple values ("a;b", as a multi-select property holds them) as a list people
+    of ``language`` write (CLDR: "A and B", "A, B y C"); "" for none. Commas inside a name stay."""
+    items = [item.strip() for item in (products or "").split(";") if item.strip()]
+    return format_list(items, style="standard", locale=language) if items else ""
 
 
 def number(value: Any, language: str, decimals: int = 0) -> str:
@@ -62,7 +85,7 @@ def when(days: int, language: str, on: str | date | None = None) -> str:
     today, tomorrow, later = _WHEN[language]
     if days < 0 and on is not None:
         return _PASSED[language].format(day=day(on, language))
-    return today if days <= 0 else tomorrow if days == 1 else later.format(n=days)
+    return today if days <= 0 else tomorrow if days == 1 else plural(days, later, language)
 
 
 def usage(used: Any, limit: Any, language: str) -> str:

@@ -29,7 +29,7 @@ from worker.rules.terms import (
     usage_percent,
     with_what_is_at_hand,
 )
-from worker.words import day, when
+from worker.words import day, plural, when
 
 # Re-exported: the engine and the reports read them from here.
 __all__ = [
@@ -111,7 +111,7 @@ def _deadline_words(facts: Mapping[str, Any], language: str, t: Mapping[str, Any
     default_days = (date.fromisoformat(facts["renewal_date"]) - deadline).days if facts.get("renewal_date") else 0
     return {
         "when": when((deadline - due).days, language, deadline),
-        "deadline_source": t[f"source.{facts['deadline_source']}"].format(days=default_days),
+        "deadline_source": t[f"source.{facts['deadline_source']}"].format(days_before=plural(default_days, t["days_before"], language)),
     }
 
 
@@ -335,7 +335,8 @@ DEADLINE_RULE = Rule(
                 "To do: confirm the renewal terms with the client; any change of terms now goes through HubSpot's renewal manager. Deadline source: {deadline_source}.",
             ],
             "source.contract": "the contract's own deadline",
-            "source.default": "HubSpot's default, {days} days before the renewal",
+            "source.default": "HubSpot's default, {days_before}",
+            "days_before": {"one": "{n} day before the renewal", "other": "{n} days before the renewal"},
         },
         "es": {
             "subject": "Fecha tope de renovación {when}: {company} ({deadline})",
@@ -349,7 +350,8 @@ DEADLINE_RULE = Rule(
                 "Qué hacer: confirmar las condiciones de renovación con el cliente; cualquier cambio de condiciones pasa ahora por el mánager de renovación de HubSpot. Origen de la fecha tope: {deadline_source}.",
             ],
             "source.contract": "la fecha tope propia del contrato",
-            "source.default": "la fecha tope por defecto de HubSpot, {days} días antes de la renovación",
+            "source.default": "la fecha tope por defecto de HubSpot, {days_before}",
+            "days_before": {"one": "{n} día antes de la renovación", "other": "{n} días antes de la renovación"},
         },
     },
     service_texts={
@@ -359,7 +361,7 @@ DEADLINE_RULE = Rule(
                 "{deadline} is the last day for {company} to cancel or renegotiate its service contract ({products}); after it the contract renews on its terms on {renewal_date}.",
                 "To do: make sure the client has decided. Deadline source: {deadline_source}.",
             ],
-            "source.default": "the default notice period, {days} days before the renewal",
+            "source.default": "the default notice period, {days_before}",
             "subject.late": "Service contract deadline passed on {deadline}: {company}",
             "body.late": [
                 "{deadline} was the last day for {company} to cancel or renegotiate its service contract ({products}): it now renews on its terms on {renewal_date}.",
@@ -372,7 +374,7 @@ DEADLINE_RULE = Rule(
                 "El {deadline} es el último día para que {company} cancele o renegocie su contrato de servicios ({products}); después el contrato se renueva en sus condiciones el {renewal_date}.",
                 "Qué hacer: asegurarse de que el cliente ha decidido. Origen de la fecha tope: {deadline_source}.",
             ],
-            "source.default": "el preaviso por defecto, {days} días antes de la renovación",
+            "source.default": "el preaviso por defecto, {days_before}",
             "subject.late": "La fecha tope del contrato de servicios pasó el {deadline}: {company}",
             "body.late": [
                 "El {deadline} fue el último día para que {company} cancelara o renegociara su contrato de servicios ({products}): se renueva en sus condiciones el {renewal_date}.",
