@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from worker import words
+
 from integrations.hubspot.sandbox import Fault, PortalSpec, SandboxHubSpot, generate_portal
 from integrations.hubspot.sandbox.server import ALL_SCOPES
 from tests.clock import child_env
@@ -154,6 +156,39 @@ def test_tasks_that_cannot_be_created_exit_1_and_go_out_next_run(live_sandbox, t
     assert len(live_sandbox.portal.table("tasks")) == len(rows)
 
 
+def test_the_reports_speak_the_configured_language_and_cut_no_message(live_sandbox, tmp_path):
+    config = sandbox_config(live_sandbox, tmp_path, extra='[reminders]\nlanguage = "es"')
+    dry = run_cli(tmp_path, "--sync-now", "--dry-run", config=config)
+    assert dry.returncode == 0, dry.stderr
+    assert "sincronización (full) en" in dry.stdout and "llamadas a la API" in dry.stdout
+    assert "simulación: se harían " in dry.stdout and "Acción" in dry.stdout and "crear" in dry.stdout
+    done = run_cli(tmp_path, "--sync-now", config=config)
+    assert done.returncode == 0, done.stderr
+    renewals = run_cli(tmp_path, "renewals", config=config).stdout
+    assert renewals.startswith("Renovaciones desde el ") and "en los próximos 120 días:" in renewals
+    assert "Fecha tope" in renewals and "Renovación / mes" in renewals and "Within" not in renewals
+    rows = json.loads(run_cli(tmp_path, "renewals", "--json", config=config).stdout)["renewals"]
+    if any(r["communication_owner"] is None for r in rows):
+        assert "sin registrar (HubSpot por defecto)" in renewals
+    priced = next(r for r in rows if r["current_monthly_price"] and r["currency"] == "USD")
+    assert words.money(priced["current_monthly_price"], "USD", "es") in renewals  # 1.200,00 US$, as the tasks write it
+    findings_json = json.loads(run_cli(tmp_path, "findings", "--json", config=config).stdout)["findings"]
+    findings = run_cli(tmp_path, "findings", config=config).stdout
+    assert findings.startswith("Problemas abiertos: ") and "Qué falla" in findings
+    assert "Sin contacto principal" in findings or "Correo del contacto principal rebotado" in findings
+    # Every message whole: its words in order, over as many lines as it needs.
+    text = " ".join(findings.split())
+    for finding in findings_json:
+        assert all(word in text for word in finding["message"].split()), finding["message"]
+    assert "…" not in "".join(line[60:] for line in findings.splitlines())
+    tasks = run_cli(tmp_path, "tasks", config=config).stdout
+    tasks_json = json.loads(run_cli(tmp_path, "tasks", "--json", config=config).stdout)["tasks"]
+    assert tasks.startswith("Tareas en el registro: ") and "abierta" in tasks
+    named = [t for t in tasks_json if t["client"]]
+    assert named and all(t["client"] in " ".join(tasks.split()) for t in named[:5])
+    assert all(t["owner"] for t in tasks_json if t["owner_id"])
+
+
 def test_reports_from_the_cache(live_sandbox, tmp_path):
     config = sandbox_config(live_sandbox, tmp_path)
     assert run_cli(tmp_path, "--sync-now", config=config).returncode == 0
@@ -192,7 +227,7 @@ def test_reports_from_the_cache(live_sandbox, tmp_path):
         "discount_percent,discount_end_date,renewal_manager,renewal_options_url,kind"
     )
     table = run_cli(tmp_path, "renewals", config=config).stdout
-    assert f"within 120 days: {len(days)}" in table and "Renewal/month" in table
+    assert f"within 120 days: {len(days)}" in table and "Renewal / month" in table
     findings = json.loads(run_cli(tmp_path, "findings", "--json", config=config).stdout)
     assert findings["open"] == len(findings["findings"]) > 0
     assert {"rule", "object_type", "object_id", "field", "value", "message", "first_seen_at", "last_seen_at", "resolved_at", "client"} == set(findings["findings"][0])

@@ -261,24 +261,35 @@ def _check(settings: Settings) -> int:
 
 
 def _print_outcome(result: Any, settings: Settings, *, dry_run: bool) -> None:
+    from worker import words
+    from worker.labels import labels
+
+    language = settings.reminders.language
+    w = labels(language)
     counts = result.counts
-    sync = ", ".join(f"{key} {counts[key]:,}" for key in ("companies", "contacts", "subscriptions") if key in counts)
-    print(f"sync ({result.mode}) in {result.duration_s:.1f}s, {result.api.get('total_calls', 0)} API calls: {sync or 'nothing changed'}")
+    synced = ", ".join(w[f"count_{key}"].format(n=words.number(counts[key], language)) for key in ("companies", "contacts", "subscriptions") if key in counts)
+    print(w["sync_line"].format(
+        mode=result.mode, seconds=words.number(result.duration_s, language, 1),
+        calls=words.plural(result.api.get("total_calls", 0), w["api_calls"], language), counts=synced or w["nothing_changed"],
+    ))
     emission = result.emission
     if emission is None:
         return
     if dry_run:
         from worker.reports import table
 
-        print(f"dry run: {len(emission.changes)} change(s) would be made in HubSpot; nothing was written")
-        rows = [[c.action, str(c.due or ""), c.priority, c.owner_id or "—", c.subject, c.reason or ""] for c in emission.changes]
+        print(w["dry_run_line"].format(changes=words.plural(len(emission.changes), w["changes"], language)))
+        rows = [
+            [w.get(f"action_{c.action}", c.action), str(c.due or ""), w.get(f"priority_{c.priority}", c.priority), c.owner_id or w["none"], c.subject, c.reason or ""]
+            for c in emission.changes
+        ]
         if rows:
-            print(table(["Action", "Due", "Priority", "Owner", "Subject", "Why"], rows, widths={4: 80, 5: 60}))
+            print(table([w[key] for key in ("action", "due", "priority", "owner", "subject", "why")], rows, wrap={4: 80, 5: 60}))
         return
-    print(
-        f"tasks: {emission.created} created, {emission.recovered} recovered, {emission.updated} updated, "
-        f"{emission.closed} closed, {emission.pending} pending; findings open: {counts.get('rule_findings', 0)} from the rules"
-    )
+    print(w["tasks_line"].format(
+        **{key: words.number(getattr(emission, key), language) for key in ("created", "recovered", "updated", "closed", "pending")},
+        findings=words.number(counts.get("rule_findings", 0), language),
+    ))
 
 
 def _notify(settings: Settings, result: Any, *, dry_run: bool) -> None:
@@ -318,6 +329,8 @@ def _report_output(settings: Settings, args: argparse.Namespace) -> tuple[str | 
     from worker.rules.calendar import local_date
     from worker.sync import utcnow
 
+    # Tables for people in the configured language; --json and --csv stay as documented.
+    language = settings.reminders.language
     if args.command == "status":
         data = status_data(settings.database.url)
         return (lambda: render_status(data)), data
@@ -329,12 +342,12 @@ def _report_output(settings: Settings, args: argparse.Namespace) -> tuple[str | 
                 data = reports.renewals_data(session, settings, local_date(utcnow(), settings.tz), within)
                 if args.csv:
                     return reports.renewals_csv(data), data
-                return (lambda: reports.render_renewals(data)), data
+                return (lambda: reports.render_renewals(data, language)), data
             if args.command == "findings":
                 data = reports.findings_data(session, include_resolved=args.all)
-                return (lambda: reports.render_findings(data)), data
+                return (lambda: reports.render_findings(data, language)), data
             data = reports.tasks_data(session, states=args.state)
-            return (lambda: reports.render_tasks(data)), data
+            return (lambda: reports.render_tasks(data, language)), data
     finally:
         cache.close()
 

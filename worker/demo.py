@@ -93,7 +93,7 @@ def print_demo_outcome(settings: Settings, sandbox: SandboxHubSpot) -> None:
     finally:
         cache.close()
     print()
-    print(reports.render_renewals(data))
+    print(reports.render_renewals(data, settings.reminders.language))
     portal = sandbox.portal
     with portal.lock:
         tasks = sorted(portal.table("tasks").values(), key=lambda t: (t.properties.get("hs_timestamp") or "", t.id))
@@ -110,7 +110,7 @@ def print_demo_outcome(settings: Settings, sandbox: SandboxHubSpot) -> None:
         ]
     print()
     print(f"Tasks now in the demo HubSpot portal: {len(rows)}")
-    print(reports.table(["Task", "Due", "Priority", "Owner", "Subject"], rows, widths={4: 90}))
+    print(reports.table(["Task", "Due", "Priority", "Owner", "Subject"], rows, wrap={4: 90}))
     print()
     print("The same renewals as a web page: .venv/bin/renewal-worker --demo panel  (then open http://127.0.0.1:8765/)")
 

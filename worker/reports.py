@@ -8,22 +8,25 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Sequence
 
+from babel.dates import format_date
 from sqlalchemy import select
 from sqlmodel import Session
 
 from worker.batching import chunks
-from worker.cache.models import Company, Finding, TaskLedger
+from worker.cache.models import Company, Finding, Owner, TaskLedger
 from worker.cache.repo import RENEWAL_TABLES
 from worker.cache.portfolio import load_portfolio
 from worker.rules import RuleConfig
 from worker.rules.engine import active_renewals
 from worker.rules.renewal import notice_deadline, price_change_percent, usage_percent
 from worker import words
+from worker.labels import labels, rule_name
 from worker.safe_text import csv_cell, for_terminal
 from worker.settings import Settings
 
@@ -37,7 +40,6 @@ TERMS_COLUMNS = ("discount_percent", "discount_end_date", "renewal_manager", "re
 # Which kind of renewal a row is: "subscription" (a client's HubSpot subscription) or "service"
 # (the partner's own service contract); ``subscription_id`` is then the service record's id.
 KIND_COLUMNS = ("kind",)
-KIND_WORDS = {"subscription": "HubSpot", "service": "service"}
 
 
 def renewals_data(session: Session, settings: Settings, as_of: date, within_days: int) -> dict[str, Any]:
@@ -134,27 +136,40 @@ def _flat(row: dict[str, Any], column: str) -> str:
     return "" if value is None else str(value)
 
 
-def render_renewals(data: dict[str, Any]) -> str:
-    header = ["Client", "Kind", "Comm.", "Products", "Deadline", "Renewal", "Days", "Now/month", "Renewal/month", "Change", "Owner", "Primary contact", "Findings"]
+def render_renewals(data: dict[str, Any], language: str = "en") -> str:
+    """The renewals table in the configured language: money and dates as its people write them,
+    products as a list, nothing cut that a person needs whole."""
+    w = labels(language)
+    header = [w[key] for key in ("client", "kind", "comm_owner", "products", "deadline", "renewal_date", "days_left", "now_month", "renewal_month", "change", "owner", "primary_contact", "open_findings")]
     rows = []
     for r in data["renewals"]:
-        change = words.percent(r["change_percent"], "en", signed=Decimal(r["change_percent"]) != 0) if r["change_percent"] is not None else ""
-        owner = r["owner"]["name"] or r["owner"]["id"] or "—"
+        change = words.percent(r["change_percent"], language, signed=Decimal(r["change_percent"]) != 0) if r["change_percent"] is not None else ""
+        owner = r["owner"]["name"] or r["owner"]["id"] or w["none"]
         if r["owner"]["id"] and not r["owner"]["active"]:
-            owner += " (inactive)"
-        communication = r["communication_owner"] or ("not recorded (HubSpot by default)" if r["kind"] == "subscription" else "—")
+            owner += f" ({w['inactive']})"
+        communication = w[r["communication_owner"]] if r["communication_owner"] in ("hubspot", "partner") else r["communication_owner"] or (
+            w["not_recorded"] if r["kind"] == "subscription" else w["none"]
+        )
         rows.append([
-            r["client"] or "?", KIND_WORDS.get(r["kind"], r["kind"]), communication, r["products"] or "", str(r["deadline"] or ""), str(r["renewal_date"]),
-            str(r["days_left"]), _price(r["current_monthly_price"], r["currency"]), _price(r["renewal_monthly_price"], r["currency"]), change,
-            owner, r["primary_contact_email"] or "—", str(len(r["open_findings"])) if r["open_findings"] else "",
+            r["client"] or w["unknown"], w.get(f"kind_short_{r['kind']}", r["kind"]), communication, words.product_list(r["products"], language),
+            _short_day(r["deadline"], language), _short_day(r["renewal_date"], language), words.number(r["days_left"], language),
+            _price(r["current_monthly_price"], r["currency"], language), _price(r["renewal_monthly_price"], r["currency"], language), change,
+            owner, r["primary_contact_email"] or w["none"], words.number(len(r["open_findings"]), language) if r["open_findings"] else "",
         ])
-    title = f"Renewals from {data['as_of']} within {data['within_days']} days: {len(rows)}"
-    return title + "\n" + table(header, rows, widths={3: 28, 0: 26, 11: 30})
+    title = w["renewals_title"].format(
+        as_of=_short_day(data["as_of"], language), days=words.plural(data["within_days"], w["days"], language), count=words.number(len(rows), language)
+    )
+    return title + "\n" + table(header, rows, widths={0: 26, 11: 40}, wrap={3: 28})
 
 
-def _price(value: str | None, currency: str | None) -> str:
-    """Money as the task texts write it (Babel, the currency's own decimals); "?" for none."""
-    return words.money(value, currency, "en") if value is not None else "?"
+def _short_day(value: date | None, language: str) -> str:
+    """A date on one line as people of the language write it: Dec 9, 2026 / 9 dic 2026."""
+    return format_date(value, format="medium", locale=language) if value else ""
+
+
+def _price(value: str | None, currency: str | None, language: str) -> str:
+    """Money as the task texts write it (Babel, the currency's own decimals); "" for none."""
+    return words.money(value, currency, language) if value is not None else ""
 
 
 def findings_data(session: Session, *, include_resolved: bool = False) -> dict[str, Any]:
@@ -191,12 +206,17 @@ def _clients_of(session: Session, items: Sequence[dict[str, Any]]) -> dict[tuple
     return {key: names.get(company_id) for key, company_id in company_of.items()}
 
 
-def render_findings(data: dict[str, Any]) -> str:
+def render_findings(data: dict[str, Any], language: str = "en") -> str:
+    """Open findings for people: the rule by name, the client by name beside the record, and the
+    whole message (wrapped, never cut)."""
+    w = labels(language)
     rows = [
-        [f["rule"], (f"{f['client']} · " if f.get("client") else "") + f"{f['object_type']} {f['object_id']}", f["value"] or "", f["message"], f["first_seen_at"].strftime("%Y-%m-%d"), "resolved" if f["resolved_at"] else "open"]
+        [rule_name(f["rule"], language), (f"{f['client']} · " if f.get("client") else "") + f"{f['object_type']} {f['object_id']}", f["value"] or "", f["message"],
+         _short_day(f["first_seen_at"], language), w["resolved"] if f["resolved_at"] else w["open"]]
         for f in data["findings"]
     ]
-    return f"Open findings: {data['open']}\n" + table(["Rule", "Record", "Value", "What is wrong", "Since", "State"], rows, widths={2: 30, 3: 70})
+    title = w["findings_title"].format(count=words.number(data["open"], language))
+    return title + "\n" + table([w[key] for key in ("rule", "record", "value", "what", "since", "state")], rows, widths={1: 40, 2: 30}, wrap={3: 60})
 
 
 def tasks_data(session: Session, *, states: Sequence[str] | None = None) -> dict[str, Any]:
@@ -211,34 +231,100 @@ def tasks_data(session: Session, *, states: Sequence[str] | None = None) -> dict
             # New: the task as HubSpot showed it at the last read-back (a person may have
             # reassigned or re-dated it); owner_id and due_at stay what the worker wrote.
             "hubspot_owner_id": t.hubspot_owner_id, "hubspot_due_at": t.hubspot_due_at, "read_back_at": t.read_back_at,
+            "company_id": t.company_id,
         }
         for (t,) in session.execute(statement)
     ]
+    # New: the client and the owner (as HubSpot shows the task now) by name; null when unknown.
+    clients = _names(session, Company, {item["company_id"] for item in items})
+    owners = _names(session, Owner, {item["hubspot_owner_id"] or item["owner_id"] for item in items})
+    for item in items:
+        item["client"] = clients.get(item["company_id"] or "")
+        item["owner"] = owners.get(item["hubspot_owner_id"] or item["owner_id"] or "")
     return {"tasks": items}
 
 
-def render_tasks(data: dict[str, Any]) -> str:
+def _names(session: Session, model: Any, ids: set[str | None]) -> dict[str, str]:
+    """id → name of these companies or owners (an owner's first and last name, else the email)."""
+    found: dict[str, str] = {}
+    for chunk in chunks(sorted(i for i in ids if i), 1000):
+        for (row,) in session.execute(select(model).where(model.id.in_(chunk))):
+            name = row.name if model is Company else " ".join(part for part in (row.first_name, row.last_name) if part) or row.email
+            if name:
+                found[row.id] = name
+    return found
+
+
+def render_tasks(data: dict[str, Any], language: str = "en") -> str:
+    """The ledger for people: the client and the owner by name, the state in words, the subject
+    and why a task was closed whole (wrapped)."""
+    w = labels(language)
     rows = [
-        [t["state"], t["task_id"] or "—", _day(t["hubspot_due_at"] or t["due_at"]), t["priority"], t["hubspot_owner_id"] or t["owner_id"] or "—", t["subject"],
-         t["close_reason"] or t["last_error"] or ""]
+        [w.get(f"state_{t['state']}", t["state"]), t.get("client") or w["none"], _short_day(t["hubspot_due_at"] or t["due_at"], language),
+         w.get(f"priority_{t['priority']}", t["priority"]), t.get("owner") or t["hubspot_owner_id"] or t["owner_id"] or w["none"], t["subject"],
+         t["close_reason"] or t["last_error"] or "", t["task_id"] or w["none"]]
         for t in data["tasks"]
     ]
-    return f"Tasks in the ledger: {len(rows)}\n" + table(["State", "Task", "Due", "Priority", "Owner", "Subject", "Why closed / last error"], rows, widths={5: 70, 6: 50})
+    title = w["tasks_title"].format(count=words.number(len(rows), language))
+    header = [w[key] for key in ("state", "client", "due", "priority", "owner", "subject", "why_closed", "task")]
+    return title + "\n" + table(header, rows, widths={1: 30, 4: 30}, wrap={5: 60, 6: 40})
 
 
-def _day(moment: Any) -> str:
-    return moment.strftime("%Y-%m-%d") if moment else ""
-
-
-def table(header: Sequence[str], rows: Sequence[Sequence[str]], *, widths: dict[int, int] | None = None) -> str:
-    """A plain text table; long cells are cut to the given widths (terminal columns, so wide
-    characters count double)."""
-    widths = widths or {}
-    cut = [[_cut(for_terminal(" ".join(str(cell).split())), widths.get(i, 40)) for i, cell in enumerate(row)] for row in rows]
-    sizes = [max([_width(header[i])] + [_width(row[i]) for row in cut]) for i in range(len(header))]
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], *, widths: dict[int, int] | None = None, wrap: dict[int, int] | None = None) -> str:
+    """A plain text table. Cells of a ``wrap`` column run over as many lines as they need at that
+    width (a message or a subject is read whole); other long cells are cut to ``widths`` (an id or
+    an email stays on one line). Widths are terminal columns: wide characters count double."""
+    widths, wrap = widths or {}, wrap or {}
+    cells = [[_one_line(for_terminal(str(cell))) for cell in row] for row in rows]
+    wrapped = [[_wrap(cell, wrap[i]) if i in wrap else [_cut(cell, widths.get(i, 40))] for i, cell in enumerate(row)] for row in cells]
+    sizes = [max([_width(header[i])] + [_width(line) for row in wrapped for line in row[i]]) for i in range(len(header))]
     lines = ["  ".join(_pad(h, sizes[i]) for i, h in enumerate(header)).rstrip(), "  ".join("-" * s for s in sizes)]
-    lines += ["  ".join(_pad(cell, sizes[i]) for i, cell in enumerate(row)).rstrip() for row in cut]
+    for row in wrapped:
+        for n in range(max(len(parts) for parts in row)):
+            lines.append("  ".join(_pad(parts[n] if n < len(parts) else "", sizes[i]) for i, parts in enumerate(row)).rstrip())
     return "\n".join(lines)
+
+
+def _one_line(text: str) -> str:
+    """Line breaks and runs of spaces as one space; a no-break space stays (1.200,00 US$ is one word)."""
+    return " ".join(_ASCII_SPACE.split(text)).strip()
+
+
+_ASCII_SPACE = re.compile(r"[ \t\n\r\f\v]+")
+
+
+def _wrap(text: str, limit: int) -> list[str]:
+    """``text`` in lines of at most ``limit`` terminal columns, broken between words; a word longer
+    than a line is broken where it must."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        while _width(word) > limit:
+            if line:
+                lines.append(line)
+                line = ""
+            head, word = _split_at(word, limit)
+            lines.append(head)
+        if not line:
+            line = word
+        elif _width(line) + 1 + _width(word) <= limit:
+            line = f"{line} {word}"
+        else:
+            lines.append(line)
+            line = word
+    if line or not lines:
+        lines.append(line)
+    return lines
+
+
+def _split_at(word: str, limit: int) -> tuple[str, str]:
+    """The longest head of ``word`` that fits ``limit`` columns (at least one character), and the rest."""
+    used = 0
+    for index, ch in enumerate(word):
+        used += 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if used > limit:
+            return word[: max(index, 1)], word[max(index, 1) :]
+    return word, ""
 
 
 def _width(text: str) -> int:
@@ -246,7 +332,6 @@ def _width(text: str) -> int:
 
 
 def _cut(text: str, limit: int) -> str:
-    text = " ".join(text.split())
     if _width(text) <= limit:
         return text
     out, used = [], 0

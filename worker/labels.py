@@ -1,0 +1,115 @@
+"""The words people read in the reports, in English and Spanish: column names, states, kinds, the
+names of the rules behind findings, and the reports' sentences. The CLI (``worker.reports``,
+``worker.report``) and the panel (``worker.panel.i18n``, which adds its own) share them, so a
+column or a state has one name in each language wherever it is shown.
+
+Counts go through ``worker.words.plural`` (CLDR plural forms): a label holding ``{n}`` is a dict
+of forms ("one", "other").
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+LANGUAGES = ("en", "es")
+
+LABELS: dict[str, dict[str, Any]] = {
+    "en": {
+        # Columns
+        "client": "Client", "kind": "Kind", "comm_owner": "Communication", "products": "Products", "deadline": "Deadline",
+        "renewal_date": "Renewal", "days_left": "Days left", "now_month": "Now / month", "renewal_month": "Renewal / month",
+        "change": "Change", "owner": "Owner", "primary_contact": "Primary contact", "open_findings": "Findings",
+        "rule": "Rule", "record": "Record", "value": "Value", "what": "What is wrong", "since": "Since", "state": "State",
+        "subject": "Subject", "due": "Due", "priority": "Priority", "task": "Task", "why_closed": "Why closed / last error",
+        "action": "Action", "why": "Why",
+        # Values
+        "hubspot": "HubSpot", "partner": "Partner", "not_recorded": "not recorded (HubSpot by default)", "inactive": "inactive",
+        "none": "—", "unknown": "unknown", "open": "open", "resolved": "resolved",
+        "kind_short_subscription": "HubSpot", "kind_short_service": "Service",
+        "state_open": "open", "state_pending": "waiting to be created", "state_closed": "closed by the worker",
+        "state_completed_in_hubspot": "completed by a person", "state_dismissed": "deleted by a person",
+        "priority_HIGH": "high", "priority_MEDIUM": "medium", "priority_LOW": "low",
+        # Sentences
+        "renewals_title": "Renewals from {as_of} within {days}: {count}",
+        "days": {"one": "{n} day", "other": "{n} days"},
+        "findings_title": "Open findings: {count}",
+        "tasks_title": "Tasks in the ledger: {count}",
+        "sync_line": "sync ({mode}) in {seconds} s, {calls}: {counts}",
+        "api_calls": {"one": "{n} API call", "other": "{n} API calls"},
+        "nothing_changed": "nothing changed",
+        "count_companies": "companies {n}", "count_contacts": "contacts {n}", "count_subscriptions": "subscriptions {n}",
+        "dry_run_line": "dry run: {changes} would be made in HubSpot; nothing was written",
+        "changes": {"one": "{n} change", "other": "{n} changes"},
+        "tasks_line": "tasks: {created} created, {recovered} recovered, {updated} updated, {closed} closed, {pending} pending; findings open: {findings} from the rules",
+        "action_create": "create", "action_update": "update", "action_close": "close",
+        "action_completed by a person": "completed by a person", "action_deleted by a person": "deleted by a person",
+    },
+    "es": {
+        "client": "Cliente", "kind": "Tipo", "comm_owner": "Comunicación", "products": "Productos", "deadline": "Fecha tope",
+        "renewal_date": "Renovación", "days_left": "Días", "now_month": "Actual / mes", "renewal_month": "Renovación / mes",
+        "change": "Cambio", "owner": "Propietario", "primary_contact": "Contacto principal", "open_findings": "Problemas",
+        "rule": "Regla", "record": "Registro", "value": "Valor", "what": "Qué falla", "since": "Desde", "state": "Estado",
+        "subject": "Asunto", "due": "Vence", "priority": "Prioridad", "task": "Tarea", "why_closed": "Por qué se cerró / último error",
+        "action": "Acción", "why": "Por qué",
+        "hubspot": "HubSpot", "partner": "Partner", "not_recorded": "sin registrar (HubSpot por defecto)", "inactive": "inactivo",
+        "none": "—", "unknown": "sin registrar", "open": "abierto", "resolved": "resuelto",
+        "kind_short_subscription": "HubSpot", "kind_short_service": "Servicio",
+        "state_open": "abierta", "state_pending": "pendiente de crear", "state_closed": "cerrada por el worker",
+        "state_completed_in_hubspot": "completada por una persona", "state_dismissed": "eliminada por una persona",
+        "priority_HIGH": "alta", "priority_MEDIUM": "media", "priority_LOW": "baja",
+        "renewals_title": "Renovaciones desde el {as_of} en los próximos {days}: {count}",
+        "days": {"one": "{n} día", "other": "{n} días"},
+        "findings_title": "Problemas abiertos: {count}",
+        "tasks_title": "Tareas en el registro: {count}",
+        "sync_line": "sincronización ({mode}) en {seconds} s, {calls}: {counts}",
+        "api_calls": {"one": "{n} llamada a la API", "other": "{n} llamadas a la API"},
+        "nothing_changed": "sin cambios",
+        "count_companies": "empresas {n}", "count_contacts": "contactos {n}", "count_subscriptions": "suscripciones {n}",
+        "dry_run_line": "simulación: se harían {changes} en HubSpot; no se ha escrito nada",
+        "changes": {"one": "{n} cambio", "other": "{n} cambios"},
+        "tasks_line": "tareas: {created} creadas, {recovered} recuperadas, {updated} actualizadas, {closed} cerradas, {pending} pendientes; problemas abiertos: {findings} de las reglas",
+        "action_create": "crear", "action_update": "actualizar", "action_close": "cerrar",
+        "action_completed by a person": "completada por una persona", "action_deleted by a person": "eliminada por una persona",
+    },
+}
+
+# What each finding's rule is about, for people (the code stays in --json and CSV).
+RULE_NAMES: dict[str, dict[str, str]] = {
+    "en": {
+        "contact.missing": "No primary contact", "contact.email_missing": "Primary contact without email",
+        "contact.email_malformed": "Primary contact's email malformed", "contact.email_bounced": "Primary contact's email bounced",
+        "contact.opted_out": "Primary contact opted out", "contact.name_missing": "Primary contact without a name",
+        "owner.missing": "No owner", "owner.deactivated": "Owner deactivated", "owner.fallback_unusable": "Fallback owner unusable",
+        "renewal.no_communication_owner": "Nobody chosen to communicate",
+        "data.malformed_value": "Malformed value", "data.missing_value": "Missing value", "data.unknown_value": "Unknown value",
+        "data.unstorable_value": "Value too long to keep", "data.unstorable": "Record too large to keep",
+        "data.not_associated": "Not associated with a client", "data.primary_contact": "Primary contact unclear",
+        "data.primary_contact_ambiguous": "Several primary contacts",
+        "sync.reconcile_refused": "Deletions not trusted", "sync.reconcile_many_deleted": "Many records deleted",
+        "sync.owners_refused": "Owners answer not trusted", "sync.links_refused": "Association changes not trusted",
+    },
+    "es": {
+        "contact.missing": "Sin contacto principal", "contact.email_missing": "Contacto principal sin correo",
+        "contact.email_malformed": "Correo del contacto principal mal formado", "contact.email_bounced": "Correo del contacto principal rebotado",
+        "contact.opted_out": "El contacto principal se dio de baja", "contact.name_missing": "Contacto principal sin nombre",
+        "owner.missing": "Sin propietario", "owner.deactivated": "Propietario desactivado", "owner.fallback_unusable": "Propietario de reserva no válido",
+        "renewal.no_communication_owner": "Nadie elegido para comunicar",
+        "data.malformed_value": "Valor mal formado", "data.missing_value": "Valor ausente", "data.unknown_value": "Valor desconocido",
+        "data.unstorable_value": "Valor demasiado largo para guardar", "data.unstorable": "Registro demasiado grande para guardar",
+        "data.not_associated": "Sin cliente asociado", "data.primary_contact": "Contacto principal dudoso",
+        "data.primary_contact_ambiguous": "Varios contactos principales",
+        "sync.reconcile_refused": "Borrados no fiables", "sync.reconcile_many_deleted": "Muchos registros borrados",
+        "sync.owners_refused": "Respuesta de propietarios no fiable", "sync.links_refused": "Cambios de asociaciones no fiables",
+    },
+}
+
+
+def rule_name(rule: str, language: str) -> str:
+    """A finding's rule as people read it; a code without a name (a sync stream's own, say
+    ``sync.owners``) by its family, then the code itself."""
+    names = RULE_NAMES[language]
+    return names.get(rule) or names.get(rule.rsplit(":", 1)[0]) or rule
+
+
+def labels(language: str) -> Mapping[str, Any]:
+    return LABELS[language if language in LABELS else "en"]
