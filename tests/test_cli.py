@@ -187,6 +187,8 @@ def test_the_reports_speak_the_configured_language_and_cut_no_message(live_sandb
     named = [t for t in tasks_json if t["client"]]
     assert named and all(t["client"] in " ".join(tasks.split()) for t in named[:5])
     assert all(t["owner"] for t in tasks_json if t["owner_id"])
+    status = run_cli(tmp_path, "status", config=config, token=None).stdout
+    assert status.startswith("Caché") and "Últimas ejecuciones" in status and "llamadas a la API" in status
 
 
 def test_reports_from_the_cache(live_sandbox, tmp_path):

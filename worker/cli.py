@@ -270,7 +270,7 @@ def _print_outcome(result: Any, settings: Settings, *, dry_run: bool) -> None:
     synced = ", ".join(w[f"count_{key}"].format(n=words.number(counts[key], language)) for key in ("companies", "contacts", "subscriptions") if key in counts)
     print(w["sync_line"].format(
         mode=result.mode, seconds=words.number(result.duration_s, language, 1),
-        calls=words.plural(result.api.get("total_calls", 0), w["api_calls"], language), counts=synced or w["nothing_changed"],
+        calls=words.plural(result.api.get("total_calls", 0), w["api_calls_count"], language), counts=synced or w["nothing_changed"],
     ))
     emission = result.emission
     if emission is None:
@@ -333,7 +333,7 @@ def _report_output(settings: Settings, args: argparse.Namespace) -> tuple[str | 
     language = settings.reminders.language
     if args.command == "status":
         data = status_data(settings.database.url)
-        return (lambda: render_status(data)), data
+        return (lambda: render_status(data, language)), data
     cache = Cache.existing(settings.database.url)
     try:
         with cache.transaction() as session:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import socket
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from sqlmodel import select
 
 from worker.cache import repo
 from worker.cache.db import Cache
 from worker.cache.models import Run, SyncState
+from worker import words
+from worker.labels import labels
 from worker.safe_text import for_terminal
 
 
@@ -71,31 +73,35 @@ def status_data(database_url: str, *, last_runs: int = 5) -> dict[str, Any]:
         cache.close()
 
 
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "never"
+def _when(value: datetime | None, w: Mapping[str, Any]) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else w["never"]
 
 
-def render_status(data: dict[str, Any]) -> str:
-    lines = ["Cache"]
+def render_status(data: dict[str, Any], language: str = "en") -> str:
+    """``status`` for people, in the configured language (table and stream names stay the
+    identifiers ``--json`` uses)."""
+    w = labels(language)
+    lines = [w["status_cache"]]
     for table, numbers in data["cache"].items():
-        shown = ", ".join(f"{key.replace('_', ' ')} {value:,}" for key, value in numbers.items())
+        shown = ", ".join(f"{key.replace('_', ' ')} {words.number(value, language)}" for key, value in numbers.items())
         lines.append(f"  {table:<17} {shown}")
     lines.append("")
-    lines.append("Sync streams")
+    lines.append(w["status_streams"])
     if not data["streams"]:
-        lines.append("  (never synced: run `renewal-worker --sync-now`)")
+        lines.append("  " + w["status_never_synced"])
     for stream, state in data["streams"].items():
-        extra = f"  (pass in progress: {state['in_progress']})" if state["in_progress"] else ""
-        lines.append(f"  {stream:<14} watermark {_when(state['watermark'])}, last full pass {_when(state['full_completed_at'])}{extra}")
+        extra = "  " + w["status_in_progress"].format(phase=state["in_progress"]) if state["in_progress"] else ""
+        lines.append(f"  {stream:<14} " + w["status_stream"].format(watermark=_when(state["watermark"], w), full=_when(state["full_completed_at"], w)) + extra)
     lines.append("")
-    lines.append("Last runs")
+    lines.append(w["status_runs"])
     if not data["runs"]:
-        lines.append("  (none)")
+        lines.append("  " + w["status_no_runs"])
     for run in data["runs"]:
         took = ""
         if run["finished_at"]:
-            took = f" in {(run['finished_at'] - run['started_at']).total_seconds():.1f}s"
-        line = f"  #{run['id']:<4} {_when(run['started_at'])}  {run['kind']:<17} {run['outcome']:<7}{took}, {run['api_calls']} API calls, {run['rate_limited']} × 429"
+            took = " " + w["status_took"].format(seconds=words.number((run["finished_at"] - run["started_at"]).total_seconds(), language, 1))
+        calls = words.plural(run["api_calls"], w["api_calls_count"], language)
+        line = f"  #{run['id']:<4} {_when(run['started_at'], w)}  {run['kind']:<17} {run['outcome']:<7}{took}, {calls}, {run['rate_limited']} × 429"
         lines.append(line)
         if run["error"]:
             lines.append(f"        {for_terminal(run['error'])}")

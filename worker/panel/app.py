@@ -26,6 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from worker import words
 from worker.cache.db import Cache
 from worker.panel import i18n, views
 from worker.reports import renewals_csv, renewals_data
@@ -149,7 +150,8 @@ def build_app(settings: Settings, cache: Cache, *, credentials: str | None = Non
         page = env.get_template(template).render(
             w=i18n.WORDS[lang], lang=lang, path=request.url.path, query=dict(request.query_params),
             moment=lambda value: i18n.moment(value, lang, settings.tz), number=lambda value: i18n.number(value, lang),
-            plain_percent=lambda value: i18n.percent(value, lang).lstrip("+"), **context,
+            plain_percent=lambda value: i18n.percent(value, lang).lstrip("+"),
+            products=lambda value: words.product_list(value, lang) or i18n.WORDS[lang]["unknown"], **context,
         )
         return HTMLResponse(page, status_code=status)
 

@@ -11,60 +11,50 @@ from typing import Any
 from babel.dates import format_date, format_datetime
 
 from worker import words
+from worker.labels import LABELS
 
 LANGUAGES = ("en", "es")
 
-WORDS: dict[str, dict[str, str]] = {
+# The panel's own words over the reports' (worker.labels): a column or a state has one name
+# in each language, in the CLI and on the page.
+WORDS: dict[str, dict[str, Any]] = {
     "en": {
+        **LABELS["en"],
         "title": "Renewals", "renewals": "Renewals", "findings": "Findings", "runs": "Runs",
-        "client": "Client", "comm_owner": "Communication", "products": "Products", "deadline": "Deadline",
-        "renewal_date": "Renewal", "days_left": "Days left", "now_month": "Now / month", "renewal_month": "Renewal / month",
-        "change": "Change", "owner": "Owner", "primary_contact": "Primary contact", "open_findings": "Findings",
         "within": "Within (days)", "all_owners": "All owners", "all_comm": "Anyone communicates", "only_findings": "Only with findings",
         "filter": "Show", "csv": "Download CSV", "page": "Page", "of": "of", "previous": "Previous", "next": "Next",
-        "hubspot": "HubSpot", "partner": "Partner", "not_recorded": "not recorded (HubSpot by default)",
-        "inactive": "inactive", "timeline": "The next 120 days", "renewals_per_week": "renewals per week",
-        "deadlines": "deadlines", "week_of": "week of", "none": "—", "no_renewals": "No renewal matches.",
+        "timeline": "The next 120 days", "renewals_per_week": "renewals per week",
+        "deadlines": "deadlines", "week_of": "week of", "no_renewals": "No renewal matches.",
         "as_of": "as of", "company": "Company", "domain": "Domain", "subscriptions": "Subscriptions", "tier_usage": "Contact tier",
         "contacts_used": "contacts used", "emails_sent": "emails sent this month", "tasks": "The worker's tasks",
-        "state": "State", "subject": "Subject", "due": "Due", "why": "Why", "rule": "Rule", "record": "Record",
-        "value": "Value", "what": "What is wrong", "since": "Since", "kind": "Kind", "outcome": "Outcome",
+        "outcome": "Outcome",
         "started": "Started", "duration": "Duration", "api_calls": "API calls", "rate_limited": "429s",
         "open_in_hubspot": "open in HubSpot", "status": "Status", "no_contact": "no primary contact",
-        "email": "Email", "price": "Price", "back": "All renewals", "unknown": "?",
-        "state_open": "open", "state_pending": "waiting to be created", "state_closed": "closed by the worker",
-        "state_completed_in_hubspot": "completed by a person", "state_dismissed": "deleted by a person",
+        "email": "Email", "price": "Price", "back": "All renewals",
         "not_found": "Not in the cache.", "language": "Language",
         "discount_until": "{percent} discount until {date}", "discount_ends": "discount until {date}",
         "renewal_manager": "HubSpot renewal manager", "renewal_options": "renewal options",
         "kind_subscription": "HubSpot subscription", "kind_service": "Service contract", "all_kinds": "Both kinds",
-        "kind_short_subscription": "HubSpot", "kind_short_service": "Service",
         "services": "Service contracts",
     },
     "es": {
+        **LABELS["es"],
         "title": "Renovaciones", "renewals": "Renovaciones", "findings": "Problemas", "runs": "Ejecuciones",
-        "client": "Cliente", "comm_owner": "Comunicación", "products": "Productos", "deadline": "Fecha tope",
-        "renewal_date": "Renovación", "days_left": "Días", "now_month": "Actual / mes", "renewal_month": "Renovación / mes",
-        "change": "Cambio", "owner": "Propietario", "primary_contact": "Contacto principal", "open_findings": "Problemas",
         "within": "En los próximos (días)", "all_owners": "Todos los propietarios", "all_comm": "Comunique quien comunique",
         "only_findings": "Solo con problemas", "filter": "Mostrar", "csv": "Descargar CSV", "page": "Página", "of": "de",
-        "previous": "Anterior", "next": "Siguiente", "hubspot": "HubSpot", "partner": "Partner",
-        "not_recorded": "sin registrar (HubSpot por defecto)", "inactive": "inactivo", "timeline": "Los próximos 120 días",
-        "renewals_per_week": "renovaciones por semana", "deadlines": "fechas tope", "week_of": "semana del", "none": "—",
+        "previous": "Anterior", "next": "Siguiente",
+        "timeline": "Los próximos 120 días",
+        "renewals_per_week": "renovaciones por semana", "deadlines": "fechas tope", "week_of": "semana del",
         "no_renewals": "Ninguna renovación coincide.", "as_of": "a fecha de", "company": "Empresa", "domain": "Dominio",
         "subscriptions": "Suscripciones", "tier_usage": "Nivel de contactos", "contacts_used": "contactos usados",
-        "emails_sent": "correos enviados este mes", "tasks": "Las tareas del worker", "state": "Estado", "subject": "Asunto",
-        "due": "Vence", "why": "Por qué", "rule": "Regla", "record": "Registro", "value": "Valor", "what": "Qué falla",
-        "since": "Desde", "kind": "Tipo", "outcome": "Resultado", "started": "Inicio", "duration": "Duración",
+        "emails_sent": "correos enviados este mes", "tasks": "Las tareas del worker",
+        "outcome": "Resultado", "started": "Inicio", "duration": "Duración",
         "api_calls": "Llamadas API", "rate_limited": "429", "open_in_hubspot": "abrir en HubSpot", "status": "Estado",
         "no_contact": "sin contacto principal", "email": "Correo", "price": "Precio", "back": "Todas las renovaciones",
-        "unknown": "?", "state_open": "abierta", "state_pending": "pendiente de crear", "state_closed": "cerrada por el worker",
-        "state_completed_in_hubspot": "completada por una persona", "state_dismissed": "eliminada por una persona",
         "not_found": "No está en la caché.", "language": "Idioma",
         "discount_until": "descuento del {percent} hasta el {date}", "discount_ends": "descuento hasta el {date}",
         "renewal_manager": "Mánager de renovación de HubSpot", "renewal_options": "opciones de renovación",
         "kind_subscription": "Suscripción de HubSpot", "kind_service": "Contrato de servicios", "all_kinds": "Ambos tipos",
-        "kind_short_subscription": "HubSpot", "kind_short_service": "Servicio",
         "services": "Contratos de servicios",
     },
 }
