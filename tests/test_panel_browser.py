@@ -135,3 +135,27 @@ def test_the_panel_in_spanish(page, panel_url):
     assert page.locator("h1").inner_text().startswith("Renovaciones")
     assert page.locator("th", has_text="Cliente").count() == 1
     assert page.problems == []
+
+
+def test_the_partners_week_on_a_phone(browser, panel_url):
+    """The week at 390 px: the page never scrolls sideways (a wide table scrolls in its own box),
+    each renewal row says how its deadline stands in words, and one tap leads to the client."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="es-ES", is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto(panel_url + "/?lang=es")
+        page.click("nav a:has-text('Esta semana')")
+        page.wait_for_url("**/week**")
+        assert page.locator("h1").inner_text().startswith("Esta semana")
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
+        rows = page.locator("#deadlines ~ div tr[data-deadline-state]")
+        assert rows.count() > 0
+        for row in rows.all():
+            state = row.get_attribute("data-deadline-state")
+            words = row.locator(".state").inner_text()
+            assert {"passed": "pasó el", "today": "hoy", "soon": "("}[state] in words, (state, words)
+        _shot(page, "week.png")
+        page.locator("#deadlines ~ div td.client a").first.click()
+        page.wait_for_url("**/clients/**")
+    finally:
+        context.close()

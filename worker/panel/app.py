@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from worker import words
 from worker.cache.db import Cache
 from worker.panel import i18n, views
+from worker.panel import week as weeks
 from worker.reports import renewals_csv, renewals_data
 from worker.rules.calendar import local_date
 from worker.safe_text import for_terminal
@@ -190,12 +191,26 @@ def build_app(settings: Settings, cache: Cache, *, credentials: str | None = Non
             page = request.query_params.get("page", "1")
             return render(request, "findings.html", **views.findings_page(session, views.whole_number(page, 1, 1, 1_000_000)))
 
+    def week(request: Request) -> Response:
+        as_of, lang = today(), language(request)
+        owner = request.query_params.get("owner", "")[:32]
+        with cache.transaction() as session:
+            rows = memo.rows(session, settings, as_of, views.EVERY_RENEWAL_DAYS)
+            tasks = weeks.tasks_this_week(session, settings, as_of)
+        return render(
+            request, "week.html", as_of=as_of, **weeks.week_page(rows, tasks, as_of, owner),
+            deadline_words=lambda deadline, state: weeks.deadline_words(deadline, state, as_of, lang, i18n.WORDS[lang]),
+            deadline_state=lambda deadline: weeks.deadline_state(deadline, as_of) if deadline else "",
+            relative=lambda days, on: words.when(days, lang, on),
+        )
+
     def runs(request: Request) -> Response:
         with cache.transaction() as session:
             return render(request, "runs.html", **views.runs_page(session))
 
     routes = [
         Route("/", renewals, methods=["GET"]),
+        Route("/week", week, methods=["GET"]),
         Route("/renewals.csv", renewals_export, methods=["GET"]),
         Route("/clients/{company_id}", client, methods=["GET"]),
         Route("/findings", findings, methods=["GET"]),

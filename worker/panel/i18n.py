@@ -36,6 +36,13 @@ WORDS: dict[str, dict[str, Any]] = {
         "renewal_manager": "HubSpot renewal manager", "renewal_options": "renewal options",
         "kind_subscription": "HubSpot subscription", "kind_service": "Service contract", "all_kinds": "Both kinds",
         "services": "Service contracts",
+        "week": "This week", "week_deadlines": "Deadlines to cancel or renegotiate, and those passed",
+        "week_renewing": "Renewing in the next 7 days", "week_tasks": "The worker's open tasks due by {date}",
+        "week_overdue": "overdue since {date}", "week_no_deadlines": "No deadline this week.",
+        "week_no_renewals": "Nothing renews this week.", "week_no_tasks": "No open task due this week.",
+        "deadline_passed": "passed on {date}", "deadline_passed_note": "the renewal terms apply", "deadline_today": "today, {date}",
+        "deadline_today_note": "the last day to cancel or renegotiate",
+        "deadline_soon": "{date} ({when})", "deadline_within": "Deadline within (days)",
     },
     "es": {
         **LABELS["es"],
@@ -56,6 +63,13 @@ WORDS: dict[str, dict[str, Any]] = {
         "renewal_manager": "Mánager de renovación de HubSpot", "renewal_options": "opciones de renovación",
         "kind_subscription": "Suscripción de HubSpot", "kind_service": "Contrato de servicios", "all_kinds": "Ambos tipos",
         "services": "Contratos de servicios",
+        "week": "Esta semana", "week_deadlines": "Fechas tope para cancelar o renegociar, y las ya pasadas",
+        "week_renewing": "Renovaciones en los próximos 7 días", "week_tasks": "Tareas abiertas del worker que vencen hasta el {date}",
+        "week_overdue": "atrasada desde el {date}", "week_no_deadlines": "Ninguna fecha tope esta semana.",
+        "week_no_renewals": "Nada se renueva esta semana.", "week_no_tasks": "Ninguna tarea abierta vence esta semana.",
+        "deadline_passed": "pasó el {date}", "deadline_passed_note": "se aplican las condiciones de renovación", "deadline_today": "hoy, {date}",
+        "deadline_today_note": "último día para cancelar o renegociar",
+        "deadline_soon": "{date} ({when})", "deadline_within": "Fecha tope en (días)",
     },
 }
 
@@ -63,7 +77,8 @@ WORDS: dict[str, dict[str, Any]] = {
 # A page repeats the same days and prices many times; Babel formats each from its CLDR pattern.
 @lru_cache(maxsize=8192)
 def day(value: date | None, language: str) -> str:
-    return format_date(value, format="medium", locale=language) if value else WORDS[language]["none"]
+    """A date on one line (no-break spaces: "9\u00a0dic\u00a02026" never breaks in a narrow column)."""
+    return format_date(value, format="medium", locale=language).replace(" ", "\u00a0") if value else WORDS[language]["none"]
 
 
 def moment(value: datetime | None, language: str, tz: Any) -> str:

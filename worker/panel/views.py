@@ -51,6 +51,8 @@ class RenewalQuery:
     comm: str = ""
     kind: str = ""
     findings: bool = False
+    # Only renewals whose notice deadline is at most this many days away (passed ones included).
+    deadline_within: int | None = None
     sort: str = "renewal_date"
     descending: bool = False
     page: int = 1
@@ -68,6 +70,8 @@ class RenewalQuery:
             comm=params.get("comm", "") if params.get("comm", "") in COMMUNICATION else "",
             kind=params.get("kind", "") if params.get("kind", "") in KINDS else "",
             findings=params.get("findings", "") == "1",
+            # Empty or not a number: no deadline filter.
+            deadline_within=None if (days := number("deadline_within", -1, 0, 3650)) < 0 else days,
             sort=sort if sort in SORTS else "renewal_date",
             descending=params.get("dir", "") == "desc",
             page=number("page", 1, 1, 100_000),
@@ -76,6 +80,7 @@ class RenewalQuery:
     def link(self, **changes: Any) -> dict[str, str]:
         """The query string of this view with some parts changed (for sort headers and pages)."""
         values = {"within": self.within, "owner": self.owner, "comm": self.comm, "kind": self.kind, "findings": "1" if self.findings else "",
+                  "deadline_within": "" if self.deadline_within is None else self.deadline_within,
                   "sort": self.sort, "dir": "desc" if self.descending else "", "page": self.page}
         values.update(changes)
         return {k: str(v) for k, v in values.items() if v not in ("", None) and not (k == "page" and v == 1)}
@@ -91,8 +96,14 @@ def select_renewals(rows: list[dict[str, Any]], query: RenewalQuery) -> list[dic
         # "not recorded".
         and (not query.comm or (r["kind"] == "subscription" and (r["communication_owner"] or "none") == query.comm))
         and (not query.findings or r["open_findings"])
+        and (query.deadline_within is None or (r["deadline"] is not None and deadline_days(r) <= query.deadline_within))
     ]
     return sorted(kept, key=SORTS[query.sort], reverse=query.descending)
+
+
+def deadline_days(row: dict[str, Any]) -> int:
+    """Days from the day the row was read to its notice deadline (negative: passed)."""
+    return (row["deadline"] - row["renewal_date"]).days + row["days_left"]
 
 
 def whole_number(raw: str, default: int, low: int, high: int) -> int:
@@ -147,27 +158,35 @@ def timeline(rows: list[dict[str, Any]], as_of: date, *, days: int = 120, width:
     ]
 
 
+# Every renewal still ahead, whatever its date: the week page's deadlines may belong to renewals
+# far out (a contract's own deadline).
+EVERY_RENEWAL_DAYS = 3650
+
+
 class RenewalsMemo:
-    """The renewals of the last page view, kept while the cache holds the same data: a run
-    changes it, and every run is recorded in ``runs``. While a run is under way nothing is kept
-    (its pages are still arriving)."""
+    """The renewals of the last page views (one list per horizon asked: the home page's, the
+    week's), kept while the cache holds the same data: a run changes it, and every run is recorded
+    in ``runs``. While a run is under way nothing is kept (its pages are still arriving)."""
 
     def __init__(self) -> None:
         self._key: tuple | None = None
-        self._rows: list[dict[str, Any]] = []
+        self._rows: dict[int, list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
     def rows(self, session: Session, settings: Settings, as_of: date, within: int) -> list[dict[str, Any]]:
         last_run, running = session.execute(
             select(func.max(Run.id), func.count(Run.id).filter(Run.finished_at.is_(None)))  # type: ignore[arg-type, union-attr]
         ).one()
-        key = (last_run, as_of, within) if running == 0 else None
+        key = (last_run, as_of) if running == 0 else None
         with self._lock:
-            if key is not None and key == self._key:
-                return self._rows
+            if key is not None and key == self._key and within in self._rows:
+                return self._rows[within]
         rows = renewals_data(session, settings, as_of, within)["renewals"]
         with self._lock:
-            self._key, self._rows = key, rows
+            if key != self._key:
+                self._key, self._rows = key, {}
+            if key is not None:
+                self._rows[within] = rows
         return rows
 
 

@@ -1,0 +1,135 @@
+"""The partner's week (``GET /week``): what needs the partner in the next seven days, per owner.
+
+Three lists, from the cache: renewals whose notice deadline falls this week or has already passed
+while the renewal is still ahead (the deadline the tasks use: the contract's own, else the
+renewal date − 45 days); renewals renewing this week; and the worker's open tasks due by the end
+of the week, overdue first. Which rows belong and how a deadline stands are pure functions of the
+rows and today's date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Sequence
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from worker.cache.models import Company, HubSpotAccount, Owner, TaskLedger
+from worker.rules.calendar import local_date
+from worker.settings import Settings
+from worker.panel.i18n import day
+from worker.words import when
+
+WEEK_DAYS = 7
+# How a renewal's deadline stands on the day the page is read, for people (words) and tools
+# (``data-deadline-state``).
+PASSED, TODAY, SOON, LATER = "passed", "today", "soon", "later"
+OPEN_STATES = ("open", "pending")  # the worker's tasks nobody has closed, completed or deleted
+
+
+def deadline_state(deadline: date, as_of: date, days: int = WEEK_DAYS) -> str:
+    if deadline < as_of:
+        return PASSED
+    if deadline == as_of:
+        return TODAY
+    return SOON if deadline <= as_of + timedelta(days=days) else LATER
+
+
+def deadline_words(deadline: date, state: str, as_of: date, language: str, w: dict[str, Any]) -> tuple[str, str]:
+    """How the page says a deadline stands, in words (never by colour alone): a headline, and
+    what it means for a deadline passed or due today."""
+    shown = day(deadline, language)
+    if state == PASSED:
+        return w["deadline_passed"].format(date=shown), w["deadline_passed_note"]
+    if state == TODAY:
+        return w["deadline_today"].format(date=shown), w["deadline_today_note"]
+    return w["deadline_soon"].format(date=shown, when=when((deadline - as_of).days, language)), ""
+
+
+def for_owner(rows: Sequence[dict[str, Any]], owner: str) -> list[dict[str, Any]]:
+    return [row for row in rows if not owner or row["owner"]["id"] == owner]
+
+
+def deadlines_this_week(rows: Sequence[dict[str, Any]], as_of: date, days: int = WEEK_DAYS) -> list[dict[str, Any]]:
+    """Renewals (still ahead: the rows are active renewals) whose deadline falls by the end of the
+    week, passed ones included: soonest deadline first, so the passed ones lead."""
+    end = as_of + timedelta(days=days)
+    chosen = [row for row in rows if row["deadline"] is not None and row["deadline"] <= end and row["renewal_date"] >= as_of]
+    return sorted(chosen, key=lambda row: (row["deadline"], row["renewal_date"], row["subscription_id"]))
+
+
+def renewing_this_week(rows: Sequence[dict[str, Any]], days: int = WEEK_DAYS) -> list[dict[str, Any]]:
+    return sorted((row for row in rows if 0 <= row["days_left"] <= days), key=lambda row: (row["renewal_date"], row["subscription_id"]))
+
+
+@dataclass(frozen=True)
+class WeekTask:
+    key: str
+    subject: str
+    client: str | None
+    company_id: str | None
+    owner_id: str | None
+    owner: str | None
+    priority: str
+    due: date
+    overdue: bool
+    state: str
+    url: str | None
+
+
+def tasks_this_week(session: Session, settings: Settings, as_of: date, days: int = WEEK_DAYS) -> list[WeekTask]:
+    """The worker's open tasks due (on the office's calendar) by the end of the week, overdue
+    first, each with the owner HubSpot shows now (a person may have reassigned it), else the one
+    the worker wrote."""
+    from worker.panel.views import record_url, person_name
+
+    end = as_of + timedelta(days=days)
+    rows = [t for (t,) in session.execute(select(TaskLedger).where(TaskLedger.state.in_(OPEN_STATES)))]  # type: ignore[attr-defined]
+    chosen = []
+    for task in rows:
+        moment = task.hubspot_due_at or task.due_at
+        if moment is None:
+            continue
+        due = local_date(moment, settings.tz)
+        owner_id = task.hubspot_owner_id or task.owner_id
+        if due <= end:
+            chosen.append((task, due, owner_id))
+    companies = _by_id(session, Company, {task.company_id for task, _, _ in chosen})
+    owners = _by_id(session, Owner, {owner_id for _, _, owner_id in chosen})
+    account = session.get(HubSpotAccount, 1)
+    tasks = [
+        WeekTask(
+            key=task.key, subject=task.subject, client=companies[task.company_id].name if task.company_id in companies else None,
+            company_id=task.company_id, owner_id=owner_id, owner=person_name(owners.get(owner_id or "")), priority=task.priority,
+            due=due, overdue=due < as_of, state=task.state, url=record_url(account, "tasks", task.task_id),
+        )
+        for task, due, owner_id in chosen
+    ]
+    return sorted(tasks, key=lambda t: (not t.overdue, t.due, t.key))
+
+
+def _by_id(session: Session, model: Any, ids: set[str | None]) -> dict[str, Any]:
+    wanted = sorted(i for i in ids if i)
+    found: dict[str, Any] = {}
+    for start in range(0, len(wanted), 1000):
+        found.update({row.id: row for (row,) in session.execute(select(model).where(model.id.in_(wanted[start : start + 1000])))})
+    return found
+
+
+def week_page(rows: Sequence[dict[str, Any]], tasks: list[WeekTask], as_of: date, owner: str) -> dict[str, Any]:
+    """What the page shows: the owner's deadlines, renewals and tasks this week, and the owners
+    to choose from (everyone with something this week)."""
+    deadlines = deadlines_this_week(rows, as_of)
+    renewing = renewing_this_week(rows)
+    people = {(row["owner"]["id"], row["owner"]["name"] or row["owner"]["id"]) for row in deadlines + renewing if row["owner"]["id"]}
+    people |= {(task.owner_id, task.owner or task.owner_id) for task in tasks if task.owner_id}
+    return {
+        "deadlines": [dict(row, deadline_state=deadline_state(row["deadline"], as_of)) for row in for_owner(deadlines, owner)],
+        "renewing": for_owner(renewing, owner),
+        "tasks": [task for task in tasks if not owner or task.owner_id == owner],
+        "owners": sorted(people, key=lambda person: (person[1] or "").casefold()),
+        "owner": owner,
+        "week_end": as_of + timedelta(days=WEEK_DAYS),
+    }
