@@ -4,6 +4,7 @@ its pure parts: the query, the filters, the pages, the timeline, the links."""
 from __future__ import annotations
 
 import base64
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -381,3 +382,14 @@ def test_a_request_head_over_16_kib_is_refused_even_when_sent_whole(client):
     assert page.status_code == 431
     assert page.headers["content-security-policy"] == SECURITY_HEADERS["content-security-policy"]
     assert client.get("/", headers={"x-padding": "a" * 8 * 1024}).status_code == 200
+
+
+def test_the_timeline_shows_its_weeks_and_counts_in_the_languages_plural_forms(synced, client):
+    settings, _, _ = synced
+    for lang in ("en", "es"):
+        page = client.get(f"/?lang={lang}").text
+        labels = re.findall(r'<text class="week-label"[^>]*>([^<]+)</text>', page)
+        today = _today(settings)
+        assert labels == [i18n.short_day(today + timedelta(weeks=n), lang) for n in range(0, 18, 3)]
+        titles = re.findall(r"<title>([^<]+)</title>", page.split("<svg", 1)[1])
+        assert titles and not [t for t in titles if re.search(r"\b1 (renewals|deadlines|renovaciones|fechas)\b", t)]

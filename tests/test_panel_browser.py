@@ -159,3 +159,32 @@ def test_the_partners_week_on_a_phone(browser, panel_url):
         page.wait_for_url("**/clients/**")
     finally:
         context.close()
+
+
+AXE_PAGES = ("/", "/week", "/findings", "/runs", "/?lang=es", "/week?lang=es")
+
+
+@pytest.mark.parametrize("width", [390, 1440])
+def test_every_page_passes_axe_core_at_phone_and_desktop_width(browser, panel_url, width):
+    """axe-core (WCAG 2.1 A and AA rules) finds nothing on any page, and no page scrolls sideways."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="en-US")
+    page = context.new_page()
+    axe = Axe()
+    try:
+        page.goto(panel_url + "/")
+        client = page.locator("table.renewals tbody tr td.client a").first.get_attribute("href")
+        problems = {}
+        for path in AXE_PAGES + (client,):
+            page.goto(panel_url + path)
+            results = axe.run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
+            found = [(v["id"], v["impact"], len(v["nodes"]), v["nodes"][0]["target"]) for v in results.response["violations"]]
+            if found:
+                problems[path] = found
+            wide = page.evaluate("document.scrollingElement.scrollWidth")
+            if wide > width:
+                problems.setdefault(path, []).append(("page scrolls sideways", wide))
+        assert problems == {}, "\n".join(f"{path}: {found}" for path, found in problems.items())
+    finally:
+        context.close()

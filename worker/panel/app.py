@@ -152,7 +152,9 @@ def build_app(settings: Settings, cache: Cache, *, credentials: str | None = Non
             w=i18n.WORDS[lang], lang=lang, path=request.url.path, query=dict(request.query_params),
             moment=lambda value: i18n.moment(value, lang, settings.tz), number=lambda value: i18n.number(value, lang),
             plain_percent=lambda value: i18n.percent(value, lang).lstrip("+"),
-            products=lambda value: words.product_list(value, lang) or i18n.WORDS[lang]["unknown"], **context,
+            products=lambda value: words.product_list(value, lang) or i18n.WORDS[lang]["unknown"],
+            count=lambda n, what: words.plural(n, i18n.WORDS[lang][what], lang), short_day=lambda value: i18n.short_day(value, lang),
+            **context,
         )
         return HTMLResponse(page, status_code=status)
 

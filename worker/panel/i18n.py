@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_skeleton
 
 from worker import words
 from worker.labels import LABELS
@@ -36,7 +36,8 @@ WORDS: dict[str, dict[str, Any]] = {
         "renewal_manager": "HubSpot renewal manager", "renewal_options": "renewal options",
         "kind_subscription": "HubSpot subscription", "kind_service": "Service contract", "all_kinds": "Both kinds",
         "services": "Service contracts",
-        "week": "This week", "week_deadlines": "Deadlines to cancel or renegotiate, and those passed",
+        "skip": "Skip to the content",
+        "n_renewals": {"one": "{n} renewal", "other": "{n} renewals"}, "n_deadlines": {"one": "{n} deadline", "other": "{n} deadlines"}, "week": "This week", "week_deadlines": "Deadlines to cancel or renegotiate, and those passed",
         "week_renewing": "Renewing in the next 7 days", "week_tasks": "The worker's open tasks due by {date}",
         "week_overdue": "overdue since {date}", "week_no_deadlines": "No deadline this week.",
         "week_no_renewals": "Nothing renews this week.", "week_no_tasks": "No open task due this week.",
@@ -63,7 +64,8 @@ WORDS: dict[str, dict[str, Any]] = {
         "renewal_manager": "Mánager de renovación de HubSpot", "renewal_options": "opciones de renovación",
         "kind_subscription": "Suscripción de HubSpot", "kind_service": "Contrato de servicios", "all_kinds": "Ambos tipos",
         "services": "Contratos de servicios",
-        "week": "Esta semana", "week_deadlines": "Fechas tope para cancelar o renegociar, y las ya pasadas",
+        "skip": "Saltar al contenido",
+        "n_renewals": {"one": "{n} renovación", "other": "{n} renovaciones"}, "n_deadlines": {"one": "{n} fecha tope", "other": "{n} fechas tope"}, "week": "Esta semana", "week_deadlines": "Fechas tope para cancelar o renegociar, y las ya pasadas",
         "week_renewing": "Renovaciones en los próximos 7 días", "week_tasks": "Tareas abiertas del worker que vencen hasta el {date}",
         "week_overdue": "atrasada desde el {date}", "week_no_deadlines": "Ninguna fecha tope esta semana.",
         "week_no_renewals": "Nada se renueva esta semana.", "week_no_tasks": "Ninguna tarea abierta vence esta semana.",
@@ -95,6 +97,12 @@ def money(value: Any, currency: str | None, language: str) -> str:
         return words.money(value, currency, language)
     except InvalidOperation:
         return str(value)
+
+
+@lru_cache(maxsize=1024)
+def short_day(value: date, language: str) -> str:
+    """Day and month as the language writes them, for an axis: Dec 9 / 9 dic."""
+    return format_skeleton("MMMd", value, locale=language).replace(" ", "\u00a0")
 
 
 def number(value: Any, language: str) -> str:
