@@ -8,6 +8,8 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from markupsafe import escape
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from tests import clock
@@ -393,3 +395,60 @@ def test_the_timeline_shows_its_weeks_and_counts_in_the_languages_plural_forms(s
         assert labels == [i18n.short_day(today + timedelta(weeks=n), lang) for n in range(0, 18, 3)]
         titles = re.findall(r"<title>([^<]+)</title>", page.split("<svg", 1)[1])
         assert titles and not [t for t in titles if re.search(r"\b1 (renewals|deadlines|renovaciones|fechas)\b", t)]
+
+
+def test_the_findings_page_names_rules_severity_and_clients_and_filters_by_rule(synced, client):
+    from worker.cache.models import Company, Finding
+    from worker.labels import rule_name, severity
+
+    _, cache, _ = synced
+    with cache.transaction() as session:
+        open_findings = [f for (f,) in session.execute(select(Finding).where(Finding.resolved_at.is_(None)))]
+        names = {c.id: c.name for (c,) in session.execute(select(Company))}
+    page = client.get("/findings").text
+    assert 'class="badge"' not in page and "severity-" in page
+    for code in {f.rule for f in open_findings}:
+        assert str(escape(rule_name(code, "en"))) in page
+        assert f'<tr class="severity-{severity(code)}" data-rule="{code}">' in page
+    about_a_company = next(f for f in open_findings if f.object_type == "company" and names.get(f.object_id) and "<" not in names[f.object_id])
+    assert f'<a href="/clients/{about_a_company.object_id}?lang=en">{names[about_a_company.object_id]}</a>' in page
+    # Severity in words, never by colour alone.
+    assert re.search(r'<span class="severity">(high|medium|low)</span>', page)
+    one = about_a_company.rule
+    narrowed = client.get(f"/findings?rule={one}").text
+    assert set(re.findall(r'data-rule="([^"]+)"', narrowed)) == {one}
+    assert f'<small id="total">{sum(1 for f in open_findings if f.rule == one)}</small>' in narrowed
+    assert set(re.findall(r'data-rule="([^"]+)"', client.get("/findings?rule=nonsense").text)) == {f.rule for f in open_findings}
+    spanish = client.get(f"/findings?rule={one}&lang=es").text
+    assert str(escape(rule_name(one, "es"))) in spanish and re.search(r'<span class="severity">(alta|media|baja)</span>', spanish)
+
+
+def test_the_tasks_page_by_state_and_owner(tmp_path):
+    from tests.emission_helpers import ledger_rows
+
+    portal = generate_portal(PortalSpec(companies=15, seed=29, bad_data=False))
+    with SandboxHubSpot(portal, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
+        settings = make_settings(server.url, f"sqlite:///{tmp_path / 'cache.db'}")
+        assert run_cycle(settings).ok
+        cache = Cache.existing(settings.database.url)
+        rows = sorted(ledger_rows(cache), key=lambda r: r.key)
+        portal.person_works_task(int(rows[0].task_id), "complete")
+        portal.person_works_task(int(rows[1].task_id), "complete")
+        assert run_cycle(settings, cache=cache).ok
+    try:
+        client = TestClient(build_app(settings, cache))
+        everything = client.get("/tasks").text
+        assert f'<small id="total">{len(rows)}</small>' in everything
+        people = client.get("/tasks?state=people").text
+        assert set(re.findall(r'data-task-key="([^"]+)"', people)) == {rows[0].key, rows[1].key}
+        assert people.count("<td>completed by a person</td>") == 2
+        open_page = client.get("/tasks?state=open").text
+        assert len(re.findall(r'data-state="open"', open_page)) == len(rows) - 2 and 'data-state="completed_in_hubspot"' not in open_page
+        owner = next(r.owner_id for r in rows[2:] if r.owner_id)
+        mine = client.get(f"/tasks?owner={owner}&lang=es").text
+        keys = set(re.findall(r'data-task-key="([^"]+)"', mine))
+        expected = {r.key: (r.state, r.hubspot_owner_id, r.owner_id) for r in ledger_rows(cache) if (r.hubspot_owner_id or r.owner_id) == owner}
+        assert keys == set(expected)
+        assert "Tareas" in mine and "abierta" in mine
+    finally:
+        cache.close()

@@ -161,7 +161,7 @@ def test_the_partners_week_on_a_phone(browser, panel_url):
         context.close()
 
 
-AXE_PAGES = ("/", "/week", "/findings", "/runs", "/?lang=es", "/week?lang=es")
+AXE_PAGES = ("/", "/week", "/tasks", "/findings", "/runs", "/?lang=es", "/week?lang=es", "/tasks?lang=es&state=open")
 
 
 @pytest.mark.parametrize("width", [390, 1440])

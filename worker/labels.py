@@ -29,6 +29,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "state_open": "open", "state_pending": "waiting to be created", "state_closed": "closed by the worker",
         "state_completed_in_hubspot": "completed by a person", "state_dismissed": "deleted by a person",
         "priority_HIGH": "high", "priority_MEDIUM": "medium", "priority_LOW": "low",
+        "severity": "Severity", "severity_high": "high", "severity_medium": "medium", "severity_low": "low",
         # Sentences
         "renewals_title": "Renewals from {as_of} within {days}: {count}",
         "days": {"one": "{n} day", "other": "{n} days"},
@@ -61,6 +62,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "state_open": "abierta", "state_pending": "pendiente de crear", "state_closed": "cerrada por el worker",
         "state_completed_in_hubspot": "completada por una persona", "state_dismissed": "eliminada por una persona",
         "priority_HIGH": "alta", "priority_MEDIUM": "media", "priority_LOW": "baja",
+        "severity": "Gravedad", "severity_high": "alta", "severity_medium": "media", "severity_low": "baja",
         "renewals_title": "Renovaciones desde el {as_of} en los próximos {days}: {count}",
         "days": {"one": "{n} día", "other": "{n} días"},
         "findings_title": "Problemas abiertos: {count}",
@@ -110,6 +112,28 @@ RULE_NAMES: dict[str, dict[str, str]] = {
         "sync.owners_refused": "Respuesta de propietarios no fiable", "sync.links_refused": "Cambios de asociaciones no fiables",
     },
 }
+
+
+# How much a finding threatens a renewal: a primary contact the renewal emails will not reach, a
+# task nobody owns, or a sync answer the worker refused is high; a gap a person should close is
+# medium; the rest is low.
+HIGH_SEVERITY = frozenset({
+    "contact.missing", "contact.email_missing", "contact.email_malformed", "contact.email_bounced", "contact.opted_out",
+    "owner.missing", "owner.deactivated", "owner.fallback_unusable",
+    "sync.reconcile_refused", "sync.owners_refused", "sync.links_refused",
+})
+MEDIUM_SEVERITY = frozenset({
+    "renewal.no_communication_owner", "data.malformed_value", "data.missing_value", "data.not_associated",
+    "data.primary_contact", "data.primary_contact_ambiguous", "sync.reconcile_many_deleted",
+})
+
+
+def severity(rule: str) -> str:
+    """high | medium | low (see HIGH_SEVERITY)."""
+    family = rule.rsplit(":", 1)[0]
+    if rule in HIGH_SEVERITY or family in HIGH_SEVERITY:
+        return "high"
+    return "medium" if rule in MEDIUM_SEVERITY or family in MEDIUM_SEVERITY else "low"
 
 
 def rule_name(rule: str, language: str) -> str:

@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from worker import words
 from worker.cache.db import Cache
 from worker.panel import i18n, views
+from worker.panel import findings, tasks
 from worker.panel import week as weeks
 from worker.reports import renewals_csv, renewals_data
 from worker.rules.calendar import local_date
@@ -188,10 +189,12 @@ def build_app(settings: Settings, cache: Cache, *, credentials: str | None = Non
                 return render(request, "missing.html", status=404)
             return render(request, "client.html", **data)
 
-    def findings(request: Request) -> Response:
+    def findings_list(request: Request) -> Response:
         with cache.transaction() as session:
             page = request.query_params.get("page", "1")
-            return render(request, "findings.html", **views.findings_page(session, views.whole_number(page, 1, 1, 1_000_000)))
+            rule = request.query_params.get("rule", "")[:100]
+            data = findings.findings_page(session, language(request), views.whole_number(page, 1, 1, 1_000_000), rule)
+            return render(request, "findings.html", **data)
 
     def week(request: Request) -> Response:
         as_of, lang = today(), language(request)
@@ -206,6 +209,12 @@ def build_app(settings: Settings, cache: Cache, *, credentials: str | None = Non
             relative=lambda days, on: words.when(days, lang, on),
         )
 
+    def task_list(request: Request) -> Response:
+        params = request.query_params
+        with cache.transaction() as session:
+            data = tasks.tasks_page(session, params.get("state", ""), params.get("owner", "")[:32], views.whole_number(params.get("page", "1"), 1, 1, 1_000_000))
+            return render(request, "tasks.html", **data)
+
     def runs(request: Request) -> Response:
         with cache.transaction() as session:
             return render(request, "runs.html", **views.runs_page(session))
@@ -215,7 +224,8 @@ def build_app(settings: Settings, cache: Cache, *, credentials: str | None = Non
         Route("/week", week, methods=["GET"]),
         Route("/renewals.csv", renewals_export, methods=["GET"]),
         Route("/clients/{company_id}", client, methods=["GET"]),
-        Route("/findings", findings, methods=["GET"]),
+        Route("/tasks", task_list, methods=["GET"]),
+        Route("/findings", findings_list, methods=["GET"]),
         Route("/runs", runs, methods=["GET"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -270,23 +270,6 @@ def usage_share(used: int | None, limit: int | None) -> float | None:
     return min(max(used / limit, 0.0), 1.0)
 
 
-def findings_page(session: Session, page: int = 1, size: int = 200) -> dict[str, Any]:
-    open_findings = select(Finding).where(Finding.resolved_at.is_(None))  # type: ignore[union-attr]
-    total = session.execute(select(func.count()).select_from(open_findings.subquery())).scalar_one()
-    pages = max(1, -(-total // size))
-    page = min(max(page, 1), pages)
-    statement = open_findings.order_by(Finding.rule, Finding.object_type, Finding.object_id, Finding.field).offset((page - 1) * size).limit(size)  # type: ignore[arg-type]
-    findings = [f for (f,) in session.execute(statement)]
-    companies: dict[tuple[str, str], str] = {}
-    for kind, model in RENEWAL_TABLES.items():
-        ids = [f.object_id for f in findings if f.object_type == kind]
-        if ids:
-            statement = select(model.id, model.company_id).where(model.id.in_(ids))  # type: ignore[attr-defined]
-            companies.update({(kind, record_id): company_id for record_id, company_id in session.execute(statement).all()})
-    client_of = {(f.object_type, f.object_id): f.object_id if f.object_type == "company" else companies.get((f.object_type, f.object_id)) for f in findings}
-    return {"findings": findings, "client_of": client_of, "total": total, "page": page, "pages": pages}
-
-
 def runs_page(session: Session, limit: int = 50) -> dict[str, Any]:
     runs = [r for (r,) in session.execute(select(Run).order_by(Run.id.desc()).limit(limit))]  # type: ignore[union-attr]
     return {"runs": runs}
