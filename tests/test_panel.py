@@ -452,3 +452,28 @@ def test_the_tasks_page_by_state_and_owner(tmp_path):
         assert "Tareas" in mine and "abierta" in mine
     finally:
         cache.close()
+
+
+def test_the_client_page_says_where_each_renewal_stands(synced, client):
+    """As the seed's side panel: who communicates, the deadline the tasks use (the default one
+    named as such) and whether it passed, and what the tier's usage means."""
+    from worker.cache.models import Subscription
+
+    settings, cache, _ = synced
+    today = _today(settings)
+    with cache.transaction() as session:
+        subs = [s for (s,) in session.execute(select(Subscription).where(Subscription.deleted_at.is_(None), Subscription.company_id.is_not(None)))]
+    passed = next(s for s in subs if s.deadline is None and s.renewal_date and s.renewal_date - timedelta(days=45) < today <= s.renewal_date)
+    page = client.get(f"/clients/{passed.company_id}").text
+    row = page.split(f'data-deadline-state="passed"', 1)[1].split("</tr>", 1)[0]
+    assert i18n.day(passed.renewal_date - timedelta(days=45), "en") in row
+    assert str(escape("HubSpot's default: renewal − 45 days")) in row and "the renewal terms apply" in row
+    over = next((s for s in subs if s.contact_tier and s.contacts_used and s.contacts_used > s.contact_tier), None)
+    if over is not None:
+        text = client.get(f"/clients/{over.company_id}?lang=es").text
+        assert f"Supera el nivel de {i18n.number(over.contact_tier, 'es')} contactos" in text
+    near = next(s for s in subs if s.contact_tier and s.contacts_used and 0.9 * s.contact_tier <= s.contacts_used <= s.contact_tier)
+    text = client.get(f"/clients/{near.company_id}").text
+    assert f"of the {i18n.number(near.contact_tier, 'en')}-contact tier: past it by the renewal" in text
+    communication = {"hubspot": "HubSpot", "partner": "Partner", None: "not recorded (HubSpot by default)"}[passed.communication_owner]
+    assert f"<td>{communication}</td>" in page

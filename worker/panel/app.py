@@ -29,10 +29,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from worker import words
 from worker.cache.db import Cache
 from worker.panel import i18n, views
+from worker.labels import rule_name
 from worker.panel import findings, tasks
 from worker.panel import week as weeks
 from worker.reports import renewals_csv, renewals_data
+from worker.rules import RuleConfig
 from worker.rules.calendar import local_date
+from worker.rules.terms import usage_percent
 from worker.safe_text import for_terminal
 from worker.settings import Settings
 
@@ -141,7 +144,7 @@ def build_app(settings: Settings, cache: Cache, *, credentials: str | None = Non
     """The panel over ``cache``. ``credentials`` (``user:password``) turns on Basic auth."""
     now = clock or (lambda: datetime.now(timezone.utc))
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True), finalize=_visible)
-    env.globals.update(money=i18n.money, percent=i18n.percent, day=i18n.day, share=views.usage_share)
+    env.globals.update(money=i18n.money, percent=i18n.percent, day=i18n.day, share=views.usage_share, contacts_percent=usage_percent)
 
     def language(request: Request) -> str:
         asked = request.query_params.get("lang", "")
@@ -155,6 +158,7 @@ def build_app(settings: Settings, cache: Cache, *, credentials: str | None = Non
             plain_percent=lambda value: i18n.percent(value, lang).lstrip("+"),
             products=lambda value: words.product_list(value, lang) or i18n.WORDS[lang]["unknown"],
             count=lambda n, what: words.plural(n, i18n.WORDS[lang][what], lang), short_day=lambda value: i18n.short_day(value, lang),
+            rule_name=lambda code: rule_name(code, lang),
             **context,
         )
         return HTMLResponse(page, status_code=status)
@@ -163,6 +167,7 @@ def build_app(settings: Settings, cache: Cache, *, credentials: str | None = Non
         return local_date(now(), settings.tz)
 
     memo = views.RenewalsMemo()
+    rule_config = RuleConfig.from_settings(settings)
     # The pages are plain functions: Starlette runs them in its thread pool, so a page reading the
     # cache never holds up the event loop (nor the daemon's /healthz beside it).
 
@@ -184,7 +189,7 @@ def build_app(settings: Settings, cache: Cache, *, credentials: str | None = Non
         if not views.is_record_id(company_id):
             return render(request, "missing.html", status=404)
         with cache.transaction() as session:
-            data = views.client_page(session, company_id)
+            data = views.client_page(session, company_id, rule_config, today())
             if data is None:
                 return render(request, "missing.html", status=404)
             return render(request, "client.html", **data)

@@ -23,7 +23,9 @@ from worker.cache.models import (
     TaskLedger,
 )
 from worker.cache.repo import RENEWAL_TABLES
+from worker.panel.standing import standing
 from worker.reports import renewals_data
+from worker.rules import RuleConfig
 from worker.settings import Settings
 
 PAGE_SIZE = 100
@@ -203,7 +205,9 @@ def renewals_page(session: Session, settings: Settings, as_of: date, query: Rene
     }
 
 
-def client_page(session: Session, company_id: str) -> dict[str, Any] | None:
+def client_page(session: Session, company_id: str, config: RuleConfig | None = None, as_of: date | None = None) -> dict[str, Any] | None:
+    """The client and its renewals; with ``config`` and ``as_of``, where each renewal stands
+    (the deadline the tasks use and how it stands today, the tier's meaning)."""
     company = session.get(Company, company_id)
     if company is None or company.deleted_at is not None:
         return None
@@ -239,6 +243,7 @@ def client_page(session: Session, company_id: str) -> dict[str, Any] | None:
         "subscriptions": subscriptions, "services": services, "owner_names": {owner_id: person_name(o) for owner_id, o in owners.items()},
         "contact_findings": [f for f in findings if f.object_type == "contact" or f.rule.startswith("contact.")],
         "findings": findings, "tasks": tasks,
+        "standing": {(kind, record.id): standing(record, config, as_of) for kind, record in renewals} if config and as_of else {},
     }
 
 

@@ -1,0 +1,41 @@
+"""Where one renewal stands, as the client page shows it beside the seed's side panel: the notice
+deadline the tasks use (the contract's own, else HubSpot's default before the renewal) and how it
+stands today, and what the contact tier's usage means. Pure functions of a record, the rules'
+settings and today's date."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from worker.panel.week import deadline_state
+from worker.rules import RuleConfig
+from worker.rules.renewal import notice_deadline
+from worker.rules.terms import usage_level
+
+
+@dataclass(frozen=True)
+class Standing:
+    deadline: date | None
+    deadline_source: str  # contract | default
+    deadline_state: str  # passed | today | soon | later ("" without a renewal date)
+    contacts: str | None  # exceeded | warning | None (under the warning share, or not recorded)
+    emails: str | None
+    emails_limit: int | None
+
+
+def standing(record: Any, config: RuleConfig, as_of: date) -> Standing:
+    """``record``: a cached subscription or service contract (its renewal date, own deadline,
+    tier and usage)."""
+    deadline, source = notice_deadline(record, config)
+    tier = getattr(record, "contact_tier", None)
+    emails_limit = tier * config.emails_per_tier_contact if tier else None
+    return Standing(
+        deadline=deadline,
+        deadline_source=source,
+        deadline_state=deadline_state(deadline, as_of) if deadline else "",
+        contacts=usage_level(record.contacts_used, tier, config.tier_warning_ratio) if tier else None,
+        emails=usage_level(record.emails_sent, emails_limit, config.tier_warning_ratio) if emails_limit else None,
+        emails_limit=emails_limit,
+    )
