@@ -9,7 +9,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from integrations.hubspot.sandbox.portal import SandboxObject, SandboxPortal, is_custom_type
+from integrations.hubspot.sandbox.portal import PARTNER_TYPES, SandboxObject, SandboxPortal, is_custom_type
 
 
 _FIRST = ["Ana", "Luis", "María", "Jorge", "Lucía", "Carlos", "Sofía", "Diego", "Elena", "Pablo", "Laura", "Javier", "Emma", "Noah", "Olivia", "Liam"]
@@ -151,7 +151,9 @@ _AS_DEAL = {"hs_name": "dealname", "hs_pipeline_stage": "dealstage", SERVICE_CUR
 
 def add_service_contracts(portal: SandboxPortal, spec: PortalSpec, today: date, now: datetime, owners: list[str]) -> None:
     rng = random.Random(spec.seed * 7919 + 1)
-    if is_custom_type(spec.service_object_type):
+    if is_custom_type(spec.service_object_type) or spec.service_object_type in PARTNER_TYPES:
+        # The sandbox defines them with the services object's properties (a real portal's must be
+        # discovered: `check-access` and the properties API name what it has).
         portal.defined_like[spec.service_object_type] = "services"
     for company_id in sorted(portal.table("companies")):
         if company_id % 3 == 1:

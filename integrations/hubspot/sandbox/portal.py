@@ -15,8 +15,13 @@ from datetime import datetime, timedelta, timezone
 # any other (developers.hubspot.com/docs/api-reference/latest/crm/objects/services/guide); a
 # portal must activate it first.
 OBJECT_TYPE_IDS = {"0-1": "contacts", "0-2": "companies", "0-3": "deals", "0-69": "subscriptions", "0-162": "services"}
+# HubSpot's objects made for Solutions Partners (HubSpot-public-api-spec-collection,
+# PublicApiSpecs/CRM/Partner Clients and Partner Services, 2026-09): read and update only (no
+# create, no archive in the spec), their properties undocumented (discovered from the properties
+# API); served by name like the services object.
+PARTNER_TYPES = frozenset({"partner_clients", "partner_services"})
 # HubSpot's own object types; any other type must exist in the portal (a custom object).
-STANDARD_TYPES = frozenset({"contacts", "companies", "deals", "tasks", "subscriptions", "services", "tickets", "line_items", "products", "quotes"})
+STANDARD_TYPES = frozenset({"contacts", "companies", "deals", "tasks", "subscriptions", "services", "tickets", "line_items", "products", "quotes"}) | PARTNER_TYPES
 
 # Which property carries the last-modified date, per object type (contacts differ from the rest).
 MODIFIED_PROPERTY = {"contacts": "lastmodifieddate"}

@@ -57,6 +57,9 @@ _READ_SCOPES = {
     "deals": "crm.objects.deals.read",
     "subscriptions": "crm.objects.subscriptions.read",
     "services": "crm.objects.services.read",  # the services guide's scope requirements
+    # The partner objects' specs (2026-09): their own read scopes.
+    "partner_services": "crm.objects.partner-services.read",
+    "partner_clients": "crm.objects.partner-clients.read",
     "owners": "crm.objects.owners.read",
     "tasks": "crm.objects.contacts.read",  # HubSpot's specs list tasks under the contacts scopes
 }
