@@ -28,7 +28,15 @@ from typing import Any, Iterable, Mapping, Sequence
 import structlog
 
 from integrations.hubspot.errors import MalformedAnswer
-from integrations.hubspot.types import AccountDetails, Associated, AssociationLabel, CrmRecord, Owner
+from integrations.hubspot.types import (
+    AccountDetails,
+    Associated,
+    AssociationLabel,
+    CrmRecord,
+    Owner,
+    PropertyDefinition,
+    PropertyOption,
+)
 
 log = structlog.get_logger(__name__)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -326,6 +334,23 @@ def property_types(body: Mapping[str, Any], endpoint: str) -> dict[str, str]:
         if not isinstance(name, str) or not isinstance(kind, str):
             raise MalformedAnswer(f"{endpoint}: a property without a name or a type")
         found[name] = kind
+    return found
+
+
+def property_definitions(body: Mapping[str, Any], endpoint: str) -> list[PropertyDefinition]:
+    """GET …/properties/{objectType}: each property's name, label, type, field type, description
+    and options (an enumeration's values and their labels); text as typed, never trusted as markup."""
+    found = []
+    for item in _results(body, endpoint):
+        name, kind = item.get("name"), item.get("type")
+        if not isinstance(name, str) or not isinstance(kind, str):
+            raise MalformedAnswer(f"{endpoint}: a property without a name or a type")
+        options = tuple(
+            PropertyOption(str(option["value"]), str(option.get("label") or option["value"]))
+            for option in item.get("options") or () if isinstance(option, Mapping) and option.get("value") not in (None, "")
+        )
+        text = lambda key: item.get(key) if isinstance(item.get(key), str) else ""  # noqa: E731 - one use
+        found.append(PropertyDefinition(name, text("label") or name, kind, text("fieldType"), text("description"), options))
     return found
 
 

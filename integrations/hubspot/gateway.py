@@ -33,6 +33,7 @@ from integrations.hubspot.types import (
     AssociationLabel,
     CrmRecord,
     OwnerPage,
+    PropertyDefinition,
     RecordPage,
 )
 from integrations.hubspot.writes import TaskWrites
@@ -450,6 +451,13 @@ class HubSpotGateway(TaskWrites):
         return self._call(
             ep.LIST_PROPERTIES, {"objectType": object_type},
             parse=lambda answer: answers.property_types(answer, ep.LIST_PROPERTIES.name),
+        )
+
+    def property_definitions(self, object_type: str) -> list[PropertyDefinition]:
+        """The object type's properties with their labels, descriptions and options (``init``)."""
+        return self._call(
+            ep.LIST_PROPERTIES, {"objectType": object_type},
+            parse=lambda answer: answers.property_definitions(answer, ep.LIST_PROPERTIES.name),
         )
 
     def association_labels(self, from_type: str, to_type: str) -> list[AssociationLabel]:

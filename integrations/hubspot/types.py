@@ -59,6 +59,24 @@ class AccountDetails:
 
 
 @dataclass(frozen=True)
+class PropertyOption:
+    value: str  # what a record holds
+    label: str  # what people see
+
+
+@dataclass(frozen=True)
+class PropertyDefinition:
+    """One property of an object type as the properties API defines it."""
+
+    name: str
+    label: str
+    type: str  # string | number | date | datetime | enumeration | bool
+    field_type: str
+    description: str = ""
+    options: tuple[PropertyOption, ...] = ()
+
+
+@dataclass(frozen=True)
 class AssociationLabel:
     category: str  # HUBSPOT_DEFINED | USER_DEFINED | INTEGRATOR_DEFINED
     type_id: int

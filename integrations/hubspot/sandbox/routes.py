@@ -342,6 +342,38 @@ PROPERTY_TYPES = {
 }
 
 
+# What a partner's portal shows of those properties: labels (a Spanish partner's in Spanish),
+# descriptions and an enumeration's options, as the properties API answers them.
+PROPERTY_LABELS = {
+    "renewal_date": ("Fecha de renovación", "Día en que se renueva la suscripción"),
+    "renewal_deadline": ("Fecha tope de renovación", "Último día para cancelar o renegociar"),
+    "renewal_products": ("Productos a renovar", ""),
+    "current_monthly_price": ("Precio mensual actual", ""),
+    "renewal_monthly_price": ("Precio mensual de renovación", ""),
+    "deal_currency_code": ("Currency", "The deal's currency (ISO 4217)"),
+    "service_currency_code": ("Moneda", ""),
+    "renewal_communication_owner": ("Responsable de la comunicación", "Quién comunica la renovación al cliente: HubSpot o el partner"),
+    "contact_tier": ("Nivel de contactos", "Contactos de marketing incluidos en la suscripción"),
+    "contacts_used": ("Contactos usados", ""),
+    "marketing_emails_sent_month": ("Correos de marketing enviados este mes", ""),
+    "dealstage": ("Deal Stage", ""),
+    "hs_pipeline_stage": ("Pipeline stage", ""),
+    "hubspot_owner_id": ("Deal owner", ""),
+    "renewal_discount_percent": ("Descuento (%)", ""),
+    "renewal_discount_end_date": ("Fin del descuento", ""),
+    "hubspot_renewal_manager": ("Mánager de renovación de HubSpot", ""),
+    "renewal_options_url": ("Opciones de renovación (enlace)", ""),
+    "dealname": ("Deal Name", ""),
+    "hs_name": ("Name", ""),
+    "pipeline": ("Pipeline", ""),
+}
+PROPERTY_OPTIONS = {
+    "renewal_communication_owner": (("hubspot", "HubSpot"), ("partner", "Partner")),
+    "dealstage": (("appointmentscheduled", "Appointment scheduled"), ("renewal_open", "Renewal open"), ("closedwon", "Closed won"), ("closedlost", "Closed lost")),
+    "hs_pipeline_stage": (("active", "Active"), ("cancelled", "Cancelled")),
+}
+
+
 def route_list_properties(portal: SandboxPortal, object_type: str) -> dict[str, Any]:
     """GET /crm/v3/properties/{objectType} (or /crm/properties/{version}/…): the object's
     property definitions, ``results`` of name, label, type and fieldType."""
@@ -355,7 +387,12 @@ def route_list_properties(portal: SandboxPortal, object_type: str) -> dict[str, 
                 defined.setdefault(name, "string")
     return {
         "results": [
-            {"name": name, "label": name.replace("_", " ").capitalize(), "type": kind_of, "fieldType": "text", "hidden": False}
+            {
+                "name": name, "label": PROPERTY_LABELS.get(name, (name.replace("_", " ").capitalize(), ""))[0],
+                "description": PROPERTY_LABELS.get(name, ("", ""))[1], "type": kind_of,
+                "fieldType": "select" if kind_of == "enumeration" else "text", "hidden": False,
+                "options": [{"value": value, "label": label, "hidden": False} for value, label in PROPERTY_OPTIONS.get(name, ())],
+            }
             for name, kind_of in sorted(defined.items())
         ]
     }

@@ -1,0 +1,1 @@
+"""Onboarding a new portal: discovering what its properties mean (issue 22)."""
