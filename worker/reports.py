@@ -191,19 +191,23 @@ def findings_data(session: Session, *, include_resolved: bool = False) -> dict[s
 
 
 def _clients_of(session: Session, items: Sequence[dict[str, Any]]) -> dict[tuple[str, str], str | None]:
-    """(object type, id) → the name of the client company it belongs to: the company itself, or
-    a renewal record's company."""
+    """(object type, id) → the name of the client company it belongs to."""
+    return {key: name for key, (_, name) in client_companies(session, items).items()}
+
+
+def client_companies(session: Session, items: Sequence[Any]) -> dict[tuple[str, str], tuple[str, str | None]]:
+    """(object type, id) of findings (dicts or rows) → (company id, name) of the client company
+    each belongs to: the company itself, or a renewal record's company."""
+    pairs = [(i["object_type"], i["object_id"]) if isinstance(i, dict) else (i.object_type, i.object_id) for i in items]
     company_of: dict[tuple[str, str], str] = {}
     for kind, model in RENEWAL_TABLES.items():
-        ids = sorted({i["object_id"] for i in items if i["object_type"] == kind})
+        ids = sorted({object_id for object_type, object_id in pairs if object_type == kind})
         for chunk in chunks(ids, 1000):
             rows = session.execute(select(model.id, model.company_id).where(model.id.in_(chunk), model.company_id.is_not(None)))  # type: ignore[attr-defined, union-attr]
             company_of.update({(kind, record_id): company_id for record_id, company_id in rows})
-    company_of.update({("company", i["object_id"]): i["object_id"] for i in items if i["object_type"] == "company"})
-    names: dict[str, str | None] = {}
-    for chunk in chunks(sorted(set(company_of.values())), 1000):
-        names.update({company_id: name for company_id, name in session.execute(select(Company.id, Company.name).where(Company.id.in_(chunk)))})  # type: ignore[attr-defined]
-    return {key: names.get(company_id) for key, company_id in company_of.items()}
+    company_of.update({("company", object_id): object_id for object_type, object_id in pairs if object_type == "company"})
+    names = _names(session, Company, set(company_of.values()))
+    return {key: (company_id, names.get(company_id)) for key, company_id in company_of.items()}
 
 
 def render_findings(data: dict[str, Any], language: str = "en") -> str:

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from worker.cache.models import Company, Finding
-from worker.cache.repo import RENEWAL_TABLES
+from worker.cache.models import Finding
 from worker.labels import rule_name, severity
+from worker.reports import client_companies
 
 PAGE_SIZE = 200
 
@@ -31,19 +31,9 @@ def findings_page(session: Session, language: str, page: int = 1, rule: str = ""
     page = min(max(page, 1), pages)
     statement = open_findings.order_by(Finding.rule, Finding.object_type, Finding.object_id, Finding.field).offset((page - 1) * size).limit(size)  # type: ignore[arg-type]
     findings = [f for (f,) in session.execute(statement)]
-    company_of: dict[tuple[str, str], str | None] = {("company", f.object_id): f.object_id for f in findings if f.object_type == "company"}
-    for kind, model in RENEWAL_TABLES.items():
-        ids = [f.object_id for f in findings if f.object_type == kind]
-        if ids:
-            rows = session.execute(select(model.id, model.company_id).where(model.id.in_(ids)))  # type: ignore[attr-defined]
-            company_of.update({(kind, record_id): company_id for record_id, company_id in rows})
-    wanted = sorted({c for c in company_of.values() if c})
-    names = {company_id: name for company_id, name in session.execute(select(Company.id, Company.name).where(Company.id.in_(wanted)))} if wanted else {}  # type: ignore[attr-defined]
+    clients = client_companies(session, findings)
     rows = []
     for f in findings:
-        company_id = company_of.get((f.object_type, f.object_id))
-        rows.append({
-            "finding": f, "severity": severity(f.rule), "rule_name": rule_name(f.rule, language),
-            "company_id": company_id, "client": names.get(company_id) if company_id else None,
-        })
+        company_id, client = clients.get((f.object_type, f.object_id), (None, None))
+        rows.append({"finding": f, "severity": severity(f.rule), "rule_name": rule_name(f.rule, language), "company_id": company_id, "client": client})
     return {"rows": rows, "rules": sorted(rules, key=lambda r: r["name"].casefold()), "rule": rule, "total": total, "page": page, "pages": pages}

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Sequence
 
-from sqlalchemy import select
 from sqlmodel import Session
 
-from worker.cache.models import Company, HubSpotAccount, Owner, TaskLedger
+from worker.cache.models import HubSpotAccount
+from worker.reports import tasks_data
 from worker.rules.calendar import local_date
 from worker.settings import Settings
 from worker.panel.i18n import day
@@ -82,40 +82,22 @@ class WeekTask:
 def tasks_this_week(session: Session, settings: Settings, as_of: date, days: int = WEEK_DAYS) -> list[WeekTask]:
     """The worker's open tasks due (on the office's calendar) by the end of the week, overdue
     first, each with the owner HubSpot shows now (a person may have reassigned it), else the one
-    the worker wrote."""
-    from worker.panel.views import record_url, person_name
+    the worker wrote: the ledger as ``tasks --json`` reads it (client and owner by name)."""
+    from worker.panel.views import record_url
 
     end = as_of + timedelta(days=days)
-    rows = [t for (t,) in session.execute(select(TaskLedger).where(TaskLedger.state.in_(OPEN_STATES)))]  # type: ignore[attr-defined]
-    chosen = []
-    for task in rows:
-        moment = task.hubspot_due_at or task.due_at
-        if moment is None:
-            continue
-        due = local_date(moment, settings.tz)
-        owner_id = task.hubspot_owner_id or task.owner_id
-        if due <= end:
-            chosen.append((task, due, owner_id))
-    companies = _by_id(session, Company, {task.company_id for task, _, _ in chosen})
-    owners = _by_id(session, Owner, {owner_id for _, _, owner_id in chosen})
     account = session.get(HubSpotAccount, 1)
-    tasks = [
-        WeekTask(
-            key=task.key, subject=task.subject, client=companies[task.company_id].name if task.company_id in companies else None,
-            company_id=task.company_id, owner_id=owner_id, owner=person_name(owners.get(owner_id or "")), priority=task.priority,
-            due=due, overdue=due < as_of, state=task.state, url=record_url(account, "tasks", task.task_id),
-        )
-        for task, due, owner_id in chosen
-    ]
+    tasks = []
+    for task in tasks_data(session, states=OPEN_STATES)["tasks"]:
+        moment = task["hubspot_due_at"] or task["due_at"]
+        if moment is None or (due := local_date(moment, settings.tz)) > end:
+            continue
+        tasks.append(WeekTask(
+            key=task["key"], subject=task["subject"], client=task["client"], company_id=task["company_id"],
+            owner_id=task["hubspot_owner_id"] or task["owner_id"], owner=task["owner"], priority=task["priority"],
+            due=due, overdue=due < as_of, state=task["state"], url=record_url(account, "tasks", task["task_id"]),
+        ))
     return sorted(tasks, key=lambda t: (not t.overdue, t.due, t.key))
-
-
-def _by_id(session: Session, model: Any, ids: set[str | None]) -> dict[str, Any]:
-    wanted = sorted(i for i in ids if i)
-    found: dict[str, Any] = {}
-    for start in range(0, len(wanted), 1000):
-        found.update({row.id: row for (row,) in session.execute(select(model).where(model.id.in_(wanted[start : start + 1000])))})
-    return found
 
 
 def week_page(rows: Sequence[dict[str, Any]], tasks: list[WeekTask], as_of: date, owner: str) -> dict[str, Any]:
