@@ -33,6 +33,7 @@ from integrations.hubspot.types import (
     Associated,
     AssociationLabel,
     CrmRecord,
+    CustomObjectType,
     Owner,
     PropertyDefinition,
     PropertyOption,
@@ -351,6 +352,20 @@ def property_definitions(body: Mapping[str, Any], endpoint: str) -> list[Propert
         )
         text = lambda key: item.get(key) if isinstance(item.get(key), str) else ""  # noqa: E731 - one use
         found.append(PropertyDefinition(name, text("label") or name, kind, text("fieldType"), text("description"), options))
+    return found
+
+
+def custom_object_types(body: Mapping[str, Any], endpoint: str) -> list[CustomObjectType]:
+    """GET …/schemas: the portal's custom objects (``objectTypeId`` "2-…", ``name``, ``labels``).
+    A schema without a usable type id is left out: it cannot be read anyway."""
+    found = []
+    for item in _results(body, endpoint):
+        type_id, name = item.get("objectTypeId") or item.get("id"), item.get("name")
+        if not isinstance(type_id, str) or not re.fullmatch(r"2-\d{1,12}", type_id) or not isinstance(name, str):
+            continue
+        labels = item.get("labels") if isinstance(item.get("labels"), Mapping) else {}
+        text = lambda key: labels.get(key) if isinstance(labels.get(key), str) else name  # noqa: E731 - one use
+        found.append(CustomObjectType(type_id, name, text("singular"), text("plural")))
     return found
 
 

@@ -48,6 +48,9 @@ BATCH_ARCHIVE_ASSOCIATIONS = Endpoint("batch_archive_associations", "POST", "/cr
 
 ACCOUNT_DETAILS = Endpoint("account_details", "GET", "/account-info/v3/details", "objects", versioned="/account-info/{version}/details")
 LIST_PROPERTIES = Endpoint("list_properties", "GET", "/crm/v3/properties/{objectType}", "objects", versioned="/crm/properties/{version}/{objectType}")
+# The portal's custom objects (``init``): HubSpot's schemas API (PublicApiSpecs/CRM/Schemas, 2026-09:
+# "/crm-object-schemas/2026-09/schemas"; v3: "/crm/v3/schemas").
+LIST_SCHEMAS = Endpoint("list_schemas", "GET", "/crm/v3/schemas", "objects", versioned="/crm-object-schemas/{version}/schemas")
 
 ALL_ENDPOINTS = (
     LIST_OBJECTS,
@@ -62,4 +65,5 @@ ALL_ENDPOINTS = (
     BATCH_ARCHIVE_ASSOCIATIONS,
     LIST_PROPERTIES,
     ACCOUNT_DETAILS,
+    LIST_SCHEMAS,
 )

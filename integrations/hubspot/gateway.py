@@ -32,6 +32,7 @@ from integrations.hubspot.types import (
     Associated,
     AssociationLabel,
     CrmRecord,
+    CustomObjectType,
     OwnerPage,
     PropertyDefinition,
     RecordPage,
@@ -459,6 +460,10 @@ class HubSpotGateway(TaskWrites):
             ep.LIST_PROPERTIES, {"objectType": object_type},
             parse=lambda answer: answers.property_definitions(answer, ep.LIST_PROPERTIES.name),
         )
+
+    def custom_object_types(self) -> list[CustomObjectType]:
+        """The portal's custom objects (schemas API; ``init`` looks among them for renewals)."""
+        return self._call(ep.LIST_SCHEMAS, {}, parse=lambda answer: answers.custom_object_types(answer, ep.LIST_SCHEMAS.name))
 
     def association_labels(self, from_type: str, to_type: str) -> list[AssociationLabel]:
         """The association types between two object types, with their labels."""

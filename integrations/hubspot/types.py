@@ -77,6 +77,16 @@ class PropertyDefinition:
 
 
 @dataclass(frozen=True)
+class CustomObjectType:
+    """A custom object the portal defines (the schemas API): its type id ("2-…"), name and labels."""
+
+    type_id: str
+    name: str
+    singular: str
+    plural: str
+
+
+@dataclass(frozen=True)
 class AssociationLabel:
     category: str  # HUBSPOT_DEFINED | USER_DEFINED | INTEGRATOR_DEFINED
     type_id: int

@@ -9,7 +9,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from integrations.hubspot.sandbox.portal import PARTNER_TYPES, SandboxObject, SandboxPortal, is_custom_type
+from integrations.hubspot.sandbox.portal import PARTNER_TYPES, PropertySpec, SandboxObject, SandboxPortal, is_custom_type
 
 
 _FIRST = ["Ana", "Luis", "María", "Jorge", "Lucía", "Carlos", "Sofía", "Diego", "Elena", "Pablo", "Laura", "Javier", "Emma", "Noah", "Olivia", "Liam"]
@@ -42,6 +42,10 @@ class PortalSpec:
     # keep them, whose associations are the portal's own (USER_DEFINED), or deals in a pipeline
     # of their own (SERVICE_PIPELINE) beside the subscriptions' default one.
     service_object_type: str = "services"
+    # A partner's own portal as `init` meets it: the service contracts' properties under Spanish
+    # names and labels of the portal's making (PARTNER_STYLE_PROPERTIES), beside decoys (a
+    # projects object with dates and amounts, partner client records) that are not renewals.
+    partner_style: bool = False
 
 
 # Values a hostile or broken portal holds, and what must come of each (README, "Bad data"):
@@ -136,6 +140,8 @@ def generate_portal(spec: PortalSpec = PortalSpec(), portal: SandboxPortal | Non
         add_service_contracts(portal, spec, today, now, [str(o.id) for o in active])
     if spec.hostile_showcase:
         add_hostile_showcase(portal, spec.subscription_type, today)
+    if spec.partner_style:
+        add_partner_decoys(portal, spec, today, now)
     return portal
 
 
@@ -149,9 +155,33 @@ SERVICE_PIPELINE = "services"
 _AS_DEAL = {"hs_name": "dealname", "hs_pipeline_stage": "dealstage", SERVICE_CURRENCY_PROPERTY: "deal_currency_code"}
 
 
+# The service contracts' properties as a Spanish partner names them on its own object: standard
+# name → (the portal's name, its definition). `init` has never seen these names.
+PARTNER_STYLE_PROPERTIES = {
+    "hs_name": ("servicio_contratado", PropertySpec("string", "Servicio contratado")),
+    "renewal_date": ("prox_renovacion", PropertySpec("date", "Próxima renovación", "Fecha en que se renueva el servicio")),
+    "renewal_deadline": ("aviso_limite", PropertySpec("date", "Fecha límite de preaviso", "Último día para cancelar sin renovar")),
+    "current_monthly_price": ("cuota_mes_vigente", PropertySpec("number", "Cuota mensual vigente")),
+    "renewal_monthly_price": ("cuota_mes_renovada", PropertySpec("number", "Cuota mensual tras la renovación")),
+    SERVICE_CURRENCY_PROPERTY: ("divisa_servicio", PropertySpec("enumeration", "Divisa", options=(("EUR", "Euro"), ("USD", "Dólar")))),
+    "hs_pipeline_stage": ("estado_servicio", PropertySpec("enumeration", "Estado del servicio", options=(("active", "Activo"), ("cancelled", "Cancelado")))),
+    "hubspot_owner_id": ("hubspot_owner_id", PropertySpec("enumeration", "Propietario del servicio")),
+    "renewal_discount_percent": ("dto_pct", PropertySpec("number", "Descuento (%)")),
+    "renewal_discount_end_date": ("dto_hasta", PropertySpec("date", "Descuento válido hasta")),
+}
+# Dates and numbers on the same object that are not the renewal's.
+PARTNER_STYLE_DECOYS = {
+    "fecha_alta": PropertySpec("date", "Fecha de alta", "Día en que empezó el servicio"),
+    "horas_incluidas": PropertySpec("number", "Horas incluidas al mes"),
+}
+PROJECTS_TYPE = "2-9201"  # the partner's projects: a custom object with dates and amounts, never renewals
+
+
 def add_service_contracts(portal: SandboxPortal, spec: PortalSpec, today: date, now: datetime, owners: list[str]) -> None:
     rng = random.Random(spec.seed * 7919 + 1)
-    if is_custom_type(spec.service_object_type) or spec.service_object_type in PARTNER_TYPES:
+    if spec.partner_style:
+        portal.define_object(spec.service_object_type, {name: definition for name, definition in PARTNER_STYLE_PROPERTIES.values()} | PARTNER_STYLE_DECOYS)
+    elif is_custom_type(spec.service_object_type) or spec.service_object_type in PARTNER_TYPES:
         # The sandbox defines them with the services object's properties (a real portal's must be
         # discovered: `check-access` and the properties API name what it has).
         portal.defined_like[spec.service_object_type] = "services"
@@ -179,9 +209,44 @@ def add_service_contracts(portal: SandboxPortal, spec: PortalSpec, today: date, 
             props["renewal_discount_percent"] = "150"
         if spec.service_object_type == "deals":
             props = {_AS_DEAL.get(name, name): value for name, value in props.items()} | {"pipeline": SERVICE_PIPELINE}
+        if spec.partner_style:
+            props = {PARTNER_STYLE_PROPERTIES[name][0]: value for name, value in props.items()}
+            props["fecha_alta"] = (renewal - timedelta(days=365 * rng.randint(1, 3))).isoformat()
+            props["horas_incluidas"] = str(rng.choice([4, 8, 16, 40]))
         created = now - timedelta(days=rng.randint(60, 700))
         service = portal.create(spec.service_object_type, props, created_at=created, updated_at=now - timedelta(days=rng.randint(0, 60), hours=1))
         portal.associate(spec.service_object_type, service.id, "companies", company_id)
+
+
+def add_partner_decoys(portal: SandboxPortal, spec: PortalSpec, today: date, now: datetime) -> None:
+    """What else a partner's portal holds that has dates and amounts but is no renewal: a projects
+    custom object and HubSpot's partner client records, both tied to the companies."""
+    rng = random.Random(spec.seed * 104_729 + 3)
+    portal.define_object(PROJECTS_TYPE, {
+        "nombre_proyecto": PropertySpec("string", "Nombre del proyecto"),
+        "fecha_entrega": PropertySpec("date", "Fecha de entrega"),
+        "presupuesto": PropertySpec("number", "Presupuesto (EUR)"),
+        "fase": PropertySpec("enumeration", "Fase", options=(("discovery", "Descubrimiento"), ("build", "Construcción"), ("done", "Entregado"))),
+    }, name="proyectos", singular="Proyecto", plural="Proyectos")
+    portal.define_object("partner_clients", {
+        "nombre_cliente": PropertySpec("string", "Cliente"),
+        "inicio_relacion": PropertySpec("date", "Inicio de la relación"),
+        "tipo_relacion": PropertySpec("enumeration", "Tipo de relación", options=(("sold", "Vendido"), ("managed", "Gestionado"))),
+    })
+    for company_id, company in sorted(portal.table("companies").items()):
+        created = now - timedelta(days=rng.randint(30, 900))
+        client = portal.create("partner_clients", {
+            "nombre_cliente": company.properties.get("name"), "inicio_relacion": (today - timedelta(days=rng.randint(30, 1500))).isoformat(),
+            "tipo_relacion": rng.choice(["sold", "managed"]),
+        }, created_at=created, updated_at=created)
+        portal.associate("partner_clients", client.id, "companies", company_id)
+        if company_id % 2:
+            continue
+        project = portal.create(PROJECTS_TYPE, {
+            "nombre_proyecto": f"Proyecto {company_id}", "fecha_entrega": (today + timedelta(days=rng.randint(-60, 200))).isoformat(),
+            "presupuesto": str(rng.choice([3000, 7500, 12000])), "fase": rng.choice(["discovery", "build", "done"]),
+        }, created_at=created, updated_at=created)
+        portal.associate(PROJECTS_TYPE, project.id, "companies", company_id)
 
 
 def add_hostile_showcase(portal: SandboxPortal, subscription_type: str, today: date) -> None:
@@ -196,7 +261,12 @@ def add_hostile_showcase(portal: SandboxPortal, subscription_type: str, today: d
         except ValueError:
             return False
 
-    soon = [d for d in deals if renews_soon(d) and d.properties.get("dealstage") != "closedlost"]
+    # The latest renewals of the window, so that a table sorted by renewal date opens on the
+    # portal's ordinary clients and the hostile names come further down.
+    soon = sorted(
+        (d for d in deals if renews_soon(d) and d.properties.get("dealstage") != "closedlost"),
+        key=lambda d: (d.properties.get("renewal_date") or "", d.id), reverse=True,
+    )
     companies = list(dict.fromkeys(cid for d in soon for cid in portal.associated(subscription_type, d.id, "companies")))
     for company_id, name in zip(companies, HOSTILE_COMPANY_NAMES):
         portal.update("companies", company_id, {"name": name})

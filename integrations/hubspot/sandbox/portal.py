@@ -70,6 +70,17 @@ def iso_ms(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+@dataclass(frozen=True)
+class PropertySpec:
+    """A property as the portal defines it (its type, and what the properties API says of it):
+    for objects whose names and labels are the portal's own, such as a partner object."""
+
+    type: str
+    label: str
+    description: str = ""
+    options: tuple[tuple[str, str], ...] = ()  # (value, label)
+
+
 @dataclass
 class SandboxObject:
     id: int
@@ -129,6 +140,10 @@ class SandboxPortal:
         # A custom object whose property definitions are those of a standard one (the sandbox's
         # service contracts in a custom object have the services object's properties).
         self.defined_like: dict[str, str] = {}
+        # Property definitions of the portal's own making, per object type (they win over the
+        # sandbox's standard ones), and the custom objects' schemas: type id → (name, singular, plural).
+        self.property_specs: dict[str, dict[str, PropertySpec]] = {}
+        self.schemas: dict[str, tuple[str, str, str]] = {}
         # The portal's own rules on new tasks (see RequiredProperty).
         self.task_rules: list[RequiredProperty] = []
         self._next_id = 1000
@@ -160,6 +175,14 @@ class SandboxPortal:
         """HubSpot answers 404 for an object type it cannot infer (a typo in a config)."""
         kind = canonical_type(object_type)
         return kind in STANDARD_TYPES or kind in self.objects
+
+    def define_object(self, object_type: str, properties: dict[str, PropertySpec], *, name: str = "", singular: str = "", plural: str = "") -> None:
+        """Give an object type its own property definitions; a custom one ("2-…") also its schema."""
+        with self.lock:
+            self.property_specs[canonical_type(object_type)] = dict(properties)
+            if is_custom_type(object_type):
+                self.schemas[object_type] = (name or f"object_{object_type[2:]}", singular or name, plural or name)
+                self.table(object_type)
 
     def table(self, object_type: str) -> dict[int, SandboxObject]:
         return self.objects.setdefault(canonical_type(object_type), {})

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Callable
 
-from integrations.hubspot.sandbox.portal import SandboxObject, SandboxPortal, canonical_type, iso_ms
+from integrations.hubspot.sandbox.portal import PropertySpec, SandboxObject, SandboxPortal, canonical_type, is_custom_type, iso_ms
 
 SEARCH_RESULT_CAP = 10_000  # HubSpot: a search query pages through at most 10,000 results
 SEARCH_MAX_LIMIT = 200
@@ -378,21 +378,49 @@ def route_list_properties(portal: SandboxPortal, object_type: str) -> dict[str, 
     """GET /crm/v3/properties/{objectType} (or /crm/properties/{version}/…): the object's
     property definitions, ``results`` of name, label, type and fieldType."""
     kind = canonical_type(object_type)
-    defined = dict(PROPERTY_TYPES.get(portal.defined_like.get(kind, kind), {}))
+    # An object given its own definitions has those alone (and what its records hold).
+    defined = {} if kind in portal.property_specs else dict(PROPERTY_TYPES.get(portal.defined_like.get(kind, kind), {}))
     if kind == "tasks":  # a property the portal's rules require on tasks exists on tasks
         defined.update({rule.name: "string" for rule in portal.task_rules})
     with portal.lock:
+        own = dict(portal.property_specs.get(kind, {}))
         for obj in portal.table(kind).values():
             for name in obj.properties:
                 defined.setdefault(name, "string")
+    specs = {
+        name: own.get(name) or PropertySpec(
+            kind_of, PROPERTY_LABELS.get(name, (name.replace("_", " ").capitalize(), ""))[0],
+            PROPERTY_LABELS.get(name, ("", ""))[1], PROPERTY_OPTIONS.get(name, ()),
+        )
+        for name, kind_of in {**defined, **{name: spec.type for name, spec in own.items()}}.items()
+    }
     return {
         "results": [
             {
-                "name": name, "label": PROPERTY_LABELS.get(name, (name.replace("_", " ").capitalize(), ""))[0],
-                "description": PROPERTY_LABELS.get(name, ("", ""))[1], "type": kind_of,
-                "fieldType": "select" if kind_of == "enumeration" else "text", "hidden": False,
-                "options": [{"value": value, "label": label, "hidden": False} for value, label in PROPERTY_OPTIONS.get(name, ())],
+                "name": name, "label": spec.label, "description": spec.description, "type": spec.type,
+                "fieldType": "select" if spec.type == "enumeration" else "text", "hidden": False,
+                "options": [{"value": value, "label": label, "hidden": False} for value, label in spec.options],
             }
-            for name, kind_of in sorted(defined.items())
+            for name, spec in sorted(specs.items())
         ]
     }
+
+
+def route_list_schemas(portal: SandboxPortal) -> dict[str, Any]:
+    """GET /crm-object-schemas/{version}/schemas (v3: /crm/v3/schemas): the portal's custom objects,
+    each an ``ObjectSchema`` (PublicApiSpecs/CRM/Schemas, 2026-09) with its properties."""
+    with portal.lock:
+        kinds = sorted(set(portal.schemas) | {kind for kind in portal.objects if is_custom_type(kind)})
+        named = dict(portal.schemas)
+    results = []
+    for kind in kinds:
+        name, singular, plural = named.get(kind, (f"object_{kind[2:]}", "Object", "Objects"))
+        properties = route_list_properties(portal, kind)["results"]
+        results.append({
+            "id": kind[2:], "objectTypeId": kind, "name": name, "fullyQualifiedName": f"p{portal.portal_id}_{name}",
+            "labels": {"singular": singular, "plural": plural}, "archived": False, "associations": [],
+            "properties": properties, "requiredProperties": [], "searchableProperties": [],
+            "secondaryDisplayProperties": [], "allowsSensitiveProperties": False,
+            "primaryDisplayProperty": properties[0]["name"] if properties else "",
+        })
+    return {"results": results}

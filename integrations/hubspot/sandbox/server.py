@@ -39,6 +39,7 @@ from integrations.hubspot.sandbox.routes import (
     route_batch_read,
     route_list_objects,
     route_list_properties,
+    route_list_schemas,
     route_owners,
     route_search,
 )
@@ -62,6 +63,9 @@ _READ_SCOPES = {
     "partner_clients": "crm.objects.partner-clients.read",
     "owners": "crm.objects.owners.read",
     "tasks": "crm.objects.contacts.read",  # HubSpot's specs list tasks under the contacts scopes
+    # The schemas API (2026-09 spec): private apps may hold crm.schemas.custom.read or
+    # crm.objects.custom.read; the sandbox asks for the first.
+    "schemas": "crm.schemas.custom.read",
 }
 
 
@@ -244,6 +248,8 @@ _ROUTES = [
     # Account details (HubSpot's API reference, "Retrieve account details": /account-info/v3/details
     # and /account-info/2026-03/details): the portal id that record links need.
     ("GET", re.compile(rf"^/account-info/(?:v3|{_VERSION})/details/?$"), "account_details"),
+    # The portal's custom objects (PublicApiSpecs/CRM/Schemas: /crm-object-schemas/2026-09/schemas, v3 /crm/v3/schemas).
+    ("GET", re.compile(rf"^/(?:crm/v3|crm-object-schemas/{_VERSION})/schemas/?$"), "list_schemas"),
 ]
 _WRITES = {"batch_create_objects", "batch_update_objects", "batch_create_associations", "batch_archive_associations"}
 
@@ -313,7 +319,7 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
                 if route_method != method or not match:
                     continue
                 groups = match.groupdict()
-                object_type = groups.get("type") or groups.get("from") or ("account" if name == "account_details" else "owners")
+                object_type = groups.get("type") or groups.get("from") or {"account_details": "account", "list_schemas": "schemas"}.get(name, "owners")
                 with server._lock:
                     server.stats.calls[f"{name}:{canonical_type(object_type)}"] += 1
                 if fault and fault.kind == "status" and (fault.status == 429 or not fault.processed):
@@ -322,7 +328,7 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
                     return 404, _error(f"Unable to infer object type from: {groups['type']}", "OBJECT_NOT_FOUND"), {}
                 try:
                     # Task writes: HubSpot's scope for tasks isn't modelled here; the token is still checked.
-                    scoped = [] if name in _WRITES or name in {"association_labels", "account_details"} else [t for t in (groups.get("type"), groups.get("from"), groups.get("to")) if t] or ["owners"]
+                    scoped = [] if name in _WRITES or name in {"association_labels", "account_details"} else [t for t in (groups.get("type"), groups.get("from"), groups.get("to")) if t] or [object_type]
                     self._authorize(scoped)
                     headers, limited = server._rate_limit(is_search=name == "search_objects")
                     if limited:
@@ -354,6 +360,8 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
                         return 200, route_list_properties(server.portal, groups["type"]), headers
                     if name == "account_details":
                         return 200, server.portal.account_details(), headers
+                    if name == "list_schemas":
+                        return 200, route_list_schemas(server.portal), headers
                     if name == "association_labels":
                         return 200, route_association_labels(server.portal, groups["from"], groups["to"]), headers
                     return 200, route_owners(server.portal, query), headers
