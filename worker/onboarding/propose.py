@@ -1,6 +1,6 @@
 """Which of a portal's properties plays each role the worker reads: the proposals ``renewal-worker
 init`` will show (issue 22; the command that asks, writes the config and runs check-access is
-the next step, not built yet).
+``init.py``; which object carries the renewals is ``choose.py``).
 
 Pure: from the properties API's definitions (name, label, type, description, options) and a few
 sample values, a proposal per role with how sure it is and why, in English or Spanish portals.
@@ -36,15 +36,18 @@ class Role:
 
 
 ROLES: tuple[Role, ...] = (
-    Role("renewal_date", DATES, (("renewal", "renovacion", "renueva"), ("date", "fecha", "dia")), ("deadline", "tope", "discount", "descuento", "end", "fin", "notice"),
+    # A date role's property is a date already (its type says so): its words need only say which.
+    Role("renewal_date", DATES, (("renewal", "renovacion", "renueva", "renov"),),
+         ("deadline", "tope", "discount", "descuento", "end", "fin", "notice", "preaviso", "limite", "cancel",
+          "last", "previous", "ultima", "anterior", "first", "primera", "start", "inicio"),
          "a date property: the day the subscription renews"),
-    Role("deadline", DATES, (("deadline", "tope", "notice", "preaviso", "cancel"), ("date", "fecha", "renewal", "renovacion")), ("discount", "descuento"),
+    Role("deadline", DATES, (("deadline", "tope", "notice", "preaviso", "cancel", "limite"),), ("discount", "descuento"),
          "a date property: the last day to cancel or renegotiate"),
-    Role("products", TEXT, (("product", "producto", "hub", "service", "servicio", "name", "nombre"),), ("currency", "moneda", "owner", "manager", "stage"),
+    Role("products", TEXT, (("product", "producto", "hub", "service", "servicio", "name", "nombre"),), ("currency", "moneda", "divisa", "owner", "propietario", "manager", "stage", "status", "estado"),
          "the products that renew (text or multiple choice)"),
-    Role("current_price", NUMBERS, (("price", "precio", "amount", "importe", "mrr"), ("current", "actual", "now", "monthly", "mensual")), ("renewal", "renovacion", "discount", "descuento"),
+    Role("current_price", NUMBERS, (("price", "precio", "amount", "importe", "mrr", "cuota", "fee", "tarifa"), ("current", "actual", "now", "monthly", "mensual", "vigente")), ("renewal", "renov", "discount", "descuento"),
          "a number: the monthly price the client pays now"),
-    Role("renewal_price", NUMBERS, (("price", "precio", "amount", "importe"), ("renewal", "renovacion", "new", "nuevo")), ("discount", "descuento"),
+    Role("renewal_price", NUMBERS, (("price", "precio", "amount", "importe", "cuota", "fee", "tarifa", "mrr"), ("renewal", "renov", "new", "nuevo")), ("discount", "descuento"),
          "a number: the monthly price after the renewal"),
     Role("currency", TEXT, (("currency", "moneda", "divisa"),), (), "the price's currency (an ISO 4217 code)"),
     Role("communication_owner", frozenset({"enumeration", "string"}), (("communication", "comunicacion", "comunica"), ("owner", "responsable", "who", "quien")), (),
@@ -111,7 +114,9 @@ def _samples_fit(role: str, samples: Sequence[str]) -> float:
         "renewal_options_url": lambda s: s.startswith(("https://", "http://")),
     }
     check = checks.get(role)
-    return 1.0 if check is None else sum(1 for s in shown if check(s)) / len(shown)
+    # Only values that say the role (a currency code, a link) count: any date property holds
+    # dates, so dates would promote a delivery date to a renewal date.
+    return 0.0 if check is None else sum(1 for s in shown if check(s)) / len(shown)
 
 
 def propose(
