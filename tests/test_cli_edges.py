@@ -115,6 +115,13 @@ def test_read_commands_never_create_a_cache_and_say_so_in_one_line(tmp_path, com
     err = _one_line_error(done, 1)
     assert f"no cache at {tmp_path / 'typo.db'}" in err and len(err.strip().splitlines()) == 1
     assert not list(tmp_path.glob("typo.db*"))
+    assert "--demo" not in err
+
+
+def test_no_cache_beside_the_demos_cache_says_to_add_demo(tmp_path):
+    (tmp_path / "renewal-worker-demo.db").write_bytes(b"")  # what `make demo` leaves in the folder
+    err = _one_line_error(run_cli(tmp_path, "renewals", token=None), 1)
+    assert "no cache at renewal-worker.db" in err and "add --demo, e.g. `renewal-worker renewals --demo`" in err
 
 
 def test_a_cache_path_that_cannot_be_created_fails_the_run_in_one_line(tmp_path):

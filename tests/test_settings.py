@@ -126,3 +126,28 @@ def test_holidays_take_a_country_and_subdivision_the_holidays_package_knows(tmp_
     with pytest.raises(ConfigError) as refused:
         load_settings(config, environ=TOKEN)
     assert [p.key for p in refused.value.problems] == ["reminders.holidays"] and "ES-MD" in str(refused.value)
+
+
+def test_mistakes_get_words_a_person_can_act_on(tmp_path):
+    """From a newcomer's first try: typos get "did you mean", quoted booleans and percents written
+    as shares are named, a choice's case is forgiven, lists of days are explained."""
+    path = write(tmp_path, """
+[reminder]
+timezone = "UTC"
+[reminders]
+timezon = "UTC"
+language = "ES"
+skip_weekends = "yes"
+tier_warning_ratio = 90
+milestone_days = ["120d", 90]
+""")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ=TOKEN)
+    problems = {p.key: p.reason for p in caught.value.problems}
+    assert problems["reminder"].startswith("unknown section; did you mean [reminders]?")
+    assert problems["reminders.timezon"].startswith("unknown key; did you mean 'timezone'?")
+    assert problems["reminders.skip_weekends"] == "true or false (without quotes)"
+    assert problems["reminders.tier_warning_ratio"] == "a share between 0 and 1 (0.9 means 90%); 90 looks like a percent: write 0.9"
+    assert problems["reminders.milestone_days.0"].startswith("a list of whole numbers of days before the renewal, e.g. [120")
+    assert "reminders.language" not in problems
+    assert load_settings(write(tmp_path, '[reminders]\nlanguage = "ES"\n'), environ=TOKEN).reminders.language == "es"

@@ -44,45 +44,74 @@ def _bind(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    """The options every command takes, before or after its name (``renewals --demo``). After
+    the name they default to SUPPRESS, so that they never undo the same option given before it."""
+    flag = {} if default is None else {"default": default}
+    parser.add_argument("--config", metavar="PATH", help="TOML settings file (default: $RENEWAL_WORKER_CONFIG or ./config.toml)", **flag)
+    parser.add_argument("--demo", action="store_true", help="use the built-in sandbox HubSpot with sample data (no token, no network)", **flag)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="renewal-worker",
         description="Keeps a HubSpot Solutions Partner on top of every client renewal.",
+        epilog="New here? `renewal-worker init` finds your portal's renewals and writes config.toml; then `renewal-worker check-access` and `renewal-worker --sync-now --dry-run`.",
     )
-    parser.add_argument("--config", metavar="PATH", help="TOML settings file (default: $RENEWAL_WORKER_CONFIG or ./config.toml)")
-    parser.add_argument("--demo", action="store_true", help="use the built-in sandbox HubSpot with sample data (no token, no network)")
+    _global_options(parser, None)
     parser.add_argument("--sync-now", action="store_true", help="run one cycle now (sync → rules → tasks) and exit: 0 ok, 1 failed, 2 config error")
     parser.add_argument("--full", action="store_true", help="with --sync-now: a full pass that also reconciles archived and deleted records")
     parser.add_argument("--dry-run", action="store_true", help="with --sync-now: compute and print the task plan, write nothing to HubSpot")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    status = commands.add_parser("status", help="last runs, sync watermarks and what the cache holds")
+    shared = argparse.ArgumentParser(add_help=False)
+    _global_options(shared, argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_with_parents(shared))
+    init = command(commands, "init", help="first setup: find where this portal keeps renewals, propose each property, write the config, check access",
+        description="Looks at the portal (read-only): which objects the token can read, which carries the renewals, and which "
+        "property plays each role; shows each proposal with its evidence and asks (Enter accepts); writes the config file "
+        "(--config, default ./config.toml; created if absent, its other keys kept), then runs check-access.",
+    )
+    init.add_argument("--yes", action="store_true", help="accept every proposal without asking (scripts, the demo)")
+    status = command(commands, "status", help="last runs, sync watermarks and what the cache holds")
     status.add_argument("--json", action="store_true", help="machine-readable output")
-    renewals = commands.add_parser("renewals", help="upcoming renewals: the partner dashboard's table, from the cache")
+    renewals = command(commands, "renewals", help="upcoming renewals: the partner dashboard's table, from the cache")
     renewals.add_argument("--within", type=_days, metavar="DAYS", help="renewals this many days ahead, 0 to 3650 (default: [reminders] horizon_days)")
     output = renewals.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="machine-readable output")
     output.add_argument("--csv", action="store_true", help="CSV, for a spreadsheet")
-    findings = commands.add_parser("findings", help="what is wrong in the data (open findings)")
+    findings = command(commands, "findings", help="what is wrong in the data (open findings)")
     findings.add_argument("--json", action="store_true", help="machine-readable output")
     findings.add_argument("--all", action="store_true", help="include resolved findings")
-    tasks = commands.add_parser("tasks", help="the tasks the worker created in HubSpot (its ledger)")
+    tasks = command(commands, "tasks", help="the tasks the worker created in HubSpot (its ledger)")
     tasks.add_argument("--json", action="store_true", help="machine-readable output")
     tasks.add_argument(
         "--state", choices=["pending", "open", "closed", "completed_in_hubspot", "dismissed"], action="append",
-        help="only these states (repeatable): open in HubSpot, closed by the worker, completed or deleted (dismissed) by a person",
+        help="only these states (repeatable): pending (written to HubSpot but not yet confirmed: the next run settles it), open in HubSpot, closed by the worker, completed or deleted (dismissed) by a person",
     )
-    panel = commands.add_parser("panel", help="the renewals panel: a read-only web page over the cache (default http://127.0.0.1:8765)")
+    panel = command(commands, "panel", help="the renewals panel: a read-only web page over the cache (default http://127.0.0.1:8765)")
     panel.add_argument(
         "--bind", metavar="HOST:PORT", default="127.0.0.1:8765", type=_bind,
         help="where to listen (default 127.0.0.1:8765; port 0: any free port); any other than loopback needs RENEWAL_WORKER_PANEL_AUTH",
     )
-    commands.add_parser("run", help="the daemon: scheduled sync, rules and tasks until SIGTERM (see [schedule])")
-    commands.add_parser("check", help="health check for containers: exit 0 if a daemon's heartbeat is fresh and the last run did not fail")
-    commands.add_parser(
-        "check-access",
+    command(commands, "run", help="the daemon: scheduled sync, rules and tasks until SIGTERM (see [schedule])")
+    command(commands, "check", help="health check for containers: exit 0 if a daemon's heartbeat is fresh and the last run did not fail")
+    command(commands, "check-access",
         help="preflight for a new token and config, read-only: one line per capability; exit 0 when the worker can run, 1 otherwise",
     )
     return parser
+
+
+def command(commands: Any, name: str, help: str, **kwargs: Any) -> argparse.ArgumentParser:  # noqa: A002 - argparse's word
+    """A command whose ``--help`` opens with what it does (its one-line help, unless it has more to say)."""
+    return commands.add_parser(name, help=help, description=kwargs.pop("description", help[0].upper() + help[1:] + "."), **kwargs)
+
+
+def _with_parents(shared: argparse.ArgumentParser) -> type[argparse.ArgumentParser]:
+    class CommandParser(argparse.ArgumentParser):
+        def __init__(self, *args: Any, **kwargs: Any):
+            kwargs.setdefault("parents", [shared])
+            super().__init__(*args, **kwargs)
+
+    return CommandParser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,9 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.sync_now and not args.command:
         parser.print_help(sys.stderr)
         return EXIT_CONFIG
-    needs_token = (bool(args.sync_now) or args.command in {"run", "check-access"}) and not args.demo
+    needs_token = (bool(args.sync_now) or args.command in {"run", "check-access", "init"}) and not args.demo
     try:
-        settings = load_settings(args.config, require_token=needs_token)
+        settings = load_settings(args.config, require_token=needs_token, missing_ok=args.command == "init")
     except ConfigError as exc:
         print("renewal-worker: configuration error:", file=sys.stderr)
         for problem in exc.problems:
@@ -138,6 +167,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _run_daemon(settings, demo=args.demo)
     if args.command == "check-access":
         return _check_access(settings, demo=args.demo)
+    if args.command == "init":
+        return _init(settings, args)
     if args.demo:
         from worker.demo import demo_settings
 
@@ -244,6 +275,40 @@ def _check_access(settings: Settings, *, demo: bool) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
+def _init(settings: Settings, args: argparse.Namespace) -> int:
+    from worker.cycle import build_gateway
+    from worker.demo import demo_portal, demo_settings
+    from worker.onboarding import init
+    from worker.rules.calendar import local_date
+    from worker.settings import config_file_path
+    from worker.sync import utcnow
+
+    if not args.yes and not sys.stdin.isatty():
+        print("renewal-worker init: it asks a question per property: run it on a terminal, or add --yes to accept every proposal", file=sys.stderr)
+        return EXIT_CONFIG
+    path = config_file_path(args.config, os.environ)
+    with ExitStack() as stack:
+        reload: Callable[[Any], Settings] = lambda written: load_settings(written, require_token=not args.demo)  # noqa: E731
+        if args.demo:
+            url = stack.enter_context(demo_portal()).url
+            settings = demo_settings(settings, url)
+            reload = lambda written: demo_settings(load_settings(written, require_token=False), url)  # noqa: E731
+        flags = f"{'--demo ' if args.demo else ''}--config {path}"
+        program = sys.argv[0] if os.path.basename(sys.argv[0]) == "renewal-worker" else "renewal-worker"
+        if os.path.isabs(program) and program.startswith(os.getcwd() + os.sep):
+            program = os.path.relpath(program)  # .venv/bin/renewal-worker, as `make demo` runs it
+        run = init.InitRun(
+            path=path, ask=None if args.yes else input, say=print, complain=lambda line: print(line, file=sys.stderr),
+            today=local_date(utcnow(), settings.tz), environ=os.environ, reload=reload,
+            next_command=f"{program} {flags} --sync-now --dry-run",
+        )
+        gateway = build_gateway(settings)
+        try:
+            return init.run(run, settings, gateway)
+        finally:
+            gateway.close()
+
+
 def _check(settings: Settings) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -311,7 +376,7 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     try:
         text, data = _report_output(settings, args)
     except (SQLAlchemyError, CacheUnavailable) as exc:
-        print(f"renewal-worker: {explain(exc, settings)}", file=sys.stderr)
+        print(f"renewal-worker: {explain(exc, settings)}{_demo_hint(exc, args)}", file=sys.stderr)
         return EXIT_FAILED
     if getattr(args, "json", False):
         print(json.dumps(inert(data), indent=2, default=_json_default, ensure_ascii=False))
@@ -320,6 +385,19 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
         if not getattr(args, "csv", False):
             sys.stdout.write("\n")
     return EXIT_OK
+
+
+def _demo_hint(exc: Exception, args: argparse.Namespace) -> str:
+    """No cache here, but `make demo` left one: the reader most likely forgot --demo."""
+    from pathlib import Path
+
+    from worker.cache.db import CacheUnavailable, sqlite_path
+    from worker.demo import DEMO_DATABASE_URL
+
+    demo_cache = sqlite_path(DEMO_DATABASE_URL)
+    if isinstance(exc, CacheUnavailable) and not args.demo and demo_cache is not None and Path(demo_cache).is_file():
+        return f" (the demo's cache is here: add --demo, e.g. `renewal-worker {args.command} --demo`)"
+    return ""
 
 
 def _report_output(settings: Settings, args: argparse.Namespace) -> tuple[str | Callable[[], str], dict[str, Any]]:

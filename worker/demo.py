@@ -14,12 +14,14 @@ from typing import Iterator
 from pydantic import SecretStr
 
 from integrations.hubspot.sandbox import DEMO_TOKEN, PortalSpec, SandboxHubSpot, generate_portal
-from integrations.hubspot.sandbox.generator import SERVICE_CURRENCY_PROPERTY
+from integrations.hubspot.sandbox.generator import PARTNER_STYLE_PROPERTIES, SERVICE_CURRENCY_PROPERTY
 from worker.config_sections import ServiceProperties, ServiceSettings
 from worker.settings import Settings
 
 DEMO_DATABASE_URL = "sqlite:///renewal-worker-demo.db"
-DEMO_SPEC = PortalSpec(companies=40, seed=7, hostile_showcase=True, service_contracts=True)
+# The partner's service contracts live in HubSpot's Partner Services object under Spanish names of
+# the portal's own (what `--demo init` has to find), beside decoy objects that are no renewals.
+DEMO_SPEC = PortalSpec(companies=40, seed=7, hostile_showcase=True, service_contracts=True, service_object_type="partner_services", partner_style=True)
 DEMO_FALLBACK_OWNER_ID = "1001"  # the generated portal's first (active) owner: the ops desk
 
 
@@ -38,8 +40,8 @@ def demo_settings(settings: Settings, base_url: str) -> Settings:
         # The demo portal records discounts, renewal managers and renewal options: show them.
         properties = properties.model_copy(update=DEMO_OPTIONAL_PROPERTIES)
         subscriptions = subscriptions.model_copy(update={"properties": properties})
-    # The demo portal holds the partner's own service contracts too (HubSpot's services object).
-    services = settings.services or ServiceSettings(properties=ServiceProperties(**DEMO_SERVICE_PROPERTIES))
+    # The demo portal holds the partner's own service contracts too (HubSpot's partner services).
+    services = settings.services or ServiceSettings(object_type="partner_services", properties=ServiceProperties(**DEMO_PARTNER_SERVICE_PROPERTIES))
     return dataclasses.replace(
         settings,
         hubspot=settings.hubspot.model_copy(update={"base_url": base_url}),
@@ -62,6 +64,18 @@ DEMO_OPTIONAL_PROPERTIES = {
 DEMO_SERVICE_PROPERTIES = {
     "currency": SERVICE_CURRENCY_PROPERTY,
     "discount_percent": "renewal_discount_percent", "discount_end_date": "renewal_discount_end_date",
+}
+
+
+# The demo's service contracts: the partner services object's own names for each role.
+DEMO_PARTNER_SERVICE_PROPERTIES = {
+    role: PARTNER_STYLE_PROPERTIES[name][0]
+    for role, name in {
+        "renewal_date": "renewal_date", "deadline": "renewal_deadline", "products": "hs_name",
+        "current_price": "current_monthly_price", "renewal_price": "renewal_monthly_price", "currency": SERVICE_CURRENCY_PROPERTY,
+        "status": "hs_pipeline_stage", "owner": "hubspot_owner_id",
+        "discount_percent": "renewal_discount_percent", "discount_end_date": "renewal_discount_end_date",
+    }.items()
 }
 
 

@@ -7,17 +7,18 @@ config-file key: it comes from ``HUBSPOT_ACCESS_TOKEN`` or ``HUBSPOT_ACCESS_TOKE
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, get_args
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from worker.config_sections import (
     DatabaseSettings,
@@ -124,17 +125,19 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
     *,
     require_token: bool = True,
+    missing_ok: bool = False,
 ) -> Settings:
     """Read TOML, overlay ``RENEWAL_WORKER__SECTION__KEY`` env vars, validate, freeze.
 
     ``config_path`` None means ``$RENEWAL_WORKER_CONFIG`` or ``./config.toml``; a missing default
-    file is fine (all defaults), a missing explicitly named file is an error.
+    file is fine (all defaults), a missing explicitly named file is an error unless ``missing_ok``
+    (``init``, which creates it).
     """
     env = os.environ if environ is None else environ
     problems: list[ConfigProblem] = []
 
-    explicit = config_path is not None or CONFIG_ENV in env
-    path = Path(config_path) if config_path is not None else Path(env.get(CONFIG_ENV, DEFAULT_CONFIG_PATH))
+    explicit = (config_path is not None or CONFIG_ENV in env) and not missing_ok
+    path = config_file_path(config_path, env)
     raw: dict[str, Any] = {}
     if path.exists():
         try:
@@ -188,6 +191,11 @@ def load_settings(
         panel_auth=panel_auth,
         services=file_settings.services,
     )
+
+
+def config_file_path(config_path: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path:
+    """The config file the commands read: ``--config``, else $RENEWAL_WORKER_CONFIG, else ./config.toml."""
+    return Path(config_path) if config_path is not None else Path(env.get(CONFIG_ENV, DEFAULT_CONFIG_PATH))
 
 
 # HubSpot's standard object type ids, as the API accepts them in place of the names.
@@ -283,9 +291,16 @@ def _problems_from_validation(exc: ValidationError, raw: Mapping[str, Any]) -> l
         value = _lookup(raw, error["loc"])
         reason = error["msg"].removeprefix("Value error, ")
         shown = "" if value is _MISSING else repr(value)[:80]
+        reason = _plain_words(error["type"], key, reason, value)
         if error["type"] == "extra_forbidden":
-            reason = "unknown key (see config.example.toml for the keys this version reads)"
-            if not isinstance(value, (bool, int, float)):
+            known = _known_keys(error["loc"][:-1])
+            close = difflib.get_close_matches(str(error["loc"][-1]), known, n=1, cutoff=0.6)
+            where = "section" if isinstance(value, dict) else "key"
+            reason = f"unknown {where}" + (f"; did you mean {'[' + close[0] + ']' if where == 'section' and len(loc) == 1 else repr(close[0])}?" if close else "")
+            reason += " (see config.example.toml for the keys this version reads)"
+            if isinstance(value, dict):
+                shown = ""
+            elif not isinstance(value, (bool, int, float)):
                 # Plainly not a secret only when it is a number or a boolean: an unknown key is
                 # where a pasted token or webhook URL ends up.
                 shown, reason = "", reason + "; its value is not shown in case it is a secret"
@@ -295,6 +310,46 @@ def _problems_from_validation(exc: ValidationError, raw: Mapping[str, Any]) -> l
             shown = repr(without_password(value))[:80]
         problems.append(ConfigProblem(key, shown, reason))
     return problems
+
+
+# Lists of days, in words a person can act on (pydantic says "Input should be a valid integer").
+_LIST_OF_DAYS = {
+    "reminders.milestone_days": "a list of whole numbers of days before the renewal, e.g. [120, 90, 75, 30, 7]",
+    "reminders.deadline_warning_days": "a list of whole numbers of days before the deadline, e.g. [14, 3]",
+}
+_PYDANTIC_WORDS = {
+    "int_parsing": "a whole number", "int_type": "a whole number", "int_from_float": "a whole number",
+    "float_parsing": "a number", "float_type": "a number", "bool_parsing": "true or false (without quotes)",
+    "bool_type": "true or false (without quotes)", "string_type": "text in quotes", "tuple_type": "a list, e.g. [1, 2]",
+    "list_type": "a list, e.g. [1, 2]", "dict_type": "a table of keys", "model_type": "a table of keys ([section])",
+}
+
+
+def _plain_words(kind: str, key: str, reason: str, value: Any) -> str:
+    """pydantic's message in the words of the config file: what to write instead."""
+    for listed, words in _LIST_OF_DAYS.items():
+        # Our own validators' words (value_error) already say what is wrong with the list.
+        if (key == listed or key.startswith(listed + ".")) and kind != "value_error":
+            return words
+    if key.endswith(("_ratio", "_share")) and kind in {"less_than_equal", "greater_than", "greater_than_equal"}:
+        hint = f"; {value} looks like a percent: write {value / 100:g}" if isinstance(value, (int, float)) and 1 < value <= 100 else ""
+        return f"a share between 0 and 1 (0.9 means 90%){hint}"
+    if kind in _PYDANTIC_WORDS:
+        return _PYDANTIC_WORDS[kind]
+    if kind == "literal_error":
+        return reason.replace("Input should be", "one of")
+    return reason.replace("Input should be", "expected")
+
+
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the settings file may hold at ``loc`` (a section's, or the top level's sections)."""
+    model: Any = _FileSettings
+    for part in loc:
+        field = getattr(model, "model_fields", {}).get(str(part))
+        if field is None:
+            return []
+        model = next((arg for arg in (field.annotation, *get_args(field.annotation)) if isinstance(arg, type) and issubclass(arg, BaseModel)), None)
+    return list(getattr(model, "model_fields", {}))
 
 
 _MISSING = object()
