@@ -18,10 +18,14 @@ $(STAMP): requirements.lock pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-# Ends with the renewals table and the tasks it created in the demo portal; afterwards
-# `.venv/bin/renewal-worker --demo status|renewals|findings|tasks` read the demo cache.
+# First `init` finds where the demo portal keeps its renewals (a partner object with Spanish
+# names among decoys) and writes renewal-worker-demo.toml; then one run with it, ending with the
+# renewals table and the tasks it created in the demo portal. Afterwards
+# `.venv/bin/renewal-worker --demo status|renewals|findings|tasks|panel` read the demo cache.
 demo: $(STAMP)
-	$(BIN)/renewal-worker --demo --sync-now
+	$(BIN)/renewal-worker --demo init --yes --config renewal-worker-demo.toml
+	$(BIN)/renewal-worker --demo --config renewal-worker-demo.toml --sync-now
+	@echo "The command is $(BIN)/renewal-worker (or run 'source $(BIN)/activate' first to type renewal-worker)."
 
 test: $(STAMP)
 	bash scripts/ensure-postgres.sh
@@ -43,4 +47,4 @@ mutate: $(STAMP)
 	$(BIN)/python -m bench.mutation_score
 
 clean:
-	rm -rf $(VENV) renewal-worker-demo.db* .pytest_cache mutants
+	rm -rf $(VENV) renewal-worker-demo.db* renewal-worker-demo.toml .pytest_cache mutants
