@@ -45,3 +45,24 @@ def test_check_access_names_the_partner_services_scope(live_sandbox, tmp_path):
     done, lines = check_access(live_sandbox, tmp_path, extra)
     assert done.returncode == 1, lines
     assert lines["read services (partner_services)"] == f"missing scope read services (partner_services): {PARTNER_SERVICES_SCOPE}"
+
+
+def test_a_partner_client_record_carrying_its_renewal_is_read_as_the_clients_subscription(db_url):
+    """Where a portal keeps each client's renewal on its Partner Clients record (tied to its
+    company), that object is the subscriptions' source: synced, judged and tasked like deals."""
+    portal = generate_portal(PortalSpec(companies=20, seed=9, bad_data=False, subscription_type="partner_clients", subscriptions_per_company=(1, 1)))
+    assert portal.table("partner_clients") and not portal.table("deals")
+    with SandboxHubSpot(portal, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
+        settings = make_settings(server.url, db_url, subscriptions={"object_type": "partner_clients"})
+        cache = Cache(db_url)
+        try:
+            result = run_cycle(settings, cache=cache)
+            assert result.ok, result.error
+            assert result.counts["subscriptions"] == 20
+            open_tasks = [r for r in ledger_rows(cache) if r.object_type == "subscription" and r.state == "open"]
+            assert open_tasks
+            for row in open_tasks:
+                assert list(portal.associated("tasks", int(row.task_id), "partner_clients")) == [int(row.object_id)]
+            assert_exactly_once(portal, cache)
+        finally:
+            cache.close()
