@@ -369,6 +369,20 @@ def custom_object_types(body: Mapping[str, Any], endpoint: str) -> list[CustomOb
     return found
 
 
+def emails_sent(body: Mapping[str, Any], endpoint: str) -> int:
+    """GET …/emails/statistics/list: the marketing emails sent in the span, ``aggregate.counters.sent``.
+    An answer without its aggregate is refused (never read as zero); counters without ``sent``
+    mean nothing was sent."""
+    aggregate = body.get("aggregate")
+    counters = aggregate.get("counters") if isinstance(aggregate, Mapping) else None
+    if not isinstance(counters, Mapping):
+        raise MalformedAnswer(f"{endpoint}: an answer without 'aggregate.counters'")
+    sent = counters.get("sent", 0)
+    if isinstance(sent, bool) or not isinstance(sent, int) or not 0 <= sent <= MAX_INT32:
+        raise MalformedAnswer(f"{endpoint}: 'aggregate.counters.sent' is not a count")
+    return sent
+
+
 def account_details(body: Mapping[str, Any], endpoint: str) -> AccountDetails:
     """GET /account-info/…/details: the portal id (a number) and the app's domain."""
     portal_id = body.get("portalId")

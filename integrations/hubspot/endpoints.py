@@ -51,6 +51,9 @@ LIST_PROPERTIES = Endpoint("list_properties", "GET", "/crm/v3/properties/{object
 # The portal's custom objects (``init``): HubSpot's schemas API (PublicApiSpecs/CRM/Schemas, 2026-09:
 # "/crm-object-schemas/2026-09/schemas"; v3: "/crm/v3/schemas").
 LIST_SCHEMAS = Endpoint("list_schemas", "GET", "/crm/v3/schemas", "objects", versioned="/crm-object-schemas/{version}/schemas")
+# A client portal's marketing emails over a time span (PublicApiSpecs/Marketing/Marketing Emails,
+# 2026-09: "/marketing/emails/2026-09/statistics/list", scope content): ``aggregate.counters.sent``.
+EMAIL_STATISTICS = Endpoint("email_statistics", "GET", "/marketing/v3/emails/statistics/list", "objects", versioned="/marketing/emails/{version}/statistics/list")
 
 ALL_ENDPOINTS = (
     LIST_OBJECTS,
@@ -66,4 +69,5 @@ ALL_ENDPOINTS = (
     LIST_PROPERTIES,
     ACCOUNT_DETAILS,
     LIST_SCHEMAS,
+    EMAIL_STATISTICS,
 )

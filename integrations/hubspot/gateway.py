@@ -379,11 +379,16 @@ class HubSpotGateway(TaskWrites):
         more = len(found) == limit and total > len(found)
         return RecordPage(tuple(found), found[-1].id if more and found else None)
 
-    def count_objects(self, object_type: str, *, equals: Mapping[str, str] | None = None) -> int:
+    def count_objects(
+        self, object_type: str, *, equals: Mapping[str, str] | None = None, created_before: datetime | None = None,
+    ) -> int:
         """How many active records HubSpot holds (those whose properties have the ``equals``
-        values, when given): a search for one record answers with ``total``. The reconcile's
-        cross-check before it concludes that many records are gone."""
+        values, and created before ``created_before``, when given): a search for one record
+        answers with ``total``. The reconcile's cross-check before it concludes that many records
+        are gone; a client portal's contacts and marketing contacts."""
         filters = [{"propertyName": name, "operator": "EQ", "value": value} for name, value in (equals or {}).items()]
+        if created_before is not None:
+            filters.append({"propertyName": "createdate", "operator": "LT", "value": str(_epoch_ms(created_before))})
         body = {"filterGroups": [{"filters": filters}] if filters else [], "properties": ["hs_object_id"], "limit": 1}
         return self._call(
             ep.SEARCH_OBJECTS, {"objectType": object_type}, body=body,
@@ -441,6 +446,11 @@ class HubSpotGateway(TaskWrites):
         return OwnerPage(tuple(found), next_after)
 
 
+    def marketing_emails_sent(self, start: datetime, end: datetime) -> int:
+        """Marketing emails the portal sent between ``start`` and ``end`` (ISO 8601 timestamps)."""
+        query = [("startTimestamp", _iso(start)), ("endTimestamp", _iso(end))]
+        return self._call(ep.EMAIL_STATISTICS, {}, query=query, parse=lambda answer: answers.emails_sent(answer, ep.EMAIL_STATISTICS.name))
+
     def account_details(self) -> AccountDetails:
         """The portal's id and app domain (HubSpot's record links are built from them)."""
         return self._call(ep.ACCOUNT_DETAILS, {}, parse=lambda answer: answers.account_details(answer, ep.ACCOUNT_DETAILS.name))
@@ -477,3 +487,9 @@ def _epoch_ms(moment: datetime) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return int(moment.timestamp() * 1000)
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

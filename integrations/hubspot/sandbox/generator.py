@@ -411,3 +411,36 @@ def _new_price(current: str | None, rng: random.Random) -> str | None:
     except ValueError:
         return None
     return current if rng.random() < 0.5 else f"{base * rng.choice([1.05, 1.2]):.2f}"
+
+
+@dataclass(frozen=True)
+class ClientPortalSpec:
+    """A client's own HubSpot portal, as the partner reads it for tier usage: its account id, its
+    marketing contacts now and how fast they grew (the newest arrived over the last six months),
+    the other (non-marketing) contacts, and the marketing emails sent this calendar month."""
+
+    portal_id: int
+    marketing_contacts: int
+    growth_per_month: int = 0
+    other_contacts: int = 50
+    emails_this_month: int = 0
+
+
+def generate_client_portal(spec: ClientPortalSpec, now: datetime | None = None) -> SandboxPortal:
+    now = now or datetime.now(timezone.utc)
+    portal = SandboxPortal()
+    portal.portal_id = spec.portal_id
+    recent = min(spec.growth_per_month * 6, spec.marketing_contacts)
+    older = spec.marketing_contacts - recent
+    for n in range(spec.marketing_contacts):
+        if n < older:
+            created = now - timedelta(days=400 + n % 300)
+        else:  # evenly over the last 180 days: a steady pace of growth_per_month
+            created = now - timedelta(days=180 * (1 - (n - older + 1) / recent))
+        portal.create("contacts", {"email": f"m{n}@client.example", "hs_marketable_status": "true"}, created_at=created)
+    for n in range(spec.other_contacts):
+        portal.create("contacts", {"email": f"o{n}@client.example", "hs_marketable_status": "false"}, created_at=now - timedelta(days=30 + n))
+    if spec.emails_this_month:
+        month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        portal.marketing_sends.append((max(month_start, now - timedelta(hours=1)), spec.emails_this_month))
+    return portal

@@ -144,6 +144,8 @@ class SandboxPortal:
         # sandbox's standard ones), and the custom objects' schemas: type id → (name, singular, plural).
         self.property_specs: dict[str, dict[str, PropertySpec]] = {}
         self.schemas: dict[str, tuple[str, str, str]] = {}
+        # Marketing emails the portal sent: (when, how many), for the email statistics API.
+        self.marketing_sends: list[tuple[datetime, int]] = []
         # The portal's own rules on new tasks (see RequiredProperty).
         self.task_rules: list[RequiredProperty] = []
         self._next_id = 1000

@@ -424,3 +424,26 @@ def route_list_schemas(portal: SandboxPortal) -> dict[str, Any]:
             "primaryDisplayProperty": properties[0]["name"] if properties else "",
         })
     return {"results": results}
+
+
+def route_email_statistics(portal: SandboxPortal, query: dict[str, list[str]]) -> dict[str, Any]:
+    """GET /marketing/emails/{version}/statistics/list: ``AggregateEmailStatistics`` (the 2026-09
+    spec: ``aggregate``, ``campaignAggregations``, ``emails``) over startTimestamp..endTimestamp,
+    ISO 8601. Only ``counters.sent`` is modelled."""
+    def moment(name: str) -> datetime | None:
+        raw = (query.get(name) or [""])[0]
+        if not raw:
+            return None
+        try:
+            return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            raise _ApiError(400, _error(f"Invalid {name}: {raw}", "VALIDATION_ERROR")) from None
+
+    start, end = moment("startTimestamp"), moment("endTimestamp")
+    with portal.lock:
+        sent = sum(count for at, count in portal.marketing_sends if (start is None or at >= start) and (end is None or at <= end))
+    counters = {"sent": sent, "delivered": sent, "open": sent // 4} if sent else {}
+    return {
+        "aggregate": {"counters": counters, "deviceBreakdown": {}, "qualifierStats": {}, "ratios": {}},
+        "campaignAggregations": {}, "emails": [],
+    }

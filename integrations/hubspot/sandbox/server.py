@@ -23,7 +23,7 @@ import socket
 import struct
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -39,6 +39,7 @@ from integrations.hubspot.sandbox.routes import (
     route_batch_read,
     route_list_objects,
     route_list_properties,
+    route_email_statistics,
     route_list_schemas,
     route_owners,
     route_search,
@@ -66,6 +67,8 @@ _READ_SCOPES = {
     # The schemas API (2026-09 spec): private apps may hold crm.schemas.custom.read or
     # crm.objects.custom.read; the sandbox asks for the first.
     "schemas": "crm.schemas.custom.read",
+    # Marketing email statistics (the Marketing Emails spec's security: "content").
+    "marketing_emails": "content",
 }
 
 
@@ -105,8 +108,13 @@ class SandboxHubSpot:
         self.faults: list[Fault] = []
         self.chaos: tuple[float, random.Random, tuple[str, ...]] | None = None
         self.mutation_rng: dict[int, random.Random] = {}
-        self._window: deque[float] = deque()
-        self._search_window: deque[float] = deque()
+        # Each portal its own rate limit (a client portal's token reads that portal only).
+        self._windows: dict[int, tuple[deque[float], deque[float]]] = {}
+        # Client portals on the same host, each reached with its own token (HubSpot's API is one
+        # host for every portal: the token says which); any other token reaches ``portal``.
+        self.client_portals: dict[str, SandboxPortal] = {}
+        self.calls_by_token: Counter[tuple[str, str]] = Counter()  # (token, route) → calls
+        self.client_tokens_dir: str | None = None  # where a demo wrote the client portals' keys
         self._lock = threading.Lock()
         self._httpd = _QuietServer((host, port), _make_handler(self))
         self._httpd.daemon_threads = True
@@ -189,32 +197,36 @@ class SandboxHubSpot:
 
     # -- rate limits (HubSpot counts per portal in a rolling window)
 
-    def _rate_limit(self, is_search: bool) -> tuple[dict[str, str], dict[str, Any] | None]:
+    def portal_for(self, token: str | None) -> SandboxPortal:
+        return self.client_portals.get(token or "", self.portal)
+
+    def _rate_limit(self, is_search: bool, portal: SandboxPortal | None = None) -> tuple[dict[str, str], dict[str, Any] | None]:
         now = time.monotonic()
         with self._lock:
             self.daily_used += 1
-            while self._window and self._window[0] <= now - 10.0:
-                self._window.popleft()
-            while self._search_window and self._search_window[0] <= now - 1.0:
-                self._search_window.popleft()
-            self._window.append(now)
+            window, search_window = self._windows.setdefault(id(portal or self.portal), (deque(), deque()))
+            while window and window[0] <= now - 10.0:
+                window.popleft()
+            while search_window and search_window[0] <= now - 1.0:
+                search_window.popleft()
+            window.append(now)
             if is_search:
-                self._search_window.append(now)
+                search_window.append(now)
             headers = {
                 "X-HubSpot-RateLimit-Daily": str(self.daily_limit),
                 "X-HubSpot-RateLimit-Daily-Remaining": str(max(self.daily_limit - self.daily_used, 0)),
                 "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
                 "X-HubSpot-RateLimit-Max": str(self.requests_per_10s),
-                "X-HubSpot-RateLimit-Remaining": str(max(self.requests_per_10s - len(self._window), 0)),
+                "X-HubSpot-RateLimit-Remaining": str(max(self.requests_per_10s - len(window), 0)),
             }
             if is_search:
                 # HubSpot documents that search responses carry no X-HubSpot-RateLimit headers.
                 headers = {}
             if self.daily_used > self.daily_limit:
                 return headers, rate_limit_body("DAILY", "You have reached your daily limit.")
-            if len(self._window) > self.requests_per_10s:
+            if len(window) > self.requests_per_10s:
                 return headers, rate_limit_body("TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit.")
-            if is_search and len(self._search_window) > self.search_requests_per_s:
+            if is_search and len(search_window) > self.search_requests_per_s:
                 return headers, rate_limit_body("SECONDLY", "You have reached your secondly limit.")
         return headers, None
 
@@ -250,6 +262,8 @@ _ROUTES = [
     ("GET", re.compile(rf"^/account-info/(?:v3|{_VERSION})/details/?$"), "account_details"),
     # The portal's custom objects (PublicApiSpecs/CRM/Schemas: /crm-object-schemas/2026-09/schemas, v3 /crm/v3/schemas).
     ("GET", re.compile(rf"^/(?:crm/v3|crm-object-schemas/{_VERSION})/schemas/?$"), "list_schemas"),
+    # A portal's marketing email statistics (PublicApiSpecs/Marketing/Marketing Emails, 2026-09).
+    ("GET", re.compile(rf"^/marketing/(?:v3/emails|emails/{_VERSION})/statistics/list/?$"), "email_statistics"),
 ]
 _WRITES = {"batch_create_objects", "batch_update_objects", "batch_create_associations", "batch_archive_associations"}
 
@@ -314,57 +328,63 @@ def _make_handler(server: SandboxHubSpot) -> type[BaseHTTPRequestHandler]:
             self._send(status, body, headers, truncate=bool(fault and fault.kind == "truncate"), garble=garble)
 
         def _dispatch(self, method: str, path: str, query: dict[str, list[str]], raw: bytes, fault: Fault | None = None):
+            header = self.headers.get("Authorization", "")
+            token = header[7:] if header.startswith("Bearer ") else None
+            portal = server.portal_for(token)
             for route_method, pattern, name in _ROUTES:
                 match = pattern.match(path)
                 if route_method != method or not match:
                     continue
                 groups = match.groupdict()
-                object_type = groups.get("type") or groups.get("from") or {"account_details": "account", "list_schemas": "schemas"}.get(name, "owners")
+                object_type = groups.get("type") or groups.get("from") or {"account_details": "account", "list_schemas": "schemas", "email_statistics": "marketing_emails"}.get(name, "owners")
                 with server._lock:
                     server.stats.calls[f"{name}:{canonical_type(object_type)}"] += 1
+                    server.calls_by_token[(token or "", name)] += 1
                 if fault and fault.kind == "status" and (fault.status == 429 or not fault.processed):
                     return fault.status, {}, {}  # answered before the request was carried out
-                if groups.get("type") and not server.portal.knows_type(groups["type"]):
+                if groups.get("type") and not portal.knows_type(groups["type"]):
                     return 404, _error(f"Unable to infer object type from: {groups['type']}", "OBJECT_NOT_FOUND"), {}
                 try:
                     # Task writes: HubSpot's scope for tasks isn't modelled here; the token is still checked.
                     scoped = [] if name in _WRITES or name in {"association_labels", "account_details"} else [t for t in (groups.get("type"), groups.get("from"), groups.get("to")) if t] or [object_type]
                     self._authorize(scoped)
-                    headers, limited = server._rate_limit(is_search=name == "search_objects")
+                    headers, limited = server._rate_limit(is_search=name == "search_objects", portal=portal)
                     if limited:
                         return 429, limited, headers
                     body = json.loads(raw) if raw else None
                     if name == "list_objects":
-                        return 200, route_list_objects(server.portal, groups["type"], query, body), headers
+                        return 200, route_list_objects(portal, groups["type"], query, body), headers
                     if name == "search_objects":
-                        return 200, route_search(server.portal, groups["type"], query, body), headers
+                        return 200, route_search(portal, groups["type"], query, body), headers
                     if name == "batch_read_objects":
-                        status, answer = route_batch_read(server.portal, groups["type"], query, body)
+                        status, answer = route_batch_read(portal, groups["type"], query, body)
                         return status, answer, headers
                     if name == "batch_read_associations":
-                        status, answer = route_associations(server.portal, groups["from"], groups["to"], body)
+                        status, answer = route_associations(portal, groups["from"], groups["to"], body)
                         return status, answer, headers
                     if name == "batch_create_objects":
-                        status, answer = route_batch_create(server.portal, groups["type"], body)
+                        status, answer = route_batch_create(portal, groups["type"], body)
                         return status, answer, headers
                     if name == "batch_update_objects":
-                        status, answer = route_batch_update(server.portal, groups["type"], body)
+                        status, answer = route_batch_update(portal, groups["type"], body)
                         return status, answer, headers
                     if name == "batch_create_associations":
-                        status, answer = route_associations_create(server.portal, groups["from"], groups["to"], body)
+                        status, answer = route_associations_create(portal, groups["from"], groups["to"], body)
                         return status, answer, headers
                     if name == "batch_archive_associations":
-                        status, answer = route_associations_archive(server.portal, groups["from"], groups["to"], body)
+                        status, answer = route_associations_archive(portal, groups["from"], groups["to"], body)
                         return status, answer, headers
                     if name == "list_properties":
-                        return 200, route_list_properties(server.portal, groups["type"]), headers
+                        return 200, route_list_properties(portal, groups["type"]), headers
                     if name == "account_details":
-                        return 200, server.portal.account_details(), headers
+                        return 200, portal.account_details(), headers
+                    if name == "email_statistics":
+                        return 200, route_email_statistics(portal, query), headers
                     if name == "list_schemas":
-                        return 200, route_list_schemas(server.portal), headers
+                        return 200, route_list_schemas(portal), headers
                     if name == "association_labels":
-                        return 200, route_association_labels(server.portal, groups["from"], groups["to"]), headers
-                    return 200, route_owners(server.portal, query), headers
+                        return 200, route_association_labels(portal, groups["from"], groups["to"]), headers
+                    return 200, route_owners(portal, query), headers
                 except _ApiError as exc:
                     return exc.status, exc.body, {}
                 except (ValueError, KeyError, TypeError) as exc:
