@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tests.rules_helpers import CONFIG, contact, portfolio, sub
 from worker.rules import CompanyRow, evaluate
-from worker.rules.model import SERVICE
+from worker.rules.model import SERVICE, UsagePoint
 from worker.tasktext import render
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "docs" / "task-texts.md"
@@ -53,6 +53,12 @@ def scenarios():
            portfolio(_service(renewal_date=MONDAY + timedelta(days=80), discount_percent=Decimal("20"),
                               discount_end_date=MONDAY + timedelta(days=40))))
     yield ("a service contract whose deadline passed on a Saturday", SATURDAY, portfolio(_service(renewal_date=SATURDAY + timedelta(days=45))))
+    measured = UsagePoint(MONDAY - timedelta(days=1), 4_850, 6_100, 21_000, "measured")
+    yield ("contacts measured in the client's own portal at 97 % of the tier, 80 days out", MONDAY,
+           replace(portfolio(sub(renewal_date=MONDAY + timedelta(days=80), contacts_used=None, emails_sent=None)), usage={"101": (measured,)}))
+    growing = tuple(UsagePoint(MONDAY - timedelta(days=back), 3_800 + 10 * (60 - back), source="estimated" if back else "measured") for back in (60, 30, 0))
+    yield ("contacts growing +300 a month in the client's own portal: the tier is reached before the renewal, 110 days out", MONDAY,
+           replace(portfolio(sub(renewal_date=MONDAY + timedelta(days=110), contacts_used=None, emails_sent=None)), usage={"101": growing}))
     yield ("a client without a primary contact, 20 days out", MONDAY,
            portfolio(sub(renewal_date=MONDAY + timedelta(days=20)), primary=None, company=CompanyRow("101", "Andes Nova S.A.", "9")))
 

@@ -206,8 +206,11 @@ def test_reports_from_the_cache(live_sandbox, tmp_path):
         "discount_percent", "discount_end_date", "renewal_manager", "renewal_options_url",
         # New: which kind of renewal (no [services] here: every row a HubSpot subscription).
         "kind",
+        # New: usage measured in the client's own portal (no [client_portals] here: null).
+        "usage_measured", "usage_projection",
     }
     assert {row["kind"] for row in as_json["renewals"]} == {"subscription"}
+    assert {(row["usage_measured"], row["usage_projection"]) for row in as_json["renewals"]} == {(None, None)}
     for row in as_json["renewals"]:
         deal = live_sandbox.portal.table("deals")[int(row["subscription_id"])].properties
         if row["contact_tier"] and row["contacts_used"] is not None:
@@ -226,7 +229,8 @@ def test_reports_from_the_cache(live_sandbox, tmp_path):
     # The tier columns come after owner_id: the old columns keep their places.
     assert as_csv[0].endswith(
         ",owner_id,contact_tier,contacts_used,contacts_usage_percent,emails_sent,emails_limit,emails_usage_percent,"
-        "discount_percent,discount_end_date,renewal_manager,renewal_options_url,kind"
+        "discount_percent,discount_end_date,renewal_manager,renewal_options_url,kind,"
+        "measured_marketing_contacts,measured_contacts,measured_emails_sent_month,measured_on,projected_tier_reached_on"
     )
     table = run_cli(tmp_path, "renewals", config=config).stdout
     assert f"within 120 days: {len(days)}" in table and "Renewal / month" in table

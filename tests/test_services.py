@@ -274,7 +274,9 @@ def test_both_kinds_end_to_end_exactly_once(db_url):
             as_json = json.loads(json.dumps(data, default=str))
             assert all(row["communication_owner"] is None for row in as_json["renewals"] if row["kind"] == "service")
             csv_lines = reports.renewals_csv(data).splitlines()
-            assert csv_lines[0].endswith(",kind") and sum(line.endswith(",service") for line in csv_lines) == sum(r["kind"] == "service" for r in data["renewals"])
+            # kind, then the five measured-usage columns (empty here: no [client_portals]).
+            assert csv_lines[0].endswith(",kind,measured_marketing_contacts,measured_contacts,measured_emails_sent_month,measured_on,projected_tier_reached_on")
+            assert sum(line.endswith(",service,,,,,") for line in csv_lines) == sum(r["kind"] == "service" for r in data["renewals"])
         finally:
             cache.close()
 

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Callable
 
-from integrations.hubspot.errors import Forbidden, HubSpotError, NotFound
+from integrations.hubspot.errors import AuthFailed, Forbidden, HubSpotError, NotFound
 from integrations.hubspot.gateway import HubSpotGateway
 from worker.normalize import CONTACT_PROPERTIES
+from worker.usage.measure import client_gateway, portal_id_of, read_token
 from worker.settings import ServiceSettings, Settings, SubscriptionSettings
 
 OK, MISSING_SCOPE, NOT_FOUND, WRONG_TYPE, UNKNOWN = "ok", "missing scope", "not found", "wrong type", "unverified"
+REVOKED, WRONG_PORTAL = "revoked", "wrong portal"
 
 # What the rules read each mapped property as, and the HubSpot types that hold it.
 _READABLE_AS = {
@@ -38,13 +42,15 @@ TASK_WRITE_SCOPE = "crm.objects.contacts.write"
 @dataclass(frozen=True)
 class AccessLine:
     capability: str
-    status: str  # ok | missing scope | not found | wrong type | unverified
+    status: str  # ok | missing scope | not found | wrong type | unverified | revoked | wrong portal
     detail: str = ""
+    # A client portal that cannot be read is that client's finding, not a reason not to run.
+    blocking: bool = True
 
     @property
     def blocks(self) -> bool:
         """Whether the worker cannot run with this as it is."""
-        return self.status not in {OK, UNKNOWN}
+        return self.blocking and self.status not in {OK, UNKNOWN}
 
     def __str__(self) -> str:
         return f"{self.status:<13} {self.capability}" + (f": {self.detail}" if self.detail else "")
@@ -74,7 +80,64 @@ def check_access(gateway: HubSpotGateway, settings: Settings) -> list[AccessLine
             f"cannot be verified without writing one: the token needs {TASK_WRITE_SCOPE}; a property the portal's rules "
             "require on tasks is named by the first refused create, which stops the run",
         ))
+    if settings.client_portals is not None:
+        lines.extend(client_portal_lines(gateway, settings))
     return lines
+
+
+def client_portal_lines(gateway: HubSpotGateway, settings: Settings, *, gateway_for: Callable[..., HubSpotGateway] = client_gateway) -> list[AccessLine]:
+    """[client_portals]: the company property holding each client's portal id, then one line per
+    token file (ok / revoked / missing scope / wrong portal), from reads only."""
+    portals = settings.client_portals
+    assert portals is not None
+    prop = portals.portal_id_property
+    lines = [_company_property(gateway, prop)]
+    folder = Path(portals.tokens_dir)
+    if not folder.is_dir():
+        return lines + [AccessLine("client portals", NOT_FOUND, f"[client_portals] tokens_dir {folder} is not a folder", blocking=False)]
+    files = sorted(folder.glob("*.token"))
+    if not files:
+        return lines + [AccessLine("client portals", UNKNOWN, f"no <portal id>.token file in {folder} yet", blocking=False)]
+    now = datetime.now(timezone.utc)
+    for path in files:
+        portal_id = portal_id_of(path.stem)
+        capability = f"client portal {path.stem}"
+        if portal_id is None:
+            lines.append(AccessLine(capability, NOT_FOUND, f"{path.name}: the file name must be a HubSpot portal id (digits).token", blocking=False))
+            continue
+        token, problem = read_token(portals, portal_id)
+        if token is None:
+            lines.append(AccessLine(capability, NOT_FOUND, problem, blocking=False))
+            continue
+        client = gateway_for(portals, token)
+        try:
+            answered = client.account_details().portal_id
+            if str(answered) != portal_id:
+                lines.append(AccessLine(capability, WRONG_PORTAL, f"the token answers for portal {answered}", blocking=False))
+                continue
+            client.count_objects("contacts")
+            client.marketing_emails_sent(now.replace(day=1, hour=0, minute=0, second=0, microsecond=0), now)
+            lines.append(AccessLine(capability, OK, "contacts and marketing emails readable", blocking=False))
+        except AuthFailed:
+            lines.append(AccessLine(capability, REVOKED, "the service key was rejected (401): create a new one in that portal", blocking=False))
+        except Forbidden as exc:
+            lines.append(AccessLine(capability, MISSING_SCOPE, ", ".join(exc.missing_scopes) or "HubSpot did not name it", blocking=False))
+        except HubSpotError as exc:
+            lines.append(AccessLine(capability, UNKNOWN, f"not answered: {type(exc).__name__}", blocking=False))
+        finally:
+            client.close()
+    return lines
+
+
+def _company_property(gateway: HubSpotGateway, name: str) -> AccessLine:
+    capability = f"[client_portals] portal_id_property = {name!r}"
+    try:
+        types = gateway.property_types("companies")
+    except Forbidden as exc:
+        return AccessLine(capability, MISSING_SCOPE, ", ".join(exc.missing_scopes))
+    if name in types:
+        return AccessLine(capability, OK)
+    return AccessLine(capability, NOT_FOUND, f"companies have no such property{_did_you_mean(name, list(types))}")
 
 
 def _task_properties(gateway: HubSpotGateway, fixed: dict[str, str]) -> list[AccessLine]:

@@ -218,10 +218,10 @@ def _sync_now(settings: Settings, *, demo: bool, full: bool, dry_run: bool) -> i
             from worker.demo import demo_portal, demo_settings, fresh_demo_database
 
             sandbox = stack.enter_context(demo_portal())
-            settings = demo_settings(settings, sandbox.url)
+            settings = demo_settings(settings, sandbox.url, client_tokens_dir=sandbox.client_tokens_dir)
             fresh_demo_database(settings)
         progress = TerminalProgress() if sys.stderr.isatty() else None
-        result = run_cycle(settings, mode="full" if full else "auto", progress=progress, dry_run=dry_run)
+        result = run_cycle(settings, mode="full" if full else "auto", progress=progress, dry_run=dry_run, force_usage=True)
         if progress:
             progress.close()
         _notify(settings, result, dry_run=dry_run)
@@ -248,7 +248,7 @@ def _run_daemon(settings: Settings, *, demo: bool) -> int:
             from worker.demo import demo_portal, demo_settings
 
             sandbox = stack.enter_context(demo_portal())
-            settings = demo_settings(settings, sandbox.url)
+            settings = demo_settings(settings, sandbox.url, client_tokens_dir=sandbox.client_tokens_dir)
         try:
             return Daemon(settings).run()
         except (CacheUnavailable, HealthServerError) as exc:
@@ -264,7 +264,8 @@ def _check_access(settings: Settings, *, demo: bool) -> int:
         if demo:
             from worker.demo import demo_portal, demo_settings
 
-            settings = demo_settings(settings, stack.enter_context(demo_portal()).url)
+            sandbox = stack.enter_context(demo_portal())
+            settings = demo_settings(settings, sandbox.url, client_tokens_dir=sandbox.client_tokens_dir)
         gateway = build_gateway(settings)
         try:
             ok, lines = access.run(settings, gateway)
@@ -290,9 +291,9 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         reload: Callable[[Any], Settings] = lambda written: load_settings(written, require_token=not args.demo)  # noqa: E731
         if args.demo:
-            url = stack.enter_context(demo_portal()).url
-            settings = demo_settings(settings, url)
-            reload = lambda written: demo_settings(load_settings(written, require_token=False), url)  # noqa: E731
+            sandbox = stack.enter_context(demo_portal())
+            settings = demo_settings(settings, sandbox.url, client_tokens_dir=sandbox.client_tokens_dir)
+            reload = lambda written: demo_settings(load_settings(written, require_token=False), sandbox.url, client_tokens_dir=sandbox.client_tokens_dir)  # noqa: E731
         flags = f"{'--demo ' if args.demo else ''}--config {path}"
         program = sys.argv[0] if os.path.basename(sys.argv[0]) == "renewal-worker" else "renewal-worker"
         if os.path.isabs(program) and program.startswith(os.getcwd() + os.sep):

@@ -242,6 +242,47 @@ class ServiceSettings(_Section):
         return raw
 
 
+class ClientPortalSettings(_Section):
+    """Each client's own HubSpot portal, read for its real tier usage (marketing contacts, marketing
+    emails this month). Off unless the ``[client_portals]`` section is present.
+
+    ``tokens_dir`` holds one secret file per client portal, ``<portal id>.token`` (a service key
+    created in that client's portal, scopes crm.objects.contacts.read and content): never a
+    token in this file. ``portal_id_property`` is the company property, in the partner's portal,
+    holding the client's HubSpot account id."""
+
+    tokens_dir: str
+    portal_id_property: str = "hubspot_portal_id"
+    base_url: str = "https://api.hubapi.com"
+    api_version: Literal["2026-09", "2026-03", "legacy"] = "2026-09"
+    # Each client portal has its own limits (a service key's: 100 requests per 10 s, 4 searches
+    # per second); the worker keeps one limiter per portal, and reads this many portals at once.
+    requests_per_10s: int = Field(100, ge=1, le=10_000)
+    search_requests_per_s: int = Field(4, ge=1, le=100)
+    portals_at_once: int = Field(4, ge=1, le=16)
+    max_attempts: int = Field(4, ge=1, le=20)
+    backoff_initial_s: float = Field(0.5, ge=0)
+    backoff_max_s: float = Field(10.0, ge=0)
+    # Snapshots older than this are deleted (one per client per day).
+    keep_days: int = Field(400, ge=31, le=3650)
+
+    _https = field_validator("base_url")(HubSpotSettings._https_unless_loopback.__func__)  # type: ignore[attr-defined]
+
+    @field_validator("tokens_dir")
+    @classmethod
+    def _a_folder(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the folder holding one <portal id>.token file per client portal")
+        return value.strip()
+
+    @field_validator("portal_id_property")
+    @classmethod
+    def _a_property(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the company property holding the client's HubSpot portal id")
+        return value.strip()
+
+
 class PrimaryContactSettings(_Section):
     association_label: str = "Primary"
 
@@ -437,6 +478,7 @@ class _FileSettings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     subscriptions: SubscriptionSettings = SubscriptionSettings()
     services: ServiceSettings | None = None  # absent: service contracts are not read
+    client_portals: ClientPortalSettings | None = None  # absent: tier usage is not measured
     primary_contact: PrimaryContactSettings = PrimaryContactSettings()
     sync: SyncSettings = SyncSettings()
     reminders: ReminderSettings = ReminderSettings()

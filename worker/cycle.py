@@ -44,6 +44,7 @@ from worker.rules.calendar import local_date
 from worker.settings import Settings
 from worker.reconcile_guard import ImplausibleAnswer, ReconcileRefused
 from worker.sync import Progress, Syncer, utcnow
+from worker.usage.step import measure_step
 
 ALL_STEPS = ("sync", "rules", "emit")
 
@@ -139,9 +140,12 @@ def run_cycle(
     dry_run: bool = False,
     job: str = "sync",
     should_stop: Callable[[], bool] | None = None,
+    force_usage: bool = False,
 ) -> CycleResult:
     """Run the given steps in order. ``dry_run``: emission computes and reports its changes but
-    writes nothing to HubSpot (the sync still refreshes the cache and findings are recorded)."""
+    writes nothing to HubSpot (the sync still refreshes the cache and findings are recorded).
+    With [client_portals] the sync step also reads the clients' portals, each at most once a day
+    unless ``force_usage`` (``--sync-now``: a person asked for fresh figures)."""
     started = time.monotonic()
     structlog.contextvars.bind_contextvars(cycle_id=uuid.uuid4().hex[:12])
     own_cache = cache is None
@@ -164,6 +168,8 @@ def run_cycle(
         if "sync" in steps:
             report = Syncer(gateway, cache, settings, clock=clock, progress=_stoppable(progress, should_stop)).run(mode)
             result.mode, result.counts = report.mode, dict(report.counts)
+            if settings.client_portals is not None and not (should_stop and should_stop()):
+                result.counts.update(measure_step(settings, cache, gateway, clock(), force=force_usage))
         result.ok = True
         if "rules" in steps and not (should_stop and should_stop()):
             _rules_and_emission(settings, cache, gateway, clock, result, emit="emit" in steps, dry_run=dry_run)
@@ -225,7 +231,7 @@ def _rules_and_emission(settings, cache, gateway, clock, result: CycleResult, *,
     as_of = local_date(now, settings.tz)
     started = time.perf_counter()
     with cache.transaction() as session:
-        portfolio = load_portfolio(session, services=settings.services is not None)
+        portfolio = load_portfolio(session, services=settings.services is not None, with_usage=settings.client_portals is not None)
     plan = evaluate(portfolio, as_of, RuleConfig.from_settings(settings))
     result.counts["rules_ms"] = round((time.perf_counter() - started) * 1000)
     with cache.transaction() as session:

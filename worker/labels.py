@@ -97,6 +97,10 @@ RULE_NAMES: dict[str, dict[str, str]] = {
         "data.primary_contact_ambiguous": "Several primary contacts",
         "sync.reconcile_refused": "Deletions not trusted", "sync.reconcile_many_deleted": "Many records deleted",
         "sync.owners_refused": "Owners answer not trusted", "sync.links_refused": "Association changes not trusted",
+        "renewal.tier_projection": "Contact tier reached before the renewal (projection)",
+        "usage.token_revoked": "Client portal key revoked", "usage.missing_scope": "Client portal key lacks a scope",
+        "usage.wrong_portal": "Client portal key for another portal", "usage.unreadable": "Client portal not readable",
+        "usage.token_file": "Client portal key file unusable", "usage.bad_portal_id": "Client portal id malformed",
     },
     "es": {
         "contact.missing": "Sin contacto principal", "contact.email_missing": "Contacto principal sin correo",
@@ -110,6 +114,10 @@ RULE_NAMES: dict[str, dict[str, str]] = {
         "data.primary_contact_ambiguous": "Varios contactos principales",
         "sync.reconcile_refused": "Borrados no fiables", "sync.reconcile_many_deleted": "Muchos registros borrados",
         "sync.owners_refused": "Respuesta de propietarios no fiable", "sync.links_refused": "Cambios de asociaciones no fiables",
+        "renewal.tier_projection": "Nivel de contactos alcanzado antes de la renovación (proyección)",
+        "usage.token_revoked": "Clave del portal del cliente revocada", "usage.missing_scope": "A la clave del portal del cliente le falta un permiso",
+        "usage.wrong_portal": "Clave de otro portal", "usage.unreadable": "Portal del cliente ilegible",
+        "usage.token_file": "Archivo de clave del portal inutilizable", "usage.bad_portal_id": "Id de portal del cliente mal formado",
     },
 }
 
@@ -125,6 +133,8 @@ HIGH_SEVERITY = frozenset({
 MEDIUM_SEVERITY = frozenset({
     "renewal.no_communication_owner", "data.malformed_value", "data.missing_value", "data.not_associated",
     "data.primary_contact", "data.primary_contact_ambiguous", "sync.reconcile_many_deleted",
+    # A client portal the worker cannot read: its tier usage falls back to the numbers typed.
+    "renewal.tier_projection", "usage.token_revoked", "usage.missing_scope", "usage.wrong_portal", "usage.token_file",
 })
 
 

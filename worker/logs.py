@@ -34,9 +34,16 @@ def secret_forms(secret: str) -> list[str]:
 
 class Redactor:
     def __init__(self, secrets: Iterable[str] = ()):
-        forms = [form for s in secrets if s and len(s) >= 4 for form in secret_forms(s)]
+        self._forms: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """More secrets, met after start-up (a client portal's token, read when its turn comes)."""
+        self._forms.update(form for s in secrets if s and len(s) >= 4 for form in secret_forms(s))
         # Longest first, case-insensitive: "http://LOCALHOST/x" is logged as "http://localhost/x".
-        self._pattern = re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)), re.IGNORECASE) if forms else None
+        ordered = sorted(self._forms, key=len, reverse=True)
+        self._pattern = re.compile("|".join(re.escape(f) for f in ordered), re.IGNORECASE) if ordered else None
 
     def scrub(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -55,8 +62,17 @@ class Redactor:
         return self.scrub(event_dict)
 
 
+_ACTIVE = Redactor()
+
+
+def also_redact(*secrets: str) -> None:
+    """Secrets the process learns after start-up are kept out of the log like the first ones."""
+    _ACTIVE.add(secrets)
+
+
 def configure(level: str = "info", fmt: str = "auto", secrets: Iterable[str] = (), stream: Any = None) -> None:
     stream = stream or sys.stderr
+    _ACTIVE.add(secrets)
     if fmt == "auto":
         fmt = "console" if getattr(stream, "isatty", lambda: False)() else "json"
     shared: list[Any] = [
@@ -65,7 +81,7 @@ def configure(level: str = "info", fmt: str = "auto", secrets: Iterable[str] = (
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
-        Redactor(secrets),
+        _ACTIVE,
     ]
     renderer: Any = structlog.processors.JSONRenderer(ensure_ascii=False) if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(

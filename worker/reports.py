@@ -24,6 +24,7 @@ from worker.cache.repo import RENEWAL_TABLES
 from worker.cache.portfolio import load_portfolio
 from worker.rules import RuleConfig
 from worker.rules.engine import active_renewals
+from worker.rules.projection import latest_measured, project
 from worker.rules.renewal import notice_deadline, price_change_percent, usage_percent
 from worker import words
 from worker.labels import labels, rule_name
@@ -40,13 +41,15 @@ TERMS_COLUMNS = ("discount_percent", "discount_end_date", "renewal_manager", "re
 # Which kind of renewal a row is: "subscription" (a client's HubSpot subscription) or "service"
 # (the partner's own service contract); ``subscription_id`` is then the service record's id.
 KIND_COLUMNS = ("kind",)
+# Tier usage measured in the client's own portal ([client_portals]): empty when not measured.
+MEASURED_COLUMNS = ("measured_marketing_contacts", "measured_contacts", "measured_emails_sent_month", "measured_on", "projected_tier_reached_on")
 
 
 def renewals_data(session: Session, settings: Settings, as_of: date, within_days: int) -> dict[str, Any]:
     """Upcoming renewals of both kinds (active HubSpot subscriptions, and service contracts where
     ``[services]`` is configured), soonest first: the partner dashboard's table, and more."""
     config = RuleConfig.from_settings(settings)
-    portfolio = load_portfolio(session, services=settings.services is not None)
+    portfolio = load_portfolio(session, services=settings.services is not None, with_usage=settings.client_portals is not None)
     open_findings: dict[tuple[str, str], list[str]] = {}
     for rule, object_type, object_id in session.execute(
         select(Finding.rule, Finding.object_type, Finding.object_id).where(Finding.resolved_at.is_(None))  # type: ignore[union-attr]
@@ -102,9 +105,29 @@ def renewals_data(session: Session, settings: Settings, as_of: date, within_days
                 "discount_end_date": sub.discount_end_date,
                 "renewal_manager": sub.renewal_manager,
                 "renewal_options_url": sub.renewal_options_url,
+                **_measured(portfolio.usage.get(sub.company_id or "", ()), sub, as_of),
             }
         )
     return {"as_of": as_of, "within_days": within_days, "renewals": rows}
+
+
+def _measured(points: Any, sub: Any, as_of: date) -> dict[str, Any]:
+    """What the client's own portal counted (the latest reading of the last week) and, with a
+    history, the day the tier is reached at the current pace; nulls otherwise."""
+    if sub.kind != "subscription":
+        points = ()  # the contact tier is HubSpot's: a service contract has none
+    latest = latest_measured(points, as_of) if points else None
+    found = project(points, sub.contact_tier, as_of) if points and sub.contact_tier else None
+    return {
+        "usage_measured": None if latest is None else {
+            "marketing_contacts": latest.marketing_contacts, "contacts": latest.contacts,
+            "emails_sent_month": latest.emails_sent_month, "measured_on": latest.measured_on, "source": "client portal",
+        },
+        "usage_projection": None if found is None else {
+            "marketing_contacts_per_month": found.per_month, "tier_reached_on": found.reach_on,
+            "readings": found.readings, "since": found.first,
+        },
+    }
 
 
 def _decimal(value: Decimal | None) -> str | None:
@@ -115,14 +138,17 @@ def _decimal(value: Decimal | None) -> str | None:
 def renewals_csv(data: dict[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["subscription_id", "company_id", *RENEWAL_COLUMNS, "owner_id", *TIER_COLUMNS, *TERMS_COLUMNS, *KIND_COLUMNS])
+    writer.writerow(["subscription_id", "company_id", *RENEWAL_COLUMNS, "owner_id", *TIER_COLUMNS, *TERMS_COLUMNS, *KIND_COLUMNS, *MEASURED_COLUMNS])
     for row in data["renewals"]:
+        measured, projection = row["usage_measured"] or {}, row["usage_projection"] or {}
         writer.writerow(
             csv_cell(cell)
             for cell in [row["subscription_id"], row["company_id"]]
             + [_flat(row, column) for column in RENEWAL_COLUMNS]
             + [row["owner"]["id"] or ""]
             + [_flat(row, column) for column in (*TIER_COLUMNS, *TERMS_COLUMNS, *KIND_COLUMNS)]
+            + ["" if measured.get(key) is None else str(measured[key]) for key in ("marketing_contacts", "contacts", "emails_sent_month", "measured_on")]
+            + [str(projection.get("tier_reached_on") or "")]
         )
     return out.getvalue()
 

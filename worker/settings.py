@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from worker.config_sections import (
+    ClientPortalSettings,
     DatabaseSettings,
     HttpSettings,
     HubSpotSettings,
@@ -89,6 +90,7 @@ class Settings:
     webhook_url: SecretStr | None = None
     panel_auth: SecretStr | None = None  # user:password: the panel asks for it (HTTP Basic)
     services: ServiceSettings | None = None  # the partner's service contracts; None: not read
+    client_portals: ClientPortalSettings | None = None  # the clients' own portals; None: not read
 
     @property
     def renewal_sources(self) -> tuple[SubscriptionSettings | ServiceSettings, ...]:
@@ -190,6 +192,7 @@ def load_settings(
         webhook_url=webhook,
         panel_auth=panel_auth,
         services=file_settings.services,
+        client_portals=file_settings.client_portals,
     )
 
 
@@ -374,7 +377,7 @@ def _webhook_url_ok(url: str) -> bool:
     return parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname))
 
 
-def _one_printable_line(secret: str) -> bool:
+def one_printable_line(secret: str) -> bool:
     """Tokens and URLs are printable ASCII: anything else could never be sent in a header."""
     return secret.isascii() and secret.isprintable()
 
@@ -410,11 +413,11 @@ def _read_secret(
             return None, [ConfigProblem(file_name_env, file_name, "the file is not text (expected the secret on one line)")]
         if not secret:
             return None, [ConfigProblem(file_name_env, file_name, "the file is empty")]
-        if not _one_printable_line(secret):
+        if not one_printable_line(secret):
             return None, [ConfigProblem(file_name_env, file_name, "the file holds more than one line or control characters (expected the secret on one line)")]
         return SecretStr(secret), []
     if direct:
-        if not _one_printable_line(direct):
+        if not one_printable_line(direct):
             return None, [ConfigProblem(direct_name, "***", "contains a line break, a control character or a non-ASCII character")]
         return SecretStr(direct), []
     if required:

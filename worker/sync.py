@@ -109,8 +109,10 @@ class Syncer:
         self.clock = clock
         self.progress = progress or (lambda stream, done: None)
         self.links = Links(gateway, cache, settings, clock=clock, recheck_turn=recheck_turn)
+        # With [client_portals], each company's client portal id comes with it (no extra call).
+        company_properties = COMPANY_PROPERTIES + ((settings.client_portals.portal_id_property,) if settings.client_portals else ())
         self.companies = Stream(
-            COMPANIES, "companies", COMPANY_PROPERTIES, self._prepare_companies, self._write_companies, model=Company, finding_type="company",
+            COMPANIES, "companies", company_properties, self._prepare_companies, self._write_companies, model=Company, finding_type="company",
         )
         self.contacts = Stream(CONTACTS, "contacts", CONTACT_PROPERTIES, lambda records, archived, listed: None, self._write_known_contacts)
         # The kinds of renewal: HubSpot subscriptions, and the partner's service contracts

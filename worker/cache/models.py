@@ -211,6 +211,24 @@ class HubSpotAccount(SQLModel, table=True):
     fetched_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class TierUsage(SQLModel, table=True):
+    """A client's tier usage on one day, as its own HubSpot portal counted it ([client_portals]):
+    one row per client per day, kept ``keep_days``. ``source`` says how it was known: read that day
+    (``measured``), or estimated for a past day from the create dates of the marketing contacts
+    there now (``estimated``: the history a projection starts from on a client's first reading)."""
+
+    __tablename__ = "tier_usage"
+
+    company_id: str = Field(primary_key=True, max_length=32)
+    measured_on: date = Field(primary_key=True)
+    portal_id: str = Field(max_length=32)
+    source: str = Field(max_length=16)  # measured | estimated
+    contacts: int | None = None
+    marketing_contacts: int
+    emails_sent_month: int | None = None  # marketing emails sent that calendar month, up to that day
+    measured_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class Run(SQLModel, table=True):
     __tablename__ = "runs"
 

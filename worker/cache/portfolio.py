@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from worker.cache.models import Company, Contact, Owner, PrimaryContact, RenewalRecord
+from worker.cache import usage
 from worker.cache.repo import RENEWAL_TABLES
 from worker.rules import CompanyRow, ContactRow, OwnerRow, Portfolio, SubscriptionRow
 from worker.rules.model import SUBSCRIPTION
@@ -26,9 +27,10 @@ def _renewals(session: Session, model: type[RenewalRecord], kind: str) -> list[S
     ]
 
 
-def load_portfolio(session: Session, *, services: bool = True) -> Portfolio:
+def load_portfolio(session: Session, *, services: bool = True, with_usage: bool = True) -> Portfolio:
     """``services``: whether ``[services]`` is configured. Service contracts cached while it was
-    are not looked at once it is not (nothing syncs them any more)."""
+    are not looked at once it is not (nothing syncs them any more). ``with_usage``: whether
+    ``[client_portals]`` is configured (a history kept from when it was is not used)."""
     subscriptions = [
         row for kind, model in RENEWAL_TABLES.items() if kind == SUBSCRIPTION or services for row in _renewals(session, model, kind)
     ]
@@ -56,4 +58,4 @@ def load_portfolio(session: Session, *, services: bool = True) -> Portfolio:
         row.id: OwnerRow(row.id, " ".join(part for part in (row.first_name, row.last_name) if part) or row.email or row.id, row.email, bool(row.active))
         for row in session.execute(select(o.id, o.first_name, o.last_name, o.email, o.active))
     }
-    return Portfolio(subscriptions, companies, primary, contacts, owners)
+    return Portfolio(subscriptions, companies, primary, contacts, owners, usage.history(session) if with_usage else {})

@@ -84,6 +84,17 @@ def replace_rule_findings(
     _resolve_unseen(session, now, or_(*(Finding.rule.startswith(prefix) for prefix in prefixes)))  # type: ignore[attr-defined]
 
 
+def replace_findings_of(
+    session: Session, findings: Iterable[Any], *, prefix: str, object_ids: Sequence[str], now: datetime, keep: str = "",
+) -> None:
+    """Findings under ``prefix`` about the records in ``object_ids`` only (a pass over some of
+    them): each such record's other open findings under ``prefix`` resolve now; ``keep`` names a
+    rule this pass does not judge."""
+    _upsert_findings(session, [(f.rule, f.object_type, f.object_id, f.field, f.value, f.message) for f in findings], now)
+    for chunk in chunks(list(object_ids), 500):
+        _resolve_unseen(session, now, Finding.rule.startswith(prefix), Finding.rule != keep, Finding.object_id.in_(chunk))  # type: ignore[attr-defined]
+
+
 def open_findings(session: Session, findings: Iterable[Any], now: datetime) -> None:
     """Open or refresh findings met outside a whole pass (emission learning that HubSpot refused
     an owner): nothing else is resolved."""

@@ -22,10 +22,13 @@ from worker.cache.models import (
     Run,
     TaskLedger,
 )
+from worker.cache import usage
 from worker.cache.repo import RENEWAL_TABLES
 from worker.panel.standing import standing
+from worker.panel.usage_chart import usage_chart
 from worker.reports import renewals_data
 from worker.rules import RuleConfig
+from worker.rules.projection import latest_measured, project
 from worker.settings import Settings
 
 PAGE_SIZE = 100
@@ -244,6 +247,24 @@ def client_page(session: Session, company_id: str, config: RuleConfig | None = N
         "contact_findings": [f for f in findings if f.object_type == "contact" or f.rule.startswith("contact.")],
         "findings": findings, "tasks": tasks,
         "standing": {(kind, record.id): standing(record, config, as_of) for kind, record in renewals} if config and as_of else {},
+        **(_usage(session, company_id, subscriptions, as_of) if as_of else {}),
+    }
+
+
+def _usage(session: Session, company_id: str, subscriptions: list[Any], as_of: date) -> dict[str, Any]:
+    """The client's tier usage as its own portal counted it, drawn against the tier of its nearest
+    HubSpot subscription that has one, with the projection of where it is heading."""
+    points = usage.history(session, company_id).get(company_id, ())
+    subscription = next((s for s in subscriptions if s.contact_tier and not s.archived and s.renewal_date and s.renewal_date >= as_of), None)
+    tier = subscription.contact_tier if subscription else None
+    found = project(points, tier, as_of) if points and tier else None
+    return {
+        "usage_points": points,
+        "usage_latest": latest_measured(points, as_of) if points else None,
+        "usage_projection": found,
+        "usage_tier": tier,
+        "usage_renewal": subscription.renewal_date if subscription else None,
+        "usage_chart": usage_chart(points, tier, found, subscription.renewal_date if subscription else None),
     }
 
 

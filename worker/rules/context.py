@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Container
+from typing import Any, Container, Sequence
 
 from worker.rules.calendar import NO_HOLIDAYS, working_day
-from worker.rules.model import SERVICE, CompanyRow, Reminder, RuleConfig, SubscriptionRow, urgency
+from worker.rules.model import SERVICE, CompanyRow, Reminder, RuleConfig, SubscriptionRow, UsagePoint, urgency
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +23,8 @@ class Context:
     as_of: date
     days_left: int
     config: RuleConfig
+    # The client's tier usage as its own portal counted it, oldest first ([client_portals]).
+    usage: Sequence[UsagePoint] = ()
 
     def reminder(self, rule: str, anchor: date, variant: str, step: date, priority: str, facts: dict[str, Any], *, create: bool = True) -> Reminder:
         """A reminder of this subscription whose step falls on ``step`` (moved to a working day;

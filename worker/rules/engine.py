@@ -12,6 +12,7 @@ from typing import Iterator
 
 from worker.rules import contacts, renewal
 from worker.rules.calendar import working_day
+from worker.rules.projection import projection_findings
 from worker.rules.registry import RULES
 from worker.rules.model import (
     SERVICE,
@@ -113,7 +114,10 @@ def evaluate(portfolio: Portfolio, as_of: date, config: RuleConfig) -> Plan:
         if sub.renewal_date > horizon_end:
             # A contract's own deadline can be close while the renewal is far: its warning fires
             # whenever the deadline is that close.
-            ctx = renewal.Context(sub, company, _live_contact(portfolio, sub.company_id), owner_id, as_of, (sub.renewal_date - as_of).days, config)
+            ctx = renewal.Context(
+                sub, company, _live_contact(portfolio, sub.company_id), owner_id, as_of, (sub.renewal_date - as_of).days, config,
+                portfolio.usage.get(sub.company_id or "", ()),
+            )
             for rule in _BEYOND_HORIZON[sub.kind]:
                 plan.reminders.extend(rule.fires(ctx))
             continue
@@ -121,7 +125,10 @@ def evaluate(portfolio: Portfolio, as_of: date, config: RuleConfig) -> Plan:
             best = nearest.get(sub.company_id)
             if best is None or _nearer(sub, best):
                 nearest[sub.company_id] = sub
-        ctx = renewal.Context(sub, company, _live_contact(portfolio, sub.company_id), owner_id, as_of, (sub.renewal_date - as_of).days, config)
+        ctx = renewal.Context(
+            sub, company, _live_contact(portfolio, sub.company_id), owner_id, as_of, (sub.renewal_date - as_of).days, config,
+            portfolio.usage.get(sub.company_id or "", ()),
+        )
         for rule in _RULES_FOR[sub.kind]:
             plan.reminders.extend(rule.fires(ctx))
         if sub.kind == SUBSCRIPTION and sub.communication_owner is None:
@@ -131,6 +138,7 @@ def evaluate(portfolio: Portfolio, as_of: date, config: RuleConfig) -> Plan:
                     f"renewal on {sub.renewal_date.isoformat()} has no communication owner (HubSpot or the partner)",
                 )
             )
+    plan.findings.extend(projection_findings(plan.reminders))
     for company in portfolio.companies.values():
         if company.gone or company.id not in portfolio.primary_contacts:
             continue  # archived, or its associations have not been read yet

@@ -87,6 +87,18 @@ class OwnerRow:
     active: bool
 
 
+@dataclass(frozen=True, slots=True)
+class UsagePoint:
+    """A client's tier usage on one day, as its own portal counted it (``source``: measured that
+    day, or estimated from contacts' create dates)."""
+
+    measured_on: date
+    marketing_contacts: int
+    contacts: int | None = None
+    emails_sent_month: int | None = None
+    source: str = "measured"
+
+
 @dataclass(frozen=True)
 class Portfolio:
     """Everything the rules look at, as the cache holds it now."""
@@ -98,6 +110,8 @@ class Portfolio:
     primary_contacts: Mapping[str, str | None]
     contacts: Mapping[str, ContactRow]
     owners: Mapping[str, OwnerRow]
+    # company id -> its tier usage day by day, oldest first ([client_portals]; empty when off).
+    usage: Mapping[str, Sequence[UsagePoint]] = field(default_factory=dict)
 
     @cached_property
     def _subscriptions_by_id(self) -> dict[tuple[str, str], SubscriptionRow]:

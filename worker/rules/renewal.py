@@ -29,6 +29,7 @@ from worker.rules.terms import (
     usage_percent,
     with_what_is_at_hand,
 )
+from worker.rules.projection import TIER_PROJECTION_RULE
 from worker.words import day, plural, when
 
 # Re-exported: the engine and the reports read them from here.
@@ -386,6 +387,6 @@ DEADLINE_RULE = Rule(
 
 RULES = (
     MILESTONE_RULE, PARTNER_MEETING_RULE, NO_COMMUNICATION_OWNER_RULE, DEADLINE_RULE, PRICE_CHANGE_RULE, DISCOUNT_ENDS_RULE,
-    CONTACT_TIER_RULE,
+    CONTACT_TIER_RULE, TIER_PROJECTION_RULE,
 )
 

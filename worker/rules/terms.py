@@ -9,6 +9,7 @@ from typing import Any, Mapping
 
 from worker.rules.context import Context, notice_deadline
 from worker.rules.model import HIGH, SERVICE, Reminder, Rule, SubscriptionRow, stage_key, urgency
+from worker.rules.projection import latest_measured
 from worker.words import day, money, number, percent, usage, when
 
 PRICE_CHANGE = "renewal.price_change"
@@ -128,22 +129,35 @@ def contact_tier(ctx: Context) -> list[Reminder]:
     tier = ctx.sub.contact_tier
     if not tier:
         return []
+    # What the client's own portal counted (its marketing contacts: what the tier counts) wins
+    # over the numbers typed on the subscription; the month's emails only within that month.
+    measured = latest_measured(ctx.usage, ctx.as_of)
+    contacts_used = measured.marketing_contacts if measured else ctx.sub.contacts_used
+    emails_measured = measured is not None and measured.emails_sent_month is not None and measured.measured_on.replace(day=1) == ctx.as_of.replace(day=1)
+    emails_sent = measured.emails_sent_month if emails_measured and measured else ctx.sub.emails_sent
     emails_limit = tier * ctx.config.emails_per_tier_contact
-    contacts_level = usage_level(ctx.sub.contacts_used, tier, ctx.config.tier_warning_ratio)
-    emails_level = usage_level(ctx.sub.emails_sent, emails_limit, ctx.config.tier_warning_ratio)
+    contacts_level = usage_level(contacts_used, tier, ctx.config.tier_warning_ratio)
+    emails_level = usage_level(emails_sent, emails_limit, ctx.config.tier_warning_ratio)
     if contacts_level is None and emails_level is None:
         return []
     renewal = ctx.sub.renewal_date
     assert renewal is not None
-    facts = {
+    facts: dict[str, Any] = {
         "tier": tier,
-        "contacts_used": ctx.sub.contacts_used,
+        "contacts_used": contacts_used,
         "contacts_level": contacts_level,
-        "emails_sent": ctx.sub.emails_sent,
+        "emails_sent": emails_sent,
         "emails_limit": emails_limit,
         "emails_level": emails_level,
         "warning_percent": round(ctx.config.tier_warning_ratio * 100),
     }
+    if measured is not None:
+        # Measured counts move every day: the task is rewritten when a level changes, and says
+        # the numbers of the day it was written, with that day.
+        facts.update({
+            "source": "measured", "_contacts_used": facts.pop("contacts_used"), "_emails_sent": facts.pop("emails_sent"),
+            "_measured_on": measured.measured_on.isoformat(), "_emails_measured": emails_measured,
+        })
     exceeded = "exceeded" in (contacts_level, emails_level)
     emails_start = renewal - timedelta(days=ctx.config.hubspot_emails_days)
     return [ctx.reminder(CONTACT_TIER, renewal, "", emails_start, HIGH if exceeded else ctx.urgency, facts)]
@@ -216,11 +230,15 @@ def _tier_words(facts: Mapping[str, Any], language: str, t: Mapping[str, Any], d
             return t["usage.unknown"].format(limit=number(limit, language))
         return t["usage"].format(used=number(used, language), limit=number(limit, language), share=usage(used, limit, language))
 
+    measured = facts.get("source") == "measured"
+    contacts_used = facts["_contacts_used"] if measured else facts["contacts_used"]
+    emails_sent = facts["_emails_sent"] if measured else facts["emails_sent"]
     return {
-        "contacts_usage": usage_of(facts["contacts_used"], facts["tier"]),
-        "emails_usage": usage_of(facts["emails_sent"], facts["emails_limit"]),
+        "contacts_usage": usage_of(contacts_used, facts["tier"]),
+        "emails_usage": usage_of(emails_sent, facts["emails_limit"]),
         "tier": number(facts["tier"], language),
         "per_contact": facts["emails_limit"] // facts["tier"],
+        **({"text_variant": "measured", "measured_on": day(facts["_measured_on"], language)} if measured else {}),
     }
 
 
@@ -348,6 +366,11 @@ CONTACT_TIER_RULE = Rule(
                 "Marketing emails this month: {emails_usage}; the limit is {per_contact} times the tier.",
                 "A client over either limit moves to a higher tier and pays more. To do: review usage with the client before the renewal on {renewal_date}.",
             ],
+            "body.measured": [
+                "Marketing contacts (what the tier counts): {contacts_usage}, measured on {measured_on} in the client's own HubSpot portal.",
+                "Marketing emails this month: {emails_usage}; the limit is {per_contact} times the tier.",
+                "A client over either limit moves to a higher tier at the renewal and pays more. To do: review usage with the client before the renewal on {renewal_date}.",
+            ],
         },
         "es": {
             "usage": "{used} de {limit} ({share})",
@@ -358,6 +381,11 @@ CONTACT_TIER_RULE = Rule(
                 "Contactos: {contacts_usage}.",
                 "Correos de marketing este mes: {emails_usage}; el límite es {per_contact} veces el nivel.",
                 "Un cliente que supera cualquiera de los límites pasa a un nivel superior y paga más. Qué hacer: revisar el uso con el cliente antes de la renovación del {renewal_date}.",
+            ],
+            "body.measured": [
+                "Contactos de marketing (lo que cuenta el nivel): {contacts_usage}, medidos el {measured_on} en el portal de HubSpot del propio cliente.",
+                "Correos de marketing este mes: {emails_usage}; el límite es {per_contact} veces el nivel.",
+                "Un cliente que supera cualquiera de los límites pasa a un nivel superior en la renovación y paga más. Qué hacer: revisar el uso con el cliente antes de la renovación del {renewal_date}.",
             ],
         },
     },
