@@ -261,3 +261,18 @@ def test_check_access_lists_each_client_portal_without_writing(tmp_path, sqlite_
     assert shown["client portal 7005"].startswith("missing scope ") and "content" in shown["client portal 7005"]
     assert "must be a HubSpot portal id" in shown["client portal not-a-portal"]
     assert not any("pat-client" in line for line in lines)
+
+
+def test_a_sync_now_with_client_portals_never_logs_their_keys_and_exits_0(tmp_path):
+    from tests.test_cli import TOKEN, run_cli, sandbox_config
+
+    portal, clients, scopes, tokens_dir, companies = _client_setup(tmp_path)
+    (tokens_dir / "7001.token").chmod(0o644)  # readable by others: used, with a warning
+    with SandboxHubSpot(portal, tokens={TOKEN: ALL_SCOPES, **scopes}, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
+        server.client_portals.update(clients)
+        extra = f'[client_portals]\ntokens_dir = "{tokens_dir}"\nbase_url = "{server.url}"\nrequests_per_10s = 1000\nsearch_requests_per_s = 100\nbackoff_initial_s = 0.01\nbackoff_max_s = 0.02\n'
+        done = run_cli(tmp_path, "--sync-now", config=sandbox_config(server, tmp_path, extra))
+    assert done.returncode == 0, done.stderr
+    assert "pat-client" not in done.stdout + done.stderr
+    assert "client_portals.token_file_readable" in done.stderr and "7001.token" in done.stderr
+    assert '"usage_measured": 2' in done.stderr and '"usage_not_read": 3' in done.stderr
