@@ -305,3 +305,15 @@ def test_inline_association_types_read_as_labels(kind, label):
     (associated,) = answers.record(item, "list_objects").associations["companies"]
     assert [item.label for item in associated.labels] == [label]
     assert associated.labels[0].category == ("USER_DEFINED" if label not in {"Primary", None} else "HUBSPOT_DEFINED")
+
+
+def test_an_owners_teams_are_kept_and_a_malformed_team_is_left_out_not_the_answer():
+    from integrations.hubspot.answers import owners
+    from integrations.hubspot.types import Team
+
+    body = {"results": [{"id": "7", "archived": False, "teams": [
+        {"id": "41", "name": "Renewals desk", "primary": True}, {"id": 42, "name": "Onboarding"},
+        {"name": "no id"}, "junk", {"id": True, "name": "a boolean id"}, {"id": "9", "name": None},
+    ]}, {"id": "8", "archived": False, "teams": "not a list"}]}
+    found, _ = owners(body, "list_owners")
+    assert found[0].teams == (Team("41", "Renewals desk", True), Team("42", "Onboarding", False)) and found[1].teams == ()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from integrations.hubspot.types import CrmRecord, Owner
+from integrations.hubspot.types import CrmRecord, Owner, Team
 from worker.config_sections import SubscriptionProperties, SubscriptionSettings
 from worker.normalize import (
     MAX_SHOWN_VALUE,
@@ -136,10 +136,11 @@ def test_company_and_contact_rows():
 
 
 def test_owner_row():
-    owner = Owner("9", "laura@partner.example", "Laura", "Pérez", 77, True, UPDATED)
+    owner = Owner("9", "laura@partner.example", "Laura", "Pérez", 77, True, UPDATED, (Team("41", "Renewals desk", True),))
     assert owner_row(owner) == {
         "id": "9", "email": "laura@partner.example", "first_name": "Laura", "last_name": "Pérez", "user_id": 77,
         "active": False, "hs_updated_at": UPDATED, "deleted_at": None,
+        "teams": [{"id": "41", "name": "Renewals desk", "primary": True}],
     }
 
 

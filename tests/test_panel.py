@@ -124,6 +124,22 @@ def test_the_client_page_shows_the_client_its_subscriptions_tier_usage_findings_
     assert client.get("/clients/999999999").status_code == 404
 
 
+def test_the_client_page_names_the_partners_people_on_the_client(synced, client):
+    """Its owner, any other owner HubSpot records on the company (hs_all_owner_ids) and its team,
+    each owner with the teams the owners API lists."""
+    settings, cache, portal = synced
+    company = next(c for c in portal.table("companies").values() if ";" in (c.properties.get("hs_all_owner_ids") or ""))
+    owner_id, other_id = company.properties["hs_all_owner_ids"].split(";")
+    owner, other = portal.owners[int(owner_id)], portal.owners[int(other_id)]
+    page = client.get(f"/clients/{company.id}").text
+    people = page.split('<ul class="people">', 1)[1].split("</ul>", 1)[0]
+    assert f"Company owner: {escape(owner.first_name + ' ' + owner.last_name)}" in people
+    assert f"Also an owner: {escape(other.first_name + ' ' + other.last_name)}" in people and f"teams: {other.teams[0][1]}" in people
+    team = dict((team_id, name) for team_id, name, _ in owner.teams + other.teams) | {"41": "Customer Success", "42": "Renewals desk", "43": "Onboarding"}
+    assert f"The company&#39;s team: {team[company.properties['hubspot_team_id']]}" in people
+    assert "Las personas del partner en este cliente" in client.get(f"/clients/{company.id}?lang=es").text
+
+
 def test_spanish_words_dates_and_money(synced, client):
     page = client.get("/?lang=es").text
     assert "Renovaciones" in page and "<html lang=\"es\">" in page

@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
+from sqlmodel import select
 
 from integrations.hubspot.sandbox import PortalSpec, SandboxHubSpot, generate_portal
 from integrations.hubspot.sandbox.generator import ClientPortalSpec, generate_client_portal
@@ -138,14 +139,26 @@ def _client_setup(tmp_path):
     return portal, clients, scopes, tokens_dir, [str(c) for c in companies]
 
 
+def _settings(server, database_url, tokens_dir, **portals):
+    return dataclasses.replace(
+        make_settings(server.url, database_url),
+        client_portals=ClientPortalSettings(**{
+            "tokens_dir": str(tokens_dir), "base_url": server.url, "requests_per_10s": 1_000, "search_requests_per_s": 100,
+            "backoff_initial_s": 0.01, "backoff_max_s": 0.02, **portals,
+        }),
+    )
+
+
+def _serving(portal, clients, scopes):
+    server = SandboxHubSpot(portal, tokens={DEMO_TOKEN: ALL_SCOPES, **scopes}, requests_per_10s=10_000, search_requests_per_s=1_000)
+    server.client_portals.update(clients)
+    return server
+
+
 def test_client_portals_are_read_each_with_its_own_token_and_failures_are_findings(tmp_path, db_url):
     portal, clients, scopes, tokens_dir, companies = _client_setup(tmp_path)
-    with SandboxHubSpot(portal, tokens={DEMO_TOKEN: ALL_SCOPES, **scopes}, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
-        server.client_portals.update(clients)
-        settings = dataclasses.replace(
-            make_settings(server.url, db_url),
-            client_portals=ClientPortalSettings(tokens_dir=str(tokens_dir), base_url=server.url, requests_per_10s=1_000, search_requests_per_s=100, backoff_initial_s=0.01, backoff_max_s=0.02),
-        )
+    with _serving(portal, clients, scopes) as server:
+        settings = _settings(server, db_url, tokens_dir)
         cache = Cache(db_url)
         try:
             result = run_cycle(settings, cache=cache, force_usage=True)
@@ -153,7 +166,7 @@ def test_client_portals_are_read_each_with_its_own_token_and_failures_are_findin
             assert result.counts["usage_measured"] == 2 and result.counts["usage_not_read"] == 3
             with cache.transaction() as session:
                 history = usage.history(session)
-                findings = {(f.rule, f.object_id): f for f in session.query(Finding).filter(Finding.resolved_at.is_(None))}
+                findings = {(f.rule, f.object_id): f for f in session.exec(select(Finding).where(Finding.resolved_at.is_(None)))}
             by_company = dict(zip(companies, PORTALS))
             assert {by_company[c] for c in history} == {7001, 7002}
             measured = {by_company[c]: [p for p in points if p.source == "measured"][0] for c, points in history.items()}
@@ -205,7 +218,7 @@ def test_client_portals_are_read_each_with_its_own_token_and_failures_are_findin
             again = run_cycle(settings, cache=cache)
             assert again.ok and again.counts["usage_measured"] == 0 and again.counts["usage_skipped_today"] == 5
             with cache.transaction() as session:
-                assert session.query(Finding).filter(Finding.rule == "usage.token_revoked", Finding.resolved_at.is_(None)).count() == 1
+                assert len(session.exec(select(Finding).where(Finding.rule == "usage.token_revoked", Finding.resolved_at.is_(None))).all()) == 1
         finally:
             cache.close()
 
@@ -214,21 +227,17 @@ def test_a_garbled_answer_from_a_client_portal_is_retried_and_never_recorded_as_
     portal, clients, scopes, tokens_dir, companies = _client_setup(tmp_path)
     from integrations.hubspot.sandbox.faults import Fault
 
-    with SandboxHubSpot(portal, tokens={DEMO_TOKEN: ALL_SCOPES, **scopes}, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
-        server.client_portals.update(clients)
+    with _serving(portal, clients, scopes) as server:
         # Every email statistics answer an empty object (no aggregate: not "nothing was sent").
         server.add_fault(Fault(match="GET /marketing/", kind="garble", garble="empty_object", times=40))
-        settings = dataclasses.replace(
-            make_settings(server.url, sqlite_url),
-            client_portals=ClientPortalSettings(tokens_dir=str(tokens_dir), base_url=server.url, requests_per_10s=1_000, search_requests_per_s=100, max_attempts=2, backoff_initial_s=0.01, backoff_max_s=0.02),
-        )
+        settings = _settings(server, sqlite_url, tokens_dir, max_attempts=2)
         cache = Cache(sqlite_url)
         try:
             result = run_cycle(settings, cache=cache, force_usage=True)
             assert result.ok, result.error
             with cache.transaction() as session:
                 assert usage.history(session) == {}
-                unreadable = session.query(Finding).filter(Finding.rule == "usage.unreadable").count()
+                unreadable = len(session.exec(select(Finding).where(Finding.rule == "usage.unreadable")).all())
             assert unreadable == 2  # the two portals that would have answered
         finally:
             cache.close()
@@ -236,21 +245,11 @@ def test_a_garbled_answer_from_a_client_portal_is_retried_and_never_recorded_as_
 
 def test_check_access_lists_each_client_portal_without_writing(tmp_path, sqlite_url):
     from worker import access
-    from worker.cycle import build_gateway
 
     portal, clients, scopes, tokens_dir, companies = _client_setup(tmp_path)
     (tokens_dir / "not-a-portal.token").write_text("x")
-    with SandboxHubSpot(portal, tokens={DEMO_TOKEN: ALL_SCOPES, **scopes}, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
-        server.client_portals.update(clients)
-        settings = dataclasses.replace(
-            make_settings(server.url, sqlite_url),
-            client_portals=ClientPortalSettings(tokens_dir=str(tokens_dir), base_url=server.url, requests_per_10s=1_000, search_requests_per_s=100, backoff_initial_s=0.01, backoff_max_s=0.02),
-        )
-        gateway = build_gateway(settings)
-        try:
-            ok, lines = access.run(settings, gateway)
-        finally:
-            gateway.close()
+    with _serving(portal, clients, scopes) as server:
+        ok, lines = access.run_with_own_gateway(_settings(server, sqlite_url, tokens_dir))
         assert not any(name.startswith(("batch_create", "batch_update")) for name in server.stats.calls)
     shown = {line[14:].split(":")[0].strip(): line for line in lines}
     assert ok, lines  # a client portal that cannot be read never stops the worker
@@ -268,8 +267,7 @@ def test_a_sync_now_with_client_portals_never_logs_their_keys_and_exits_0(tmp_pa
 
     portal, clients, scopes, tokens_dir, companies = _client_setup(tmp_path)
     (tokens_dir / "7001.token").chmod(0o644)  # readable by others: used, with a warning
-    with SandboxHubSpot(portal, tokens={TOKEN: ALL_SCOPES, **scopes}, requests_per_10s=10_000, search_requests_per_s=1_000) as server:
-        server.client_portals.update(clients)
+    with _serving(portal, clients, {TOKEN: ALL_SCOPES, **scopes}) as server:
         extra = f'[client_portals]\ntokens_dir = "{tokens_dir}"\nbase_url = "{server.url}"\nrequests_per_10s = 1000\nsearch_requests_per_s = 100\nbackoff_initial_s = 0.01\nbackoff_max_s = 0.02\n'
         done = run_cli(tmp_path, "--sync-now", config=sandbox_config(server, tmp_path, extra))
     assert done.returncode == 0, done.stderr

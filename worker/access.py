@@ -211,6 +211,17 @@ def _did_you_mean(name: str, candidates: list[str]) -> str:
     return f": did you mean {close[0]!r}?" if close else ""
 
 
+def run_with_own_gateway(settings: Settings) -> tuple[bool, list[str]]:
+    """``run`` through a gateway of its own, closed after (the command, and ``init``'s last step)."""
+    from worker.cycle import build_gateway
+
+    gateway = build_gateway(settings)
+    try:
+        return run(settings, gateway)
+    finally:
+        gateway.close()
+
+
 def run(settings: Settings, gateway: HubSpotGateway) -> tuple[bool, list[str]]:
     """(the worker can run, the lines to print). A token HubSpot rejects outright is one line."""
     try:

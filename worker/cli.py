@@ -258,7 +258,6 @@ def _run_daemon(settings: Settings, *, demo: bool) -> int:
 
 def _check_access(settings: Settings, *, demo: bool) -> int:
     from worker import access
-    from worker.cycle import build_gateway
 
     with ExitStack() as stack:
         if demo:
@@ -266,11 +265,7 @@ def _check_access(settings: Settings, *, demo: bool) -> int:
 
             sandbox = stack.enter_context(demo_portal())
             settings = demo_settings(settings, sandbox.url, client_tokens_dir=sandbox.client_tokens_dir)
-        gateway = build_gateway(settings)
-        try:
-            ok, lines = access.run(settings, gateway)
-        finally:
-            gateway.close()
+        ok, lines = access.run_with_own_gateway(settings)
     for line in lines:
         print(for_terminal(line))
     return EXIT_OK if ok else EXIT_FAILED

@@ -167,7 +167,9 @@ def company_row(record: CrmRecord) -> dict[str, Any]:
 
 
 CONTACT_PROPERTIES = ("email", "firstname", "lastname", "hs_email_hard_bounce_reason_enum", "hs_email_optout")
-COMPANY_PROPERTIES = ("name", "domain", "hubspot_owner_id")
+# hs_all_owner_ids (every owner property's value, ";"-separated) and hubspot_team_id: the partner's
+# people on the client, for the panel's client page; HubSpot's default company properties.
+COMPANY_PROPERTIES = ("name", "domain", "hubspot_owner_id", "hs_all_owner_ids", "hubspot_team_id")
 
 
 def email_problem(email: str | None) -> str | None:
@@ -215,6 +217,7 @@ def owner_row(owner: Owner) -> dict[str, Any]:
         "last_name": owner.last_name,
         "user_id": owner.user_id,
         "active": not owner.archived,
+        "teams": [{"id": team.id, "name": team.name, "primary": team.primary} for team in owner.teams],
         "hs_updated_at": owner.updated_at,
         "deleted_at": None,
     }

@@ -37,6 +37,7 @@ from integrations.hubspot.types import (
     Owner,
     PropertyDefinition,
     PropertyOption,
+    Team,
 )
 
 log = structlog.get_logger(__name__)
@@ -224,9 +225,22 @@ def owners(body: Mapping[str, Any], endpoint: str) -> tuple[list[Owner], str | N
                 user_id=user_id if isinstance(user_id, int) and not isinstance(user_id, bool) and 0 <= user_id <= MAX_INT32 else None,
                 archived=item.get("archived") is True,
                 updated_at=timestamp(item.get("updatedAt")),
+                teams=_teams(item.get("teams")),
             )
         )
     return found, after
+
+
+def _teams(value: Any) -> tuple[Team, ...]:
+    """An owner's teams (PublicTeam: id, name, primary), shown to people, never judged: one that
+    is not the promised shape is left out rather than refusing the owners answer."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        Team(str(item["id"]), _optional_text(item["name"]) or "", item.get("primary") is True)
+        for item in value
+        if isinstance(item, Mapping) and isinstance(item.get("id"), (str, int)) and not isinstance(item.get("id"), bool) and isinstance(item.get("name"), str)
+    )
 
 
 def _optional_text(value: Any) -> str | None:

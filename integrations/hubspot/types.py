@@ -34,6 +34,15 @@ class RecordPage:
 
 
 @dataclass(frozen=True)
+class Team:
+    """A team an owner belongs to (the owners API's ``teams``)."""
+
+    id: str
+    name: str
+    primary: bool = False
+
+
+@dataclass(frozen=True)
 class Owner:
     id: str
     email: str | None
@@ -42,6 +51,7 @@ class Owner:
     user_id: int | None
     archived: bool
     updated_at: datetime | None
+    teams: tuple[Team, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,8 @@ class Owner(SQLModel, table=True):
     last_name: str | None = Field(default=None, sa_type=Text)
     user_id: int | None = None
     active: bool = True
+    # The owner's teams as HubSpot lists them: [{"id", "name", "primary"}] (None before 0010).
+    teams: list | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     hs_updated_at: datetime | None = _utc_column()
     deleted_at: datetime | None = _utc_column()
     seen_generation: int = 0

@@ -116,7 +116,6 @@ def _write_checked(path: Path, text: str, environ: Mapping[str, str]) -> None:
 
 def _check_access(init: InitRun) -> int:
     from worker import access
-    from worker.cycle import build_gateway
 
     try:
         settings = init.reload(init.path)
@@ -124,11 +123,7 @@ def _check_access(init: InitRun) -> int:
         return _fail(init, f"{init.path} was written but cannot be read back: {exc}", EXIT_CONFIG)
     init.say("")
     init.say("check-access with the new config:")
-    gateway = build_gateway(settings)
-    try:
-        ok, lines = access.run(settings, gateway)
-    finally:
-        gateway.close()
+    ok, lines = access.run_with_own_gateway(settings)
     for line in lines:
         init.say(f"  {for_terminal(line)}")
     init.say("")

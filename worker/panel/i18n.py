@@ -59,6 +59,8 @@ WORDS: dict[str, dict[str, Any]] = {
         "usage_estimated": "hollow dots: estimated from the create dates of today's marketing contacts",
         "usage_tier": "tier", "usage_renewal": "renewal", "usage_measured_note": "measured on {date}: {count}",
         "n_readings": {"one": "{n} reading", "other": "{n} readings"},
+        "people": "The partner's people on this client", "role_owner": "Company owner", "role_additional_owner": "Also an owner",
+        "teams": "teams", "client_team": "The company's team",
     },
     "es": {
         **LABELS["es"],
@@ -102,6 +104,8 @@ WORDS: dict[str, dict[str, Any]] = {
         "usage_estimated": "puntos huecos: estimados por la fecha de creación de los contactos de marketing de hoy",
         "usage_tier": "nivel", "usage_renewal": "renovación", "usage_measured_note": "medido el {date}: {count}",
         "n_readings": {"one": "{n} lectura", "other": "{n} lecturas"},
+        "people": "Las personas del partner en este cliente", "role_owner": "Propietario de la empresa", "role_additional_owner": "También propietario",
+        "teams": "equipos", "client_team": "Equipo de la empresa",
     },
 }
 

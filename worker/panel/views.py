@@ -248,7 +248,31 @@ def client_page(session: Session, company_id: str, config: RuleConfig | None = N
         "findings": findings, "tasks": tasks,
         "standing": {(kind, record.id): standing(record, config, as_of) for kind, record in renewals} if config and as_of else {},
         **(_usage(session, company_id, subscriptions, as_of) if as_of else {}),
+        **_people(session, company),
     }
+
+
+def _people(session: Session, company: Company) -> dict[str, Any]:
+    """The partner's people on the client, as HubSpot records them on the company: its owner, any
+    other owner (hs_all_owner_ids holds every owner property's value) and its team, each owner
+    with the teams the owners API lists."""
+    props = company.properties or {}
+    listed = [i.strip() for i in str(props.get("hs_all_owner_ids") or "").split(";") if i.strip()]
+    ids = list(dict.fromkeys(([company.owner_id] if company.owner_id else []) + listed))
+    every_owner = {o.id: o for o in session.execute(select(Owner)).scalars()}  # a few dozen people
+    teams = {str(t.get("id")): str(t.get("name")) for o in every_owner.values() for t in (o.teams or []) if isinstance(t, dict)}
+    people = [
+        {
+            "role": "owner" if owner_id == company.owner_id else "additional_owner", "id": owner_id,
+            "name": person_name(every_owner.get(owner_id)) or owner_id,
+            "email": every_owner[owner_id].email if owner_id in every_owner else None,
+            "active": every_owner[owner_id].active if owner_id in every_owner else False,
+            "teams": [str(t.get("name")) for t in (every_owner[owner_id].teams or []) if isinstance(t, dict)] if owner_id in every_owner else [],
+        }
+        for owner_id in ids
+    ]
+    team_id = str(props.get("hubspot_team_id") or "")
+    return {"people": people, "team": teams.get(team_id, team_id or None)}
 
 
 def _usage(session: Session, company_id: str, subscriptions: list[Any], as_of: date) -> dict[str, Any]:

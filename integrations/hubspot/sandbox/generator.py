@@ -136,6 +136,7 @@ def generate_portal(spec: PortalSpec = PortalSpec(), portal: SandboxPortal | Non
         low, high = spec.subscriptions_per_company
         for _ in range(rng.randint(low, high)):
             portal_subscription(portal, rng, spec, company.id, today, owner_id(), now, bad)
+    add_people(portal, spec)
     if spec.service_contracts:
         add_service_contracts(portal, spec, today, now, [str(o.id) for o in active])
     if spec.hostile_showcase:
@@ -216,6 +217,29 @@ def add_service_contracts(portal: SandboxPortal, spec: PortalSpec, today: date, 
         created = now - timedelta(days=rng.randint(60, 700))
         service = portal.create(spec.service_object_type, props, created_at=created, updated_at=now - timedelta(days=rng.randint(0, 60), hours=1))
         portal.associate(spec.service_object_type, service.id, "companies", company_id)
+
+
+TEAMS = (("41", "Customer Success"), ("42", "Renewals desk"), ("43", "Onboarding"))
+
+
+def add_people(portal: SandboxPortal, spec: PortalSpec) -> None:
+    """The partner's people on each client: owners in teams, a team on the company, and on some
+    companies a second owner (HubSpot's hs_all_owner_ids holds every owner property's value).
+    A random stream of its own: the rest of the portal is the same with or without it."""
+    rng = random.Random(spec.seed * 15_485_863 + 11)
+    owners = sorted(portal.owners.values(), key=lambda o: o.id)
+    for n, owner in enumerate(owners):
+        team_id, name = TEAMS[n % len(TEAMS)]
+        owner.teams = [(team_id, name, True)] + ([(TEAMS[1][0], TEAMS[1][1], False)] if n % 4 == 3 and team_id != TEAMS[1][0] else [])
+    active = [str(o.id) for o in owners if not o.archived]
+    for company in portal.table("companies").values():
+        owner_id = company.properties.get("hubspot_owner_id")
+        if not owner_id:
+            continue
+        others = [o for o in active if o != owner_id]
+        everyone = [owner_id] + ([rng.choice(others)] if others and rng.random() < 0.4 else [])
+        company.properties["hs_all_owner_ids"] = ";".join(everyone)
+        company.properties["hubspot_team_id"] = rng.choice(TEAMS)[0]
 
 
 def add_partner_decoys(portal: SandboxPortal, spec: PortalSpec, today: date, now: datetime) -> None:

@@ -121,6 +121,7 @@ class SandboxOwner:
     last_name: str
     user_id: int
     archived: bool = False
+    teams: list[tuple[str, str, bool]] = field(default_factory=list)  # (id, name, primary)
     created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     updated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 

@@ -288,7 +288,7 @@ def route_owners(portal: SandboxPortal, query: dict[str, list[str]]) -> dict[str
                 "createdAt": iso_ms(o.created_at),
                 "updatedAt": iso_ms(o.updated_at),
                 "archived": o.archived,
-                "teams": [],
+                "teams": [{"id": team_id, "name": name, "primary": primary} for team_id, name, primary in o.teams],
             }
             for o in owners[:limit]
         ]
