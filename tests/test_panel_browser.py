@@ -28,9 +28,35 @@ def _chromium() -> str:
     return found
 
 
+def _usage_history(settings, cache):
+    """Each client's marketing contacts as its own portal counted them over two months (two
+    estimates and a reading today), growing towards its tier: the client page's chart."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlmodel import select
+
+    from tests import clock
+    from worker.cache import usage
+    from worker.cache.models import Subscription
+    from worker.rules.model import UsagePoint
+
+    today = clock.local_today(settings.tz)
+    with cache.transaction() as session:
+        tiers: dict[str, int] = {}
+        # The tier of each client's nearest renewal: the one its client page draws against.
+        for s in sorted(session.exec(select(Subscription)), key=lambda s: (s.renewal_date is None, s.renewal_date)):
+            if s.company_id and s.contact_tier and 0 < s.contact_tier < 10**7 and s.renewal_date and s.renewal_date >= today and not s.archived:
+                tiers.setdefault(s.company_id, s.contact_tier)
+        for company_id, tier in tiers.items():
+            points = [UsagePoint(today - timedelta(days=back), int(tier * (0.7 + 0.002 * (60 - back))), None, None, "estimated") for back in (60, 30)]
+            points.append(UsagePoint(today, int(tier * 0.82), int(tier * 0.9), tier * 3, "measured"))
+            usage.record(session, company_id, "48000001", points, datetime.now(timezone.utc))
+
+
 @pytest.fixture(scope="module")
 def panel_url(tmp_path_factory):
     settings, cache, _ = worked_cache(tmp_path_factory.mktemp("browser"), 150)
+    _usage_history(settings, cache)
     panel = InThread(server_for(settings, cache, credentials=None), listening_socket("127.0.0.1", 0)).start()
     yield f"http://127.0.0.1:{panel.port}"
     panel.stop()
@@ -108,6 +134,15 @@ def test_one_click_from_a_name_to_the_client_page(page, panel_url):
     assert page.get_by_role("heading", name="The worker's tasks").is_visible()
     assert page.locator("a", has_text="open in HubSpot").first.get_attribute("href").startswith("https://app-eu1.hubspot.com/contacts/")
     _shot(page, "client.png")
+    # The partner's people, and the marketing contacts over time against the tier, drawn on the server.
+    assert page.get_by_role("heading", name="The partner's people on this client").is_visible()
+    chart = page.locator("section.usage-history")
+    chart.scroll_into_view_if_needed()
+    assert chart.locator("svg.usage-chart circle.measured").count() == 1 and chart.locator("svg.usage-chart circle.estimated").count() == 2
+    assert "in the client's own HubSpot portal" in chart.inner_text()
+    folder = os.environ.get("RENEWAL_WORKER_SCREENSHOTS")
+    if folder:
+        chart.screenshot(path=str(Path(folder) / "client-usage.png"))
     assert page.problems == []
 
 

@@ -61,6 +61,7 @@ WORDS: dict[str, dict[str, Any]] = {
         "n_readings": {"one": "{n} reading", "other": "{n} readings"},
         "people": "The partner's people on this client", "role_owner": "Company owner", "role_additional_owner": "Also an owner",
         "teams": "teams", "client_team": "The company's team",
+        "marketing_contacts": "marketing contacts", "measured_in_portal": "measured on {date} in the client's portal",
     },
     "es": {
         **LABELS["es"],
@@ -106,6 +107,7 @@ WORDS: dict[str, dict[str, Any]] = {
         "n_readings": {"one": "{n} lectura", "other": "{n} lecturas"},
         "people": "Las personas del partner en este cliente", "role_owner": "Propietario de la empresa", "role_additional_owner": "También propietario",
         "teams": "equipos", "client_team": "Equipo de la empresa",
+        "marketing_contacts": "contactos de marketing", "measured_in_portal": "medido el {date} en el portal del cliente",
     },
 }
 

@@ -39,7 +39,11 @@ def usage_chart(points: Sequence[UsagePoint], tier: int | None, projection: Proj
     if not points or not tier:
         return None
     start = points[0].measured_on
-    end = max([points[-1].measured_on + timedelta(days=7)] + [d for d in (projection.reach_on if projection else None, renewal) if d])
+    # The chart ends a little after the renewal (or the last reading): a projection reaching the
+    # tier years later is drawn to the edge, not stretched over a decade of empty months.
+    end = max([points[-1].measured_on + timedelta(days=7)] + ([renewal + timedelta(days=14)] if renewal else []))
+    if projection and renewal is None:
+        end = max(end, min(projection.reach_on + timedelta(days=7), points[-1].measured_on + timedelta(days=365)))
     span = max((end - start).days, 1)
     top = max([tier] + [p.marketing_contacts for p in points]) * 1.12
 
@@ -56,14 +60,23 @@ def usage_chart(points: Sequence[UsagePoint], tier: int | None, projection: Proj
         if first >= start:
             months.append((x(first), first))
         first = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    if len(months) > 8:  # a long history: every other month, so the labels never touch
-        months = months[::2]
+    if len(months) > 8:  # a long history: fewer labels, so they never touch
+        months = months[:: -(-len(months) // 8)]
     return UsageChart(
         line=" ".join(f"{d.x},{d.y}" for d in dots),
         dots=dots,
         tier_y=y(tier),
-        projection=(dots[-1].x, dots[-1].y, x(projection.reach_on), y(tier)) if projection else None,
+        projection=_projection_line(dots[-1], projection, tier, end, x, y) if projection else None,
         months=tuple(months),
         levels=((y(0), 0), (y(tier / 2), tier // 2), (y(tier), tier)),
         renewal_x=x(renewal) if renewal and renewal <= end else None,
     )
+
+
+def _projection_line(last: Dot, projection: Projection, tier: int, end: date, x, y) -> tuple[float, float, float, float]:
+    """From the last reading towards the tier at the projection's pace, cut at the chart's end."""
+    if projection.reach_on <= end:
+        return (last.x, last.y, x(projection.reach_on), y(tier))
+    per_day = projection.per_month / 30.44
+    at_end = last.count + per_day * (end - last.on).days
+    return (last.x, last.y, x(end), y(min(at_end, tier)))

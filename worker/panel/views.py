@@ -234,6 +234,7 @@ def client_page(session: Session, company_id: str, config: RuleConfig | None = N
     ]
     tasks = [t for (t,) in session.execute(select(TaskLedger).where(TaskLedger.company_id == company_id).order_by(TaskLedger.due_at))]  # type: ignore[arg-type]
     account = session.get(HubSpotAccount, 1)
+    usage_view = _usage(session, company_id, subscriptions, as_of) if as_of else {}
     return {
         "links": {
             "company": record_url(account, "companies", company.id),
@@ -246,8 +247,12 @@ def client_page(session: Session, company_id: str, config: RuleConfig | None = N
         "subscriptions": subscriptions, "services": services, "owner_names": {owner_id: person_name(o) for owner_id, o in owners.items()},
         "contact_findings": [f for f in findings if f.object_type == "contact" or f.rule.startswith("contact.")],
         "findings": findings, "tasks": tasks,
-        "standing": {(kind, record.id): standing(record, config, as_of) for kind, record in renewals} if config and as_of else {},
-        **(_usage(session, company_id, subscriptions, as_of) if as_of else {}),
+        **usage_view,
+        "standing": {
+            # A subscription's tier is judged on what the client's own portal counted, when read.
+            (kind, record.id): standing(record, config, as_of, usage_view.get("usage_latest") if kind == "subscription" else None)
+            for kind, record in renewals
+        } if config and as_of else {},
         **_people(session, company),
     }
 
