@@ -14,7 +14,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 import structlog
@@ -41,6 +41,7 @@ from worker.cache.portfolio import load_portfolio
 from worker.emit import EmissionReport, Emitter
 from worker.rules import RULE_FINDING_PREFIXES, RuleConfig, evaluate
 from worker.rules.calendar import local_date
+from worker.rules.projection import WINDOW_DAYS as USAGE_WINDOW_DAYS
 from worker.settings import Settings
 from worker.reconcile_guard import ImplausibleAnswer, ReconcileRefused
 from worker.sync import Progress, Syncer, utcnow
@@ -231,7 +232,10 @@ def _rules_and_emission(settings, cache, gateway, clock, result: CycleResult, *,
     as_of = local_date(now, settings.tz)
     started = time.perf_counter()
     with cache.transaction() as session:
-        portfolio = load_portfolio(session, services=settings.services is not None, with_usage=settings.client_portals is not None)
+        portfolio = load_portfolio(
+            session, services=settings.services is not None, with_usage=settings.client_portals is not None,
+            usage_since=as_of - timedelta(days=USAGE_WINDOW_DAYS),
+        )
     plan = evaluate(portfolio, as_of, RuleConfig.from_settings(settings))
     result.counts["rules_ms"] = round((time.perf_counter() - started) * 1000)
     with cache.transaction() as session:

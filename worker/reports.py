@@ -24,6 +24,7 @@ from worker.cache.repo import RENEWAL_TABLES
 from worker.cache.portfolio import load_portfolio
 from worker.rules import RuleConfig
 from worker.rules.engine import active_renewals
+from worker.rules.projection import WINDOW_DAYS as USAGE_WINDOW_DAYS
 from worker.rules.projection import latest_measured, project
 from worker.rules.renewal import notice_deadline, price_change_percent, usage_percent
 from worker import words
@@ -49,7 +50,10 @@ def renewals_data(session: Session, settings: Settings, as_of: date, within_days
     """Upcoming renewals of both kinds (active HubSpot subscriptions, and service contracts where
     ``[services]`` is configured), soonest first: the partner dashboard's table, and more."""
     config = RuleConfig.from_settings(settings)
-    portfolio = load_portfolio(session, services=settings.services is not None, with_usage=settings.client_portals is not None)
+    portfolio = load_portfolio(
+        session, services=settings.services is not None, with_usage=settings.client_portals is not None,
+        usage_since=as_of - timedelta(days=USAGE_WINDOW_DAYS),
+    )
     open_findings: dict[tuple[str, str], list[str]] = {}
     for rule, object_type, object_id in session.execute(
         select(Finding.rule, Finding.object_type, Finding.object_id).where(Finding.resolved_at.is_(None))  # type: ignore[union-attr]

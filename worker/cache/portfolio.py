@@ -3,11 +3,13 @@ subscriptions the rows load in well under a second."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlmodel import Session
 
-from worker.cache.models import Company, Contact, Owner, PrimaryContact, RenewalRecord
 from worker.cache import usage
+from worker.cache.models import Company, Contact, Owner, PrimaryContact, RenewalRecord
 from worker.cache.repo import RENEWAL_TABLES
 from worker.rules import CompanyRow, ContactRow, OwnerRow, Portfolio, SubscriptionRow
 from worker.rules.model import SUBSCRIPTION
@@ -27,10 +29,11 @@ def _renewals(session: Session, model: type[RenewalRecord], kind: str) -> list[S
     ]
 
 
-def load_portfolio(session: Session, *, services: bool = True, with_usage: bool = True) -> Portfolio:
+def load_portfolio(session: Session, *, services: bool = True, with_usage: bool = True, usage_since: date | None = None) -> Portfolio:
     """``services``: whether ``[services]`` is configured. Service contracts cached while it was
     are not looked at once it is not (nothing syncs them any more). ``with_usage``: whether
-    ``[client_portals]`` is configured (a history kept from when it was is not used)."""
+    ``[client_portals]`` is configured (a history kept from when it was is not used);
+    ``usage_since``: the first day of it the rules look at."""
     subscriptions = [
         row for kind, model in RENEWAL_TABLES.items() if kind == SUBSCRIPTION or services for row in _renewals(session, model, kind)
     ]
@@ -58,4 +61,4 @@ def load_portfolio(session: Session, *, services: bool = True, with_usage: bool 
         row.id: OwnerRow(row.id, " ".join(part for part in (row.first_name, row.last_name) if part) or row.email or row.id, row.email, bool(row.active))
         for row in session.execute(select(o.id, o.first_name, o.last_name, o.email, o.active))
     }
-    return Portfolio(subscriptions, companies, primary, contacts, owners, usage.history(session) if with_usage else {})
+    return Portfolio(subscriptions, companies, primary, contacts, owners, usage.history(session, since=usage_since) if with_usage else {})

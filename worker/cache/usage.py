@@ -45,16 +45,25 @@ def prune(session: Session, before: date) -> None:
     session.execute(delete(TierUsage).where(TierUsage.measured_on < before))  # type: ignore[arg-type]
 
 
-def history(session: Session, company_id: str | None = None) -> dict[str, tuple[UsagePoint, ...]]:
-    """Every client's points (or one client's), oldest first."""
+def history(session: Session, company_id: str | None = None, *, since: date | None = None) -> dict[str, tuple[UsagePoint, ...]]:
+    """Every client's points (or one client's), oldest first; from ``since`` when given (a run's
+    rules need the last months, not 400 days of every client)."""
     t = TierUsage.__table__.c  # type: ignore[attr-defined]
     found: dict[str, list[UsagePoint]] = defaultdict(list)
     query = select(t.company_id, t.measured_on, t.marketing_contacts, t.contacts, t.emails_sent_month, t.source).order_by(t.company_id, t.measured_on)
     if company_id is not None:
         query = query.where(t.company_id == company_id)
+    if since is not None:
+        query = query.where(t.measured_on >= since)
     for row in session.execute(query):
         found[row.company_id].append(UsagePoint(row.measured_on, row.marketing_contacts, row.contacts, row.emails_sent_month, row.source))
     return {company_id: tuple(points) for company_id, points in found.items()}
+
+
+def known_clients(session: Session) -> set[str]:
+    """The clients with any reading (a first reading adds estimates; later ones do not)."""
+    t = TierUsage.__table__.c  # type: ignore[attr-defined]
+    return {row.company_id for row in session.execute(select(t.company_id).distinct())}
 
 
 def measured_on(session: Session, day: date, company_ids: Sequence[str]) -> set[str]:

@@ -47,7 +47,7 @@ def measure_step(settings: Settings, cache: Cache, gateway: HubSpotGateway, now:
             clients.append(Client(company_id, portal_id))
     with cache.transaction() as session:
         due = clients if force else _not_read_today(session, clients, today, now)
-        known = set(usage.history(session)) if due else set()
+        known = usage.known_clients(session) if due else set()
     report = measure(portals, due, first_time={c.company_id for c in due} - known, now=now, tz=settings.tz, gateway_for=gateway_for)
     with cache.transaction() as session:
         for reading in report.readings:
