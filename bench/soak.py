@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chaos", type=float, default=0.08, help="share of API requests that get a fault")
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args(argv)
-    from worker.tasktext import find_marker
+    from worker.tasks.texts import find_marker
 
     workdir = Path(tempfile.mkdtemp(prefix="rw-soak-"))
     sandbox = subprocess.Popen(

@@ -242,7 +242,7 @@ class Daemon:
     def _digest_job(self) -> None:
         from integrations.hubspot.errors import HubSpotError
         from worker.cache.locks import LockTimeout
-        from worker.emit import Emitter
+        from worker.tasks.emission import Emitter
         from worker.notify import post_daily_digest
 
         assert self.cache is not None and self.gateway is not None

@@ -8,7 +8,7 @@ from sqlmodel import select
 from integrations.hubspot.sandbox import SandboxPortal
 from worker.cache.db import Cache
 from worker.cache.models import TaskLedger
-from worker.tasktext import find_marker
+from worker.tasks.texts import find_marker
 
 
 def portal_tasks(portal: SandboxPortal) -> dict[str, dict]:

@@ -27,7 +27,7 @@ from worker.reports import renewals_data
 from worker.rules.calendar import PublicHolidays, due_instant, local_date, working_day
 from worker.rules.engine import evaluate
 from worker.rules.model import SERVICE
-from worker.tasktext import render
+from worker.tasks.texts import render
 
 SATURDAY = 5
 

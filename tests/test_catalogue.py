@@ -18,7 +18,7 @@ from pathlib import Path
 from tests.rules_helpers import CONFIG, contact, portfolio, sub
 from worker.rules import CompanyRow, evaluate
 from worker.rules.model import SERVICE, UsagePoint
-from worker.tasktext import render
+from worker.tasks.texts import render
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "docs" / "task-texts.md"
 MONDAY = date(2026, 12, 7)

@@ -24,7 +24,7 @@ from tests.test_emission import serve
 from worker.cache.db import CacheUnavailable
 from worker.cache.locks import DatabaseLock, LockTimeout
 from worker.cycle import explain, run_cycle
-from worker.emit import EMISSION_LOCK
+from worker.tasks.emission import EMISSION_LOCK
 from worker.sync import ReconcileRefused
 
 SETTINGS = make_settings("http://127.0.0.1:9", "sqlite:///unused.db", subscriptions={"object_type": "p_renewals"})

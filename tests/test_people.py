@@ -16,9 +16,9 @@ from tests.conftest import make_gateway, make_settings
 from tests.emission_helpers import ledger_rows, portal_tasks
 from worker.cache.db import Cache
 from worker.cycle import run_cycle
-from worker.emit import Emitter
+from worker.tasks.emission import Emitter
 from worker.sync import utcnow
-from worker.tasktext import find_marker
+from worker.tasks.texts import find_marker
 
 NOTE = "<p>Called Ana on Monday: she wants the CFO in the meeting.</p>"
 

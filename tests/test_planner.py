@@ -8,7 +8,7 @@ from datetime import date, datetime, timezone
 
 from integrations.hubspot.types import TaskFields, TaskState
 from worker.cache.ledger import LedgerEntry
-from worker.planner import Desired, field_updates, plan_changes, replaced_block
+from worker.tasks.planner import Desired, field_updates, plan_changes, replaced_block
 
 DUE = datetime(2027, 1, 15, 8, 0, tzinfo=timezone.utc)
 LATER = datetime(2027, 2, 1, 8, 0, tzinfo=timezone.utc)
@@ -157,7 +157,7 @@ def test_updates_are_planned_per_task_id():
 
 def test_a_task_follows_its_subscription_to_another_company_and_its_primary_contact():
     from integrations.hubspot.types import AssociationMove
-    from worker.planner import association_move
+    from worker.tasks.planner import association_move
 
     here = entry(contact_id="201")
     assert association_move(here, "9001", desired(company_id="101", contact_id="201")) is None
@@ -171,7 +171,7 @@ def test_a_task_follows_its_subscription_to_another_company_and_its_primary_cont
 
 def test_a_row_from_before_contacts_were_recorded_learns_its_contact_without_a_move():
     from integrations.hubspot.types import AssociationMove
-    from worker.planner import association_move
+    from worker.tasks.planner import association_move
 
     legacy = entry(contact_id=None)
     assert association_move(legacy, "9001", desired(company_id="101", contact_id="201")) == AssociationMove("9001", (), ())

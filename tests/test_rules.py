@@ -403,7 +403,7 @@ def test_usage_in_percent_for_the_reports():
 
 
 def _text(task, language="en"):
-    from worker.tasktext import render
+    from worker.tasks.texts import render
 
     subject, body = render(task.rule, task.facts, task.due, language=language, key=task.key, task_marker="rw1-0000000000000000")
     return subject, body
@@ -491,7 +491,7 @@ def test_a_broken_primary_contact_is_as_urgent_as_the_renewal_emails_it_would_mi
 
 
 def test_choosing_who_communicates_is_due_two_weeks_before_hubspots_emails_start():
-    from worker.tasktext import render
+    from worker.tasks.texts import render
 
     renewal = date(2027, 4, 1)
     emails_start = renewal - timedelta(days=75)

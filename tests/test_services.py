@@ -29,7 +29,7 @@ from worker.rules import evaluate, why_gone
 from worker.rules.calendar import working_day
 from worker.rules.model import SERVICE, SUBSCRIPTION
 from worker.settings import ConfigError, load_settings
-from worker.tasktext import render
+from worker.tasks.texts import render
 from worker.words import day
 
 AS_OF = date(2026, 12, 1)

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from worker.tasktext import find_marker, render
+from worker.tasks.texts import find_marker, render
 from worker.words import day, number, percent, when
 
 MARKER = "rw1-0123456789abcdef"
@@ -102,7 +102,7 @@ def test_a_price_change_follows_who_communicates_and_the_deadline(language, meet
 
 
 def test_who_communicates_and_the_deadline_shape_new_words_but_never_rewrite_a_task():
-    from worker.tasktext import fingerprint
+    from worker.tasks.texts import fingerprint
 
     assert fingerprint({**PRICE, "_deadline": "2027-01-15", "_communication": "partner"}) == fingerprint(PRICE)
 
@@ -181,7 +181,7 @@ def test_a_price_change_from_nothing_says_so():
 
 
 def test_a_bidirectional_override_or_control_code_from_hubspot_reaches_no_task_raw():
-    from worker.tasktext import render
+    from worker.tasks.texts import render
 
     facts = {"company": "Evil \u202eoC LLC\x1b[2J", "renewal_date": "2027-03-01", "products": "Hub\u200b", "milestone_days": 90}
     subject, body = render("renewal.milestone", facts, date(2026, 12, 1), language="en", key="k", task_marker="rw1-0000000000000000")
@@ -192,7 +192,7 @@ def test_a_bidirectional_override_or_control_code_from_hubspot_reaches_no_task_r
 @pytest.mark.parametrize("kind", ["subscription", "service"])
 @pytest.mark.parametrize(("language", "passed", "today"), [("en", "passed on December 5, 2026", "today"), ("es", "pasó el 5 de diciembre de 2026", "hoy")])
 def test_a_deadline_that_passed_before_the_due_day_never_reads_today(kind, language, passed, today):
-    from worker.tasktext import render
+    from worker.tasks.texts import render
 
     facts = {"company": "Norte Nova Inc.", "renewal_date": "2027-01-19", "products": "Retainer", "deadline": "2026-12-05",
              "deadline_source": "default", "deadline_days": 3, **({"kind": "service"} if kind == "service" else {})}
@@ -207,7 +207,7 @@ def test_a_deadline_that_passed_before_the_due_day_never_reads_today(kind, langu
 
 @pytest.mark.parametrize(("renewal_price", "says"), [("960.00", "from $800.00 to $960.00"), ("720.00", "yet the renewal price recorded is lower")])
 def test_a_discount_line_agrees_with_the_direction_of_the_price(renewal_price, says):
-    from worker.tasktext import render
+    from worker.tasks.texts import render
 
     facts = {"company": "Andes", "renewal_date": "2027-03-30", "products": "Hub", "current_price": "800.00", "renewal_price": renewal_price,
              "currency": "USD", "change_percent": "20.0" if renewal_price == "960.00" else "-10.0", "discount_end": "2027-03-30",
@@ -218,7 +218,7 @@ def test_a_discount_line_agrees_with_the_direction_of_the_price(renewal_price, s
 
 
 def _milestone(deadline: str, communication, kind="subscription", milestone=30, language="en", due=date(2027, 2, 1)):
-    from worker.tasktext import render
+    from worker.tasks.texts import render
 
     facts = {"company": "Andes", "renewal_date": "2027-03-01", "products": "Hub", "milestone_days": milestone, "_deadline": deadline,
              "_communication": communication, "_emails_start": "2026-12-16", **({"kind": "service"} if kind == "service" else {})}
@@ -255,7 +255,7 @@ def test_a_spanish_milestone_after_the_deadline_and_a_task_written_before_these_
     _, body = _milestone("2027-01-15", "partner", language="es")
     assert "La fecha tope pasó el 15 de enero de 2027: ya se aplican las condiciones de renovación." in body
     assert "mánager de renovación de HubSpot" in body
-    from worker.tasktext import fingerprint, render
+    from worker.tasks.texts import fingerprint, render
 
     old = {"company": "Andes", "renewal_date": "2027-03-01", "products": "Hub", "milestone_days": 30}
     _, plain = render("renewal.milestone", old, date(2027, 2, 1), language="en", key="k", task_marker="rw1-0000000000000000")

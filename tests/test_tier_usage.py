@@ -26,7 +26,7 @@ from worker.rules import evaluate
 from worker.rules.model import UsagePoint
 from worker.rules.projection import TIER_PROJECTION, project
 from worker.rules.terms import CONTACT_TIER
-from worker.tasktext import render
+from worker.tasks.texts import render
 
 TODAY = date(2026, 12, 2)
 
@@ -60,7 +60,7 @@ def test_a_new_days_count_does_not_rewrite_the_task_a_new_level_does():
         plan = evaluate(_with_usage([UsagePoint(TODAY, count, None, 0, "measured")], contact_tier=10_000, contacts_used=None, emails_sent=None), TODAY, CONFIG)
         return next(r.facts for r in plan.reminders if r.rule == CONTACT_TIER)
 
-    from worker.tasktext import fingerprint
+    from worker.tasks.texts import fingerprint
 
     assert fingerprint(tier_facts(9_100)) == fingerprint(tier_facts(9_400))
     assert fingerprint(tier_facts(9_400)) != fingerprint(tier_facts(10_100))

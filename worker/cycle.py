@@ -38,7 +38,7 @@ from worker.cache.db import Cache, CacheUnavailable
 from worker.cache.locks import LockTimeout
 from worker.cache.models import Run
 from worker.cache.portfolio import load_portfolio
-from worker.emit import EmissionReport, Emitter
+from worker.tasks.emission import EmissionReport, Emitter
 from worker.rules import RULE_FINDING_PREFIXES, RuleConfig, evaluate
 from worker.rules.calendar import local_date
 from worker.rules.projection import WINDOW_DAYS as USAGE_WINDOW_DAYS

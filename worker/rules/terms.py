@@ -39,7 +39,7 @@ def _ending_discount(sub: SubscriptionRow) -> dict[str, Any]:
 def stage_context(ctx: Context) -> dict[str, Any]:
     """What a subscription's task words need to follow the renewal's stage: the notice deadline
     and who communicates. "_" facts: context for the words, never a reason to rewrite a task
-    already written (``worker.tasktext.fingerprint``)."""
+    already written (``worker.tasks.texts.fingerprint``)."""
     deadline, _ = notice_deadline(ctx.sub, ctx.config)
     return {"_deadline": deadline.isoformat() if deadline else None, "_communication": ctx.sub.communication_owner}
 

@@ -28,7 +28,7 @@ from integrations.hubspot.types import TaskState
 from worker.cache import repo
 from worker.cache.db import Cache
 from worker.cache.ledger import LedgerEntry
-from worker.planner import OPEN, ChangeSet
+from worker.tasks.planner import OPEN, ChangeSet
 
 TASKS_READ_BACK = "tasks:read_back"  # sync_state row: watermark = when the last read-back began
 FULL_READ_EVERY = timedelta(hours=24)

@@ -1,10 +1,10 @@
 """Emission: the rules' reminders become HubSpot tasks, exactly once; tasks whose reason went
 away are completed; tasks whose numbers or owner changed are updated, where nobody else changed
-them. The decisions are ``worker.planner``'s (pure); this module reads HubSpot back, asks the
+them. The decisions are ``worker.tasks.planner``'s (pure); this module reads HubSpot back, asks the
 planner, and carries the change set out.
 
 Tasks belong to the people who work them: every run first learns what HubSpot holds for the
-open tasks it created (``worker.read_back``: what people modified since the last run, and a read
+open tasks it created (``worker.tasks.read_back``: what people modified since the last run, and a read
 of every task it is about to write to). A task a person completed is recorded as
 ``completed_in_hubspot``, one a person deleted as ``dismissed``; neither is ever created again
 for the same reason. A field is rewritten only while HubSpot still holds what the worker last
@@ -15,7 +15,7 @@ Exactly once, in three layers:
    emit at the same time.
 2. The ledger (``task_ledger``, unique on the reminder key) is written, with the attempt counted,
    before each create call and completed with the task id after it.
-3. Every task carries a marker (``rw1-`` + 16 hex digits, see ``worker.tasktext``). A ledger row
+3. Every task carries a marker (``rw1-`` + 16 hex digits, see ``worker.tasks.texts``). A ledger row
    with attempts but no task id (a crash, a reset or a 5xx after HubSpot may have created it) is
    looked up on HubSpot's side by that marker (the record's task associations, then the tasks'
    bodies: both read without the search index's lag) before anything is created again. Within a
@@ -28,121 +28,38 @@ The worker only ever updates or completes tasks whose ids its ledger holds.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import Callable, Sequence
+from typing import Callable
 
 import structlog
 
 from integrations.hubspot.errors import BadRequest, HubSpotError
 from integrations.hubspot.gateway import HubSpotGateway
 from integrations.hubspot.limits import MAX_BATCH_WRITE
-from integrations.hubspot.types import LookBeforeResend, TaskDraft, TaskFields, TaskState, WriteRefusal
+from integrations.hubspot.types import TaskFields, TaskState
 from worker.batching import chunks
 from worker.cache import ledger, repo
 from worker.cache.db import Cache
 from worker.cache.ledger import LedgerEntry
 from worker.cache.locks import exclusive
-from worker.planner import COMPLETED_IN_HUBSPOT, DISMISSED, OPEN, PENDING, ChangeSet, Desired, plan_changes
-from worker.read_back import TASKS_READ_BACK, ReadBack, read_back
 from worker.rules import Plan, Portfolio, Reminder, RuleConfig, why_gone
-from worker.rules.engine import OWNER_DEACTIVATED
-from worker.rules.model import SERVICE, RuleFinding
 from worker.rules.calendar import due_instant
 from worker.settings import Settings
-from worker.tasktext import find_marker, fingerprint, marker, render
+from worker.tasks.creation import PortalRuleRefusal, TaskCreation, owner_refused
+from worker.tasks.outcome import Change, EmissionReport
+from worker.tasks.planner import COMPLETED_IN_HUBSPOT, DISMISSED, OPEN, PENDING, ChangeSet, Desired, plan_changes
+from worker.tasks.read_back import TASKS_READ_BACK, ReadBack, read_back
+from worker.tasks.texts import fingerprint, marker, render
+
+__all__ = ["Change", "EmissionReport", "Emitter", "PortalRuleRefusal", "owner_refused"]
 
 log = structlog.get_logger(__name__)
 
 EMISSION_LOCK = "emission"
 
 
-class PortalRuleRefusal(HubSpotError):
-    """HubSpot refused a batch of new tasks for a rule of the portal that no task can pass as the
-    worker writes it (a property the portal requires on tasks): emission stops at once, the tasks
-    stay pending, and the one line names the property and the setting that fixes it."""
-
-    def __init__(self, properties: tuple[str, ...], message: str):
-        names = ", ".join(properties)
-        example = f'{properties[0]} = "…"'
-        super().__init__(
-            f"HubSpot refuses every new task: the portal's rules require the task propert{'y' if len(properties) == 1 else 'ies'} "
-            f"{names}, which the worker does not set; set {'it' if len(properties) == 1 else 'them'} under [reminders.task_properties] "
-            f"(e.g. {example}) and run again ({message})"
-        )
-        self.properties = properties
-
-
-def owner_refused(object_type: str, object_id: str, owner_id: str | None, fallback: str) -> RuleFinding:
-    """The finding for a task whose owner HubSpot refused (deactivated or removed since the sync
-    read it), as the rules record an owner known to be gone."""
-    where = f"the task went to the fallback owner {fallback}" if fallback else "the task is unassigned: set [reminders] fallback_owner_id"
-    return RuleFinding(
-        OWNER_DEACTIVATED, object_type, object_id, "owner", owner_id,
-        f"HubSpot refused owner {owner_id} for a task (deactivated or removed since the sync): {where}",
-    )
-
-
-@dataclass(frozen=True)
-class Change:
-    """One thing emission does (or, in a dry run, would do) to HubSpot."""
-
-    action: str  # create | update | close | completed by a person | deleted by a person
-    key: str
-    subject: str
-    owner_id: str | None
-    due: date | None = None
-    priority: str = ""
-    reason: str | None = None
-    task_id: str | None = None
-
-
-@dataclass
-class EmissionReport:
-    created: int = 0
-    recovered: int = 0  # found in HubSpot by its marker instead of being created again
-    updated: int = 0
-    closed: int = 0
-    pending: int = 0  # wanted but not created in this run (they go out on the next)
-    # A portal rule that refuses every new task (emission stopped at once): the line for people.
-    refused_by_portal: str | None = None
-    unsent: int = 0  # never sent because emission stopped (counted in ``pending``)
-    read_back: int = 0  # open tasks read back from HubSpot before deciding
-    completed_by_people: int = 0
-    dismissed_by_people: int = 0
-    kept_for_people: int = 0  # tasks where at least one field stayed as a person set it
-    moved: int = 0  # tasks whose company or primary-contact links were re-pointed
-    errors: list[str] = field(default_factory=list)
-    changes: list[Change] = field(default_factory=list)
-    dry_run: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.pending == 0 and not self.errors and self.refused_by_portal is None
-
-    def counts(self) -> dict[str, int]:
-        return {
-            "tasks_created": self.created,
-            "tasks_recovered": self.recovered,
-            "tasks_updated": self.updated,
-            "tasks_closed": self.closed,
-            "tasks_pending": self.pending,
-            "tasks_read_back": self.read_back,
-            "tasks_completed_by_people": self.completed_by_people,
-            "tasks_dismissed_by_people": self.dismissed_by_people,
-            "tasks_kept_for_people": self.kept_for_people,
-            "tasks_moved": self.moved,
-        }
-
-
-@dataclass
-class _Send:
-    entry: LedgerEntry
-    reminder: Reminder
-    draft: TaskDraft
-
-
-class Emitter:
+class Emitter(TaskCreation):
     def __init__(
         self,
         gateway: HubSpotGateway | None,
@@ -225,7 +142,7 @@ class Emitter:
         return lambda tasks: plan_changes(entries, tasks, desired, why)
 
     def _read_back(self, entries: dict[str, LedgerEntry], decide: Callable[[dict[str, TaskState]], ChangeSet], report: EmissionReport) -> ReadBack:
-        """What HubSpot holds now for every open task of the ledger (``worker.read_back``)."""
+        """What HubSpot holds now for every open task of the ledger (``worker.tasks.read_back``)."""
         assert self.gateway is not None
         overlap = timedelta(seconds=self.settings.sync.incremental_overlap_s)
         seen = read_back(self.gateway, self.cache, entries, decide, now=self.clock(), overlap=overlap)
@@ -323,199 +240,6 @@ class Emitter:
             if entry.key in found:
                 entry.task_id, entry.state = found[entry.key], OPEN
                 closes[entry.key] = (entry, why(entry))
-
-    # ------------------------------------------------------------------ create
-
-    def _create(self, keys: list[str], entries: dict[str, LedgerEntry], wanted: dict[str, tuple[Desired, Reminder]], report: EmissionReport) -> None:
-        if not keys:
-            return
-        assert self.gateway is not None
-        creates = [(self._written(entries.get(key), *wanted[key]), wanted[key][1]) for key in keys]
-        # A retried row that may already exist in HubSpot is looked up before anything is sent.
-        found = self._find_by_marker([e for e, _ in creates if e.attempts > 0 and e.state == PENDING])
-        if found:
-            with self.cache.transaction() as session:
-                ledger.mark_open(session, found, self.clock())
-            report.recovered += len(found)
-        sends = [_Send(e, r, self._draft(e, r)) for e, r in creates if e.key not in found]
-        # Batches hold different reminders and each commits its own ledger rows: several go out
-        # at once ([hubspot] requests_in_flight), each under the look-before-resend policy.
-        try:
-            self.gateway.each(lambda batch: self._create_batch(list(batch), report), chunks(sends, MAX_BATCH_WRITE))
-        except PortalRuleRefusal as exc:
-            # Nothing more is created this run; updates and closes of existing tasks still go.
-            report.refused_by_portal = str(exc)
-            with self.cache.transaction() as session:
-                recorded = set(ledger.load(session, states=[PENDING, OPEN]))
-            report.unsent = sum(1 for send in sends if send.entry.key not in recorded)
-            log.error("emission.refused_by_portal", properties=list(exc.properties), unsent=report.unsent)
-
-    def _written(self, entry: LedgerEntry | None, desired: Desired, reminder: Reminder) -> LedgerEntry:
-        """The ledger row of a task about to be sent, holding what it will say: a new row (or a
-        new generation of a closed one), or a pending row retried with today's owner and text."""
-        if entry is None or entry.state != PENDING:
-            generation = entry.generation + 1 if entry else 1
-            entry = LedgerEntry(
-                key=reminder.key, rule=reminder.rule, object_type=reminder.object_type, object_id=reminder.object_id,
-                company_id=reminder.company_id, subscription_id=reminder.subscription_id, anchor_date=reminder.anchor,
-                generation=generation, marker=marker(reminder.key, generation), state=PENDING, task_id=None,
-                owner_id=None, fingerprint="", subject="", priority="", due_at=None, attempts=0,
-            )
-        entry.owner_id, entry.fingerprint, entry.subject, entry.priority = desired.owner_id, desired.fingerprint, desired.subject, desired.priority
-        entry.due_at, entry.body_block, entry.step = desired.due_at, desired.block, desired.step
-        entry.company_id, entry.contact_id = desired.company_id, desired.contact_id
-        return entry
-
-    def _draft(self, entry: LedgerEntry, reminder: Reminder) -> TaskDraft:
-        fields = TaskFields(
-            subject=entry.subject, body=entry.body_block, owner_id=entry.owner_id or None, due_at=entry.due_at, priority=entry.priority,
-        )
-        associations = []
-        if reminder.company_id:
-            associations.append(("companies", reminder.company_id))
-        if reminder.contact_id:
-            associations.append(("contacts", reminder.contact_id))
-        if reminder.subscription_id:
-            associations.append((self._record_type(reminder.object_type), reminder.subscription_id))
-        return TaskDraft(trace_id=entry.marker, fields=fields, associations=tuple(associations))
-
-    def _create_batch(self, sends: list[_Send], report: EmissionReport) -> None:
-        """One batch under the declared policy: each attempt is committed to the ledger before
-        it is sent, and HubSpot is searched by marker before anything is sent again."""
-        assert self.gateway is not None
-        by_trace = {s.entry.marker: s for s in sends}
-
-        def record_attempt(drafts: Sequence[TaskDraft]) -> None:
-            entries = [by_trace[d.trace_id].entry for d in drafts]
-            for entry in entries:
-                entry.attempts += 1
-            with self.cache.transaction() as session:
-                ledger.write_attempts(session, entries, self.clock())
-
-        def find_created(drafts: Sequence[TaskDraft]) -> dict[str, str]:
-            entries = [by_trace[d.trace_id].entry for d in drafts]
-            found = self._find_by_marker(entries)  # ledger key → task id
-            return {e.marker: found[e.key] for e in entries if e.key in found}
-
-        outcome = self.gateway.create_tasks_looking_first([s.draft for s in sends], LookBeforeResend(record_attempt, find_created))
-        self._opened({by_trace[t].entry.key: task_id for t, task_id in outcome.recovered.items()}, sends, report, recovered=True)
-        if outcome.refused is not None:
-            self._refused([by_trace[t] for t in outcome.unconfirmed], outcome.refused, report)
-            return
-        done = {by_trace[t].entry.key: task_id for t, task_id in outcome.result.done.items() if t in by_trace}
-        self._opened(done, sends, report)
-        failures = {by_trace[t].entry.key: message for t, message in outcome.result.failed.items() if t in by_trace}
-        failures.update({by_trace[t].entry.key: outcome.error or "HubSpot did not confirm the task" for t in outcome.unconfirmed})
-        settled = set(done) | set(failures) | {by_trace[t].entry.key for t in outcome.recovered}
-        missing = [s for s in sends if s.entry.key not in settled]
-        failures.update({s.entry.key: "; ".join(outcome.result.unmatched) or "HubSpot did not confirm the task" for s in missing})
-        self._failed(failures)
-
-    def _refused(self, sends: list[_Send], refusal: WriteRefusal, report: EmissionReport) -> None:
-        """HubSpot refused a whole batch (400: it created nothing). A portal rule that no task
-        can pass as written (a required property the worker doesn't set) stops emission at once,
-        named once; an answer that names its inputs fails only those; an owner refused since the
-        sync read it gives way to the fallback owner; anything else is halved until the bad input
-        is alone."""
-        for send in sends:
-            send.entry.attempts -= 1  # HubSpot did nothing: a resend counts the attempt again
-        if refusal.every_task:
-            self._refuse({s.entry.key: refusal.message for s in sends})
-            raise PortalRuleRefusal(refusal.every_task, refusal.message)
-        named = set(refusal.inputs)
-        if named and len(named) < len(sends):
-            bad = [s for s in sends if s.entry.marker in named]
-            if not (refusal.invalid_owner and self._to_fallback_owner(bad, report)):
-                self._refuse({s.entry.key: refusal.message for s in bad})
-            self._create_batch([s for s in sends if s.entry.marker not in named], report)
-            return
-        if len(sends) == 1:
-            if refusal.invalid_owner and self._to_fallback_owner(sends, report):
-                return
-            self._refuse({sends[0].entry.key: refusal.message})
-            log.warning("emission.task_refused", key=sends[0].entry.key, error=refusal.message)
-            return
-        middle = len(sends) // 2
-        for half in (sends[:middle], sends[middle:]):
-            self._create_batch(half, report)
-
-    def _to_fallback_owner(self, sends: list[_Send], report: EmissionReport) -> bool:
-        """HubSpot refused the owner of these tasks: deactivated or removed since the sync read
-        it. As the rules do for an owner known to be gone, each goes to the fallback owner (or
-        unassigned when there is none), with an owner finding; then they go out again. False
-        when they already went to the fallback: the refusal is about something else."""
-        fallback = self.config.fallback_owner_id or ""
-        moved = [s for s in sends if (s.entry.owner_id or "") != fallback]
-        if len(moved) < len(sends):
-            return False
-        with self.cache.transaction() as session:
-            repo.open_findings(session, [owner_refused(s.reminder.object_type, s.reminder.object_id, s.entry.owner_id, fallback) for s in moved], self.clock())
-        for send in moved:
-            log.warning("emission.owner_refused", key=send.entry.key, owner_id=send.entry.owner_id, fallback_owner_id=fallback or None)
-            send.entry.owner_id = fallback or None
-            send.draft = self._draft(send.entry, send.reminder)
-        self._create_batch(moved, report)
-        return True
-
-    def _refuse(self, errors: dict[str, str]) -> None:
-        with self.cache.transaction() as session:
-            ledger.mark_refused(session, errors, self.clock())
-
-    def _opened(self, task_ids: dict[str, str], sends: list[_Send], report: EmissionReport, *, recovered: bool = False) -> None:
-        if not task_ids:
-            return
-        with self.cache.transaction() as session:
-            ledger.mark_open(session, task_ids, self.clock())
-        for send in sends:
-            if send.entry.key in task_ids:
-                report.changes.append(  # list.append: one step, safe from the batches' threads
-                    Change("create", send.entry.key, send.entry.subject, send.entry.owner_id, self._local(send.entry.due_at), send.entry.priority, task_id=task_ids[send.entry.key])
-                )
-        with self._report_lock:
-            if recovered:
-                report.recovered += len(task_ids)
-            else:
-                report.created += len(task_ids)
-
-    def _failed(self, errors: dict[str, str]) -> None:
-        if errors:
-            with self.cache.transaction() as session:
-                ledger.mark_failed(session, errors, self.clock())
-
-    # ------------------------------------------------------------------ recovery by marker
-
-    def _find_by_marker(self, entries: Sequence[LedgerEntry]) -> dict[str, str]:
-        """Ledger key → task id, for those of ``entries`` whose task exists in HubSpot."""
-        if not entries:
-            return {}
-        assert self.gateway is not None
-        anchors: dict[str, set[str]] = {}
-        for entry in entries:
-            from_type, record_id = self._anchor(entry)
-            anchors.setdefault(from_type, set()).add(record_id)
-        task_ids: list[str] = []
-        for from_type, ids in anchors.items():
-            linked = self.gateway.batch_associations(from_type, "tasks", sorted(ids))
-            task_ids.extend(a.to_id for items in linked.values() for a in items)
-        by_marker: dict[str, str] = {}
-        for record in self.gateway.batch_read("tasks", sorted(set(task_ids)), ["hs_task_body"]):
-            found = find_marker(record.properties.get("hs_task_body"))
-            if found:
-                by_marker.setdefault(found, record.id)
-        return {e.key: by_marker[e.marker] for e in entries if e.marker in by_marker}
-
-    def _anchor(self, entry: LedgerEntry) -> tuple[str, str]:
-        if entry.subscription_id:
-            return self._record_type(entry.object_type), entry.subscription_id
-        return "companies", entry.company_id or entry.object_id
-
-    def _record_type(self, kind: str) -> str:
-        """The HubSpot object type of a task's renewal record: a service contract's reminders
-        are about a record of ``[services] object_type``; every other one with a record (the
-        subscription rules, a client's contact data) about a HubSpot subscription."""
-        if kind == SERVICE and self.settings.services is not None:
-            return self.settings.services.object_type
-        return self.settings.subscriptions.object_type
 
     # ------------------------------------------------------------------ update and close
 
