@@ -43,7 +43,7 @@ from worker.cache.models import DaemonHeartbeat, Finding, Run
 from worker.config_sections import parse_cron
 from worker.cycle import build_gateway, run_cycle
 from worker.settings import Settings
-from worker.sync import utcnow
+from worker.sync.passes import utcnow
 
 log = structlog.get_logger(__name__)
 

@@ -11,9 +11,9 @@ import pytest
 from integrations.hubspot import answers
 from integrations.hubspot.errors import MalformedAnswer, Unavailable
 from integrations.hubspot.types import CrmRecord
-from worker.normalize import parse_count, parse_date, parse_money, storable
+from worker.sync.normalize import parse_count, parse_date, parse_money, storable
 from worker.safe_text import csv_cell, for_terminal
-from worker.reconcile_guard import counts_agree, exceeds_share
+from worker.sync.guard import counts_agree, exceeds_share
 
 ITEM = {"id": "7", "properties": {"name": "Acme"}, "createdAt": "2026-01-31T09:00:00.000Z", "updatedAt": "2026-02-01T10:30:00Z", "archived": False}
 

@@ -166,7 +166,7 @@ def test_a_token_file_others_can_read_gets_a_warning(tmp_path):
 def test_a_run_killed_mid_way_is_shown_as_interrupted_not_running(tmp_path):
     from worker.cache.db import Cache
     from worker.cache.models import Run
-    from worker.sync import utcnow
+    from worker.sync.passes import utcnow
 
     cache = Cache(f"sqlite:///{tmp_path / 'cache.db'}")
     dead = subprocess.Popen([sys.executable, "-c", "pass"])

@@ -25,7 +25,7 @@ from worker.cache.db import CacheUnavailable
 from worker.cache.locks import DatabaseLock, LockTimeout
 from worker.cycle import explain, run_cycle
 from worker.tasks.emission import EMISSION_LOCK
-from worker.sync import ReconcileRefused
+from worker.sync.passes import ReconcileRefused
 
 SETTINGS = make_settings("http://127.0.0.1:9", "sqlite:///unused.db", subscriptions={"object_type": "p_renewals"})
 

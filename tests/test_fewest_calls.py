@@ -19,7 +19,7 @@ from integrations.hubspot.sandbox.routes import INLINE_ASSOCIATIONS_MAX
 from tests.conftest import make_gateway, make_settings
 from worker.cache.db import Cache
 from worker.cache.models import Owner, PrimaryContact, Subscription
-from worker.sync import Syncer
+from worker.sync.passes import Syncer
 
 
 def _sync(settings, cache, mode="auto", **kw):

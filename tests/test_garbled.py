@@ -321,7 +321,7 @@ def test_an_associations_answer_pointing_renewals_at_unknown_companies_is_refuse
 
         with pytest.MonkeyPatch.context() as patch:
             # Only the unseen-companies check speaks (8 moves would pass the share on their own).
-            patch.setattr("worker.sync_links.too_many_link_changes", lambda changed, checked, share: False)
+            patch.setattr("worker.sync.links.too_many_link_changes", lambda changed, checked, share: False)
             _links_refused(server, settings, cache, repoint, "companies the sync has never seen")
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from integrations.hubspot.types import CrmRecord, Owner, Team
 from worker.config_sections import SubscriptionProperties, SubscriptionSettings
-from worker.normalize import (
+from worker.sync.normalize import (
     MAX_SHOWN_VALUE,
     company_row,
     contact_row,

@@ -24,7 +24,7 @@ from worker.cycle import run_cycle
 from worker.panel import i18n, views
 from worker.panel.app import SECURITY_HEADERS, build_app
 from worker.reports import renewals_csv, renewals_data
-from worker.sync import utcnow
+from worker.sync.passes import utcnow
 
 HOSTILE = "<script>alert(1)</script> S.A."
 

@@ -17,7 +17,7 @@ from tests.emission_helpers import ledger_rows, portal_tasks
 from worker.cache.db import Cache
 from worker.cycle import run_cycle
 from worker.tasks.emission import Emitter
-from worker.sync import utcnow
+from worker.sync.passes import utcnow
 from worker.tasks.texts import find_marker
 
 NOTE = "<p>Called Ana on Monday: she wants the CFO in the meeting.</p>"

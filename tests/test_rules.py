@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.rules_helpers import CONFIG, contact, portfolio, sub
-from worker.normalize import email_problem, primary_contact_choice
+from worker.sync.normalize import email_problem, primary_contact_choice
 from worker.rules import CompanyRow, OwnerRow, RuleConfig, evaluate, why_gone
 from worker.rules.calendar import due_instant, working_day
 

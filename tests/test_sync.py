@@ -14,7 +14,7 @@ from tests.conftest import make_gateway, make_settings
 from worker.cache.db import Cache
 from worker.cache.models import Company, Contact, Finding, Owner, PrimaryContact, ServiceContract, Subscription
 from worker.cycle import run_cycle
-from worker.sync import Syncer
+from worker.sync.passes import Syncer
 
 VOLATILE = {"synced_at", "checked_at", "first_seen_at", "last_seen_at", "resolved_at", "seen_generation"}
 

@@ -195,7 +195,7 @@ def test_client_portals_are_read_each_with_its_own_token_and_failures_are_findin
             # renewals --json / --csv carry what was measured, with its day and source.
             from worker import reports
             from worker.rules.calendar import local_date
-            from worker.sync import utcnow
+            from worker.sync.passes import utcnow
 
             with cache.transaction() as session:
                 data = reports.renewals_data(session, settings, local_date(utcnow(), settings.tz), 120)

@@ -16,7 +16,7 @@ from typing import Callable
 
 from integrations.hubspot.errors import AuthFailed, Forbidden, HubSpotError, NotFound
 from integrations.hubspot.gateway import HubSpotGateway
-from worker.normalize import CONTACT_PROPERTIES
+from worker.sync.normalize import CONTACT_PROPERTIES
 from worker.usage.measure import client_gateway, portal_id_of, read_token
 from worker.settings import ServiceSettings, Settings, SubscriptionSettings
 

@@ -277,7 +277,7 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
     from worker.onboarding import init
     from worker.rules.calendar import local_date
     from worker.settings import config_file_path
-    from worker.sync import utcnow
+    from worker.sync.passes import utcnow
 
     if not args.yes and not sys.stdin.isatty():
         print("renewal-worker init: it asks a question per property: run it on a terminal, or add --yes to accept every proposal", file=sys.stderr)
@@ -311,7 +311,7 @@ def _check(settings: Settings) -> int:
     from scheduler.check import check
     from worker.cache.db import CacheUnavailable
     from worker.cycle import explain
-    from worker.sync import utcnow
+    from worker.sync.passes import utcnow
 
     try:
         ok, message = check(settings, utcnow())
@@ -401,7 +401,7 @@ def _report_output(settings: Settings, args: argparse.Namespace) -> tuple[str | 
     from worker.cache.db import Cache
     from worker.report import render_status, status_data
     from worker.rules.calendar import local_date
-    from worker.sync import utcnow
+    from worker.sync.passes import utcnow
 
     # Tables for people in the configured language; --json and --csv stay as documented.
     language = settings.reminders.language

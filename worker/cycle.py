@@ -43,8 +43,8 @@ from worker.rules import RULE_FINDING_PREFIXES, RuleConfig, evaluate
 from worker.rules.calendar import local_date
 from worker.rules.projection import WINDOW_DAYS as USAGE_WINDOW_DAYS
 from worker.settings import Settings
-from worker.reconcile_guard import ImplausibleAnswer, ReconcileRefused
-from worker.sync import Progress, Syncer, utcnow
+from worker.sync.guard import ImplausibleAnswer, ReconcileRefused
+from worker.sync.passes import Progress, Syncer, utcnow
 from worker.usage.step import measure_step
 
 ALL_STEPS = ("sync", "rules", "emit")

@@ -160,7 +160,7 @@ def print_demo_outcome(settings: Settings, sandbox: SandboxHubSpot) -> None:
     from worker import reports
     from worker.cache.db import Cache
     from worker.rules.calendar import local_date
-    from worker.sync import utcnow
+    from worker.sync.passes import utcnow
 
     cache = Cache(settings.database.url)
     try:

@@ -18,7 +18,7 @@ from worker.cache.models import Owner, TaskLedger
 from worker.rules.calendar import local_date
 from worker.safe_text import for_terminal, inert
 from worker.settings import Settings
-from worker.sync import utcnow
+from worker.sync.passes import utcnow
 
 log = structlog.get_logger(__name__)
 

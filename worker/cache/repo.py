@@ -25,7 +25,7 @@ from worker.cache.models import (
 
 # Each kind of renewal (the names reminder keys, ledger rows and findings use) and its table.
 RENEWAL_TABLES: dict[str, type[RenewalRecord]] = {"subscription": Subscription, "service": ServiceContract}
-from worker.normalize import DataProblem
+from worker.sync.normalize import DataProblem
 
 
 def load_state(session: Session, stream: str) -> SyncState:

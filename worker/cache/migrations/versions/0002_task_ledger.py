@@ -52,7 +52,7 @@ def upgrade() -> None:
 
 def _backfill_email_problems() -> None:
     """Contacts cached before this revision get their email judged now, as a sync would."""
-    from worker.normalize import email_problem
+    from worker.sync.normalize import email_problem
 
     bind = op.get_bind()
     contacts = sa.table("contacts", sa.column("id", sa.String), sa.column("email", sa.Text), sa.column("email_problem", sa.String))

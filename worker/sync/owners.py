@@ -28,8 +28,8 @@ from integrations.hubspot.gateway import HubSpotGateway
 from worker.cache import repo
 from worker.cache.db import Cache, upsert
 from worker.cache.models import Owner
-from worker.normalize import DataProblem, owner_row
-from worker.reconcile_guard import ImplausibleAnswer, drops_the_owners_in_use, exceeds_share
+from worker.sync.normalize import DataProblem, owner_row
+from worker.sync.guard import ImplausibleAnswer, drops_the_owners_in_use, exceeds_share
 
 OWNERS = "owners"
 

@@ -28,7 +28,7 @@ from integrations.hubspot.types import CrmRecord, RecordPage
 from worker.cache import repo
 from worker.cache.db import Cache, upsert
 from worker.cache.models import Company, Contact, HubSpotAccount, RenewalRecord, ServiceContract, Subscription
-from worker.normalize import (
+from worker.sync.normalize import (
     COMPANY_PROPERTIES,
     CONTACT_PROPERTIES,
     DataProblem,
@@ -40,10 +40,10 @@ from worker.normalize import (
     subscription_row,
 )
 from worker.parallel import run_together
-from worker.reconcile_guard import ReconcileRefused, counts_agree, exceeds_share
+from worker.sync.guard import ReconcileRefused, counts_agree, exceeds_share
 from worker.settings import ServiceSettings, Settings, SubscriptionSettings
-from worker.sync_links import Links, store_cleaned
-from worker.sync_owners import OWNERS, sync_owners
+from worker.sync.links import Links, store_cleaned
+from worker.sync.owners import OWNERS, sync_owners
 
 log = structlog.get_logger(__name__)
 

@@ -20,14 +20,14 @@ from worker.batching import next_turn
 from worker.cache import repo
 from worker.cache.db import Cache, upsert
 from worker.cache.models import Company, Contact, PrimaryContact, RenewalRecord
-from worker.normalize import (
+from worker.sync.normalize import (
     CONTACT_PROPERTIES,
     DataProblem,
     contact_row,
     primary_contact_choice,
     storable,
 )
-from worker.reconcile_guard import LINK_CHANGES_ALWAYS_ALLOWED, ImplausibleAnswer, too_many_link_changes
+from worker.sync.guard import LINK_CHANGES_ALWAYS_ALLOWED, ImplausibleAnswer, too_many_link_changes
 from worker.settings import Settings
 
 # Where the association re-check's turns stand (sync_state rows, cursor = last id re-read):
