@@ -15,6 +15,7 @@ request one stream alone cannot use the rate limit; each keeps its own cursor.
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Sequence
@@ -32,18 +33,15 @@ from worker.sync.normalize import (
     COMPANY_PROPERTIES,
     CONTACT_PROPERTIES,
     DataProblem,
-    company_row,
-    contact_row,
     in_pipeline,
-    storable,
     subscription_properties,
-    subscription_row,
 )
 from worker.parallel import run_together
 from worker.sync.guard import ReconcileRefused, counts_agree, exceeds_share
 from worker.settings import ServiceSettings, Settings, SubscriptionSettings
-from worker.sync.links import Links, store_cleaned
+from worker.sync.links import Links
 from worker.sync.owners import OWNERS, sync_owners
+from worker.sync.pages import write_companies, write_known_contacts, write_renewals
 
 log = structlog.get_logger(__name__)
 
@@ -112,9 +110,10 @@ class Syncer:
         # With [client_portals], each company's client portal id comes with it (no extra call).
         company_properties = COMPANY_PROPERTIES + ((settings.client_portals.portal_id_property,) if settings.client_portals else ())
         self.companies = Stream(
-            COMPANIES, "companies", company_properties, self._prepare_companies, self._write_companies, model=Company, finding_type="company",
+            COMPANIES, "companies", company_properties, self._prepare_companies,
+            partial(write_companies, linker=self.links, clock=self.clock), model=Company, finding_type="company",
         )
-        self.contacts = Stream(CONTACTS, "contacts", CONTACT_PROPERTIES, lambda records, archived, listed: None, self._write_known_contacts)
+        self.contacts = Stream(CONTACTS, "contacts", CONTACT_PROPERTIES, lambda records, archived, listed: None, partial(write_known_contacts, clock=self.clock))
         # The kinds of renewal: HubSpot subscriptions, and the partner's service contracts
         # when [services] is configured; each its own stream, cursor and table.
         self.renewals = [self._renewal_stream(SUBSCRIPTIONS, settings.subscriptions, Subscription)]
@@ -125,8 +124,7 @@ class Syncer:
         def prepare(records: Sequence[CrmRecord], *, archived: bool, listed: bool):
             return self._prepare_renewals(records, archived=archived, listed=listed, source=source, model=model)
 
-        def write(session, records, prepared, *, generation, report) -> None:
-            self._write_renewals(session, records, prepared, generation=generation, report=report, source=source, model=model, counted=name)
+        write = partial(write_renewals, source=source, model=model, counted=name, clock=self.clock)
 
         return Stream(
             name, source.object_type, subscription_properties(source), prepare, write,
@@ -370,30 +368,6 @@ class Syncer:
         new_ids = [r.id for r in records if not r.archived and r.id not in known]
         return self.links.primary_links(new_ids) if new_ids else ({}, [])
 
-    def _write_companies(self, session, records, prepared, *, generation, report) -> None:
-        links, contacts = prepared
-        now = self.clock()
-        records = store_cleaned(session, "company", records, now)
-        rows = [{**company_row(r), "seen_generation": generation, "synced_at": now} for r in records]
-        upsert(session, Company, rows)
-        self.links.write(session, [r.id for r in records if not r.archived and r.id in links], links, contacts, generation=generation)
-        archived_ids = [r.id for r in records if r.archived]
-        repo.record_findings(session, object_type="company", object_ids=archived_ids, problems=[], rule_prefix="data.", now=now)
-        report.counts["companies"] += len(records)
-        report.counts["contacts"] += len(contacts)
-
-    # ------------------------------------------------------------------ contacts (incremental)
-
-    def _write_known_contacts(self, session, records, prepared, *, generation, report) -> None:
-        """Only contacts the cache already holds (someone's primary contact) are kept; a contact
-        newly given the label arrives through the association re-check."""
-        known = repo.known_contact_ids(session, [r.id for r in records])
-        now = self.clock()
-        records = store_cleaned(session, "contact", [r for r in records if r.id in known], now)
-        rows = [{**contact_row(r), "synced_at": now} for r in records]
-        upsert(session, Contact, rows)
-        report.counts["contacts"] += len(rows)
-
     # ------------------------------------------------------------------ renewals (both kinds)
 
     def _prepare_renewals(self, records: Sequence[CrmRecord], *, archived: bool, listed: bool, source, model: type[RenewalRecord]):
@@ -410,35 +384,3 @@ class Syncer:
             cached = repo.cached_companies_of(session, model, [r.id for r in active])
         unknown = [r.id for r in active if r.id not in cached]
         return {**cached, **(self.links.renewal_companies(source.object_type, unknown) if unknown else {})}
-
-    def _write_renewals(self, session, records, prepared, *, generation, report, source, model: type[RenewalRecord], counted: str) -> None:
-        now = self.clock()
-        rows, problems = [], []
-        # Records of the object type in another pipeline are not this kind of renewal; one that
-        # was (it moved to another pipeline) leaves this kind's table as a record gone would.
-        ours = [r for r in records if in_pipeline(r, source)]
-        if len(ours) < len(records):
-            kept = {r.id for r in ours}
-            left = repo.known_ids(session, model, [r.id for r in records if r.id not in kept])
-            repo.mark_deleted(session, model, sorted(left), now)
-            report.counts[f"{counted}_deleted"] += len(left)
-            records = ours
-        for record in records:
-            company_id = None if prepared is None else prepared.get(record.id)
-            record, unstorable = storable(record)
-            row, found = subscription_row(record, company_id, source)
-            found = unstorable + found
-            rows.append({**row, "seen_generation": generation, "synced_at": now})
-            if not record.archived:
-                problems.extend((record.id, problem) for problem in found)
-        if prepared is None:
-            # Archived pages: HubSpot no longer answers for their associations; keep the last known.
-            upsert(session, model, rows, update=[k for k in rows[0] if k not in {"id", "company_id"}] if rows else None)
-        else:
-            upsert(session, model, rows)
-        repo.record_findings(
-            session, object_type=source.kind, object_ids=[r.id for r in records], problems=problems,
-            rule_prefix="data.", now=now,
-        )
-        report.counts[counted] += len(records)
-        report.counts["data_problems"] += len(problems)
