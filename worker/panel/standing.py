@@ -12,6 +12,7 @@ from typing import Any
 from worker.panel.week import deadline_state
 from worker.rules import RuleConfig
 from worker.rules.model import UsagePoint
+from worker.rules.projection import usage_judged
 from worker.rules.renewal import notice_deadline
 from worker.rules.terms import usage_level
 
@@ -37,11 +38,7 @@ def standing(record: Any, config: RuleConfig, as_of: date, measured: UsagePoint 
     deadline, source = notice_deadline(record, config)
     tier = getattr(record, "contact_tier", None)
     emails_limit = tier * config.emails_per_tier_contact if tier else None
-    contacts_used, emails_sent = getattr(record, "contacts_used", None), getattr(record, "emails_sent", None)
-    if measured is not None:
-        contacts_used = measured.marketing_contacts
-        if measured.emails_sent_month is not None and measured.measured_on.replace(day=1) == as_of.replace(day=1):
-            emails_sent = measured.emails_sent_month
+    contacts_used, emails_sent, _ = usage_judged(measured, getattr(record, "contacts_used", None), getattr(record, "emails_sent", None), as_of)
     return Standing(
         deadline=deadline,
         deadline_source=source,

@@ -34,6 +34,16 @@ def latest_measured(points: Sequence[UsagePoint], as_of: date) -> UsagePoint | N
     return None
 
 
+def usage_judged(measured: UsagePoint | None, contacts_used: int | None, emails_sent: int | None, as_of: date) -> tuple[int | None, int | None, bool]:
+    """(contacts, emails, whether the emails were measured): what the contact tier is judged on.
+    The client's own portal's count wins over the typed one; its month's emails only within that
+    month."""
+    if measured is None:
+        return contacts_used, emails_sent, False
+    emails_measured = measured.emails_sent_month is not None and measured.measured_on.replace(day=1) == as_of.replace(day=1)
+    return measured.marketing_contacts, measured.emails_sent_month if emails_measured else emails_sent, emails_measured
+
+
 @dataclass(frozen=True)
 class Projection:
     current: int

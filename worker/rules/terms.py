@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from worker.rules.context import Context, notice_deadline
 from worker.rules.model import HIGH, SERVICE, Reminder, Rule, SubscriptionRow, stage_key, urgency
-from worker.rules.projection import latest_measured
+from worker.rules.projection import latest_measured, usage_judged
 from worker.words import day, money, number, percent, usage, when
 
 PRICE_CHANGE = "renewal.price_change"
@@ -132,9 +132,7 @@ def contact_tier(ctx: Context) -> list[Reminder]:
     # What the client's own portal counted (its marketing contacts: what the tier counts) wins
     # over the numbers typed on the subscription; the month's emails only within that month.
     measured = latest_measured(ctx.usage, ctx.as_of)
-    contacts_used = measured.marketing_contacts if measured else ctx.sub.contacts_used
-    emails_measured = measured is not None and measured.emails_sent_month is not None and measured.measured_on.replace(day=1) == ctx.as_of.replace(day=1)
-    emails_sent = measured.emails_sent_month if emails_measured and measured else ctx.sub.emails_sent
+    contacts_used, emails_sent, emails_measured = usage_judged(measured, ctx.sub.contacts_used, ctx.sub.emails_sent, ctx.as_of)
     emails_limit = tier * ctx.config.emails_per_tier_contact
     contacts_level = usage_level(contacts_used, tier, ctx.config.tier_warning_ratio)
     emails_level = usage_level(emails_sent, emails_limit, ctx.config.tier_warning_ratio)

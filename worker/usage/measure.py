@@ -30,6 +30,7 @@ from integrations.hubspot.limiter import RequestLimiter
 from worker import logs
 from worker.config_sections import ClientPortalSettings
 from worker.rules.model import RuleFinding, UsagePoint
+from worker.settings import one_printable_line
 
 log = structlog.get_logger(__name__)
 
@@ -90,7 +91,7 @@ def read_token(settings: ClientPortalSettings, portal_id: str) -> tuple[str | No
         return None, ""
     except (OSError, UnicodeDecodeError) as exc:
         return None, f"cannot read {path}: {getattr(exc, 'strerror', None) or type(exc).__name__}"
-    if not token or not (token.isascii() and token.isprintable()):
+    if not token or not one_printable_line(token):
         return None, f"{path} does not hold one line of text (a service key)"
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         log.warning("client_portals.token_file_readable", path=str(path), mode=stat.filemode(mode), detail="chmod 600 it")

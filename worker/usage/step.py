@@ -32,9 +32,11 @@ def measure_step(settings: Settings, cache: Cache, gateway: HubSpotGateway, now:
     prop = portals.portal_id_property
     with cache.transaction() as session:
         companies = _active_companies(session)
-    _fill_portal_ids(gateway, cache, prop, [cid for cid, props in companies.items() if prop not in props])
-    with cache.transaction() as session:
-        companies = _active_companies(session)
+    lacking = [cid for cid, props in companies.items() if prop not in props]
+    if lacking:
+        _fill_portal_ids(gateway, cache, prop, lacking)
+        with cache.transaction() as session:
+            companies = _active_companies(session)
     clients, bad = [], []
     for company_id, props in companies.items():
         value = props.get(prop)
@@ -73,8 +75,6 @@ def _active_companies(session: Session) -> dict[str, dict[str, Any]]:
 def _fill_portal_ids(gateway: HubSpotGateway, cache: Cache, prop: str, company_ids: list[str]) -> None:
     """Companies cached before [client_portals] was set lack the property: read it once for them
     (100 per call), then the sync keeps it like the others."""
-    if not company_ids:
-        return
     found = {record.id: record.properties.get(prop) for record in gateway.batch_read("companies", company_ids, [prop])}
     with cache.transaction() as session:
         for chunk in chunks(company_ids, 500):
