@@ -143,8 +143,10 @@ def run_one(companies: int, seed: int, workdir: Path, latency_ms: float = 0.0) -
 
 
 def _panel_app(config: Path):
-    """The panel over the bench's cache, in this process, and its first views: the very first of
-    a new process (templates compiled, locale data loaded) and the same page again."""
+    """The panel over the bench's cache, in this process, started as ``renewal-worker panel``
+    starts it (its renewals read in the background): how long until it is ready, then its first
+    views: the very first of a new process (templates compiled, locale data loaded), the same page
+    again, and the week. Also the first view of a panel that was not warmed."""
     from starlette.testclient import TestClient
 
     from worker.cache.db import Cache
@@ -152,19 +154,31 @@ def _panel_app(config: Path):
     from worker.settings import load_settings
 
     settings = load_settings(config_path=config, environ={"HUBSPOT_ACCESS_TOKEN": TOKEN})
-    client = TestClient(build_app(settings, Cache.existing(settings.database.url)))
-    client.timings = {"first_view_ms": _timed(client, "/"), "same_view_ms": _timed(client, "/")}  # type: ignore[attr-defined]
+    cold = TestClient(build_app(settings, Cache.existing(settings.database.url)))  # no lifespan: nothing warmed
+    cold_ms = _timed(cold, "/")
+    started = time.perf_counter()
+    app = build_app(settings, Cache.existing(settings.database.url))
+    client = TestClient(app).__enter__()  # runs the app's start-up, as uvicorn does
+    app.state.warm.wait(60)
+    ready_ms = round((time.perf_counter() - started) * 1000, 1)
+    client.timings = {  # type: ignore[attr-defined]
+        "ready_ms": ready_ms, "first_view_ms": _timed(client, "/"), "same_view_ms": _timed(client, "/"),
+        "week_first_ms": _timed(client, "/week"), "cold_first_view_ms": cold_ms,
+    }
     return client
 
 
 def _panel_timings(config: Path, client) -> dict:
-    """After more runs: the first view (the renewals computed anew), then the other pages."""
+    """After more runs: the first views (the renewals brought up to date), then the other pages."""
     timings = dict(client.timings)
     timings["after_a_run_ms"] = _timed(client, "/")
+    timings["week_after_a_run_ms"] = _timed(client, "/week")
     timings["sorted_page_3_ms"] = _timed(client, "/?sort=client&page=3")
     timings["owner_filter_ms"] = _timed(client, "/?within=365&findings=1")
     timings["client_ms"] = _timed(client, "/clients/" + client.get("/").text.split('href="/clients/')[1].split("?")[0])
     timings["findings_ms"] = _timed(client, "/findings")
+    timings["tasks_ms"] = _timed(client, "/tasks")
+    client.__exit__(None, None, None)
     return timings
 
 
@@ -205,10 +219,14 @@ def print_result(result: dict) -> None:
     if result["panel"]:
         p = result["panel"]
         print(
-            f"  panel, renewals page (server side, target < 500 ms): first view of a new process {p['first_view_ms']:.0f} ms, "
-            f"same view again {p['same_view_ms']:.0f} ms, first view after a run {p['after_a_run_ms']:.0f} ms, "
-            f"sorted page 3 {p['sorted_page_3_ms']:.0f} ms, 365 days with findings {p['owner_filter_ms']:.0f} ms; "
-            f"a client {p['client_ms']:.0f} ms, findings {p['findings_ms']:.0f} ms"
+            f"  panel (server side, goal < 300 ms): ready {p['ready_ms']:.0f} ms after it starts (renewals read in the background); "
+            f"renewals page first view {p['first_view_ms']:.0f} ms, same view again {p['same_view_ms']:.0f} ms, "
+            f"first view after a run {p['after_a_run_ms']:.0f} ms; week first view {p['week_first_ms']:.0f} ms, after a run {p['week_after_a_run_ms']:.0f} ms; "
+            f"a view before the panel is ready {p['cold_first_view_ms']:.0f} ms"
+        )
+        print(
+            f"  panel, other pages: sorted page 3 {p['sorted_page_3_ms']:.0f} ms, 365 days with findings {p['owner_filter_ms']:.0f} ms, "
+            f"a client {p['client_ms']:.0f} ms, findings {p['findings_ms']:.0f} ms, tasks {p['tasks_ms']:.0f} ms"
         )
     quiet = result["quiet_calls"]
     print(
@@ -236,7 +254,11 @@ def main(argv: list[str] | None = None) -> int:
         f"quiet_calls={sum(last['quiet_calls'].values())}"
     )
     if last["panel"]:
-        summary += f" panel_after_run_ms={last['panel']['after_a_run_ms']:.0f} panel_first_ms={last['panel']['first_view_ms']:.0f}"
+        p = last["panel"]
+        summary += (
+            f" panel_first_ms={p['first_view_ms']:.0f} panel_after_run_ms={p['after_a_run_ms']:.0f}"
+            f" week_first_ms={p['week_first_ms']:.0f} week_after_run_ms={p['week_after_a_run_ms']:.0f} panel_ready_ms={p['ready_ms']:.0f}"
+        )
     if slow:
         summary += f" latency_{slow['latency_ms']:g}ms_time/floor={slow['wall_s'] / slow['time_floor_s']:.2f} latency_429s={slow['rate_limited']}"
     print(summary)

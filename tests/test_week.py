@@ -17,7 +17,7 @@ from worker.cache.db import Cache
 from worker.cycle import run_cycle
 from worker.panel import i18n
 from worker.panel.app import build_app
-from worker.panel.week import PASSED, SOON, TODAY, LATER, deadline_state, deadlines_this_week, renewing_this_week
+from worker.panel.week import PASSED, SOON, TODAY, LATER, deadline_state, deadlines_this_week, renewing_this_week, week_page
 from worker.reports import renewals_data
 
 
@@ -43,6 +43,21 @@ def test_the_weeks_deadlines_lead_with_the_passed_ones_and_its_renewals_are_the_
     ]
     assert [r["subscription_id"] for r in deadlines_this_week(rows, today)] == ["renews", "next-week", "passed", "today", "soon"]
     assert [r["subscription_id"] for r in renewing_this_week(rows)] == ["no-deadline", "renews"]
+
+
+def test_a_big_week_comes_in_pages_and_says_how_many_there_are_in_all():
+    """At 10,000 clients a week holds thousands of rows: each list a page at a time, its count
+    the whole list's, the lists that ran out say so on the later pages."""
+    today = date(2026, 12, 9)
+    rows = [_row(f"r{n:03}", today + timedelta(days=30 + n % 20), today - timedelta(days=n % 5), today) for n in range(250)]
+    rows += [_row(f"w{n}", today + timedelta(days=n % 7), None, today) for n in range(30)]
+    first = week_page(rows, [], today, "", page=1, size=100)
+    assert first["totals"] == {"deadlines": 250 + 0, "renewing": 30, "tasks": 0} and first["pages"] == 3
+    assert len(first["deadlines"]) == 100 and len(first["renewing"]) == 30
+    last = week_page(rows, [], today, "", page=9, size=100)  # past the end: the last page
+    assert last["page"] == 3 and len(last["deadlines"]) == 50 and last["renewing"] == []
+    shown = [r["subscription_id"] for n in (1, 2, 3) for r in week_page(rows, [], today, "", page=n, size=100)["deadlines"]]
+    assert shown == [r["subscription_id"] for r in deadlines_this_week(rows, today)]
 
 
 @pytest.fixture(scope="module")

@@ -10,19 +10,19 @@ import csv
 import io
 import re
 import unicodedata
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from babel.dates import format_date
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from worker.batching import chunks
 from worker.cache.models import Company, Finding, Owner, TaskLedger
 from worker.cache.repo import RENEWAL_TABLES
 from worker.cache.portfolio import load_portfolio
-from worker.rules import RuleConfig
+from worker.rules import CompanyRow, Portfolio, RuleConfig, SubscriptionRow
 from worker.rules.engine import active_renewals
 from worker.rules.projection import WINDOW_DAYS as USAGE_WINDOW_DAYS
 from worker.rules.projection import latest_measured, project
@@ -54,65 +54,91 @@ def renewals_data(session: Session, settings: Settings, as_of: date, within_days
         session, services=settings.services is not None, with_usage=settings.client_portals is not None,
         usage_since=as_of - timedelta(days=USAGE_WINDOW_DAYS),
     )
-    open_findings: dict[tuple[str, str], list[str]] = {}
+    findings = open_findings(session)
+    end = as_of + timedelta(days=within_days)
+    rows = [
+        renewal_row(sub, company, portfolio, findings, config, as_of)
+        for sub, company in sorted(active_renewals(portfolio, as_of, config), key=lambda pair: renewal_order(pair[0]))
+        if sub.renewal_date is not None and sub.renewal_date <= end
+    ]
+    return {"as_of": as_of, "within_days": within_days, "renewals": rows}
+
+
+def renewal_order(sub: SubscriptionRow | dict[str, Any]) -> tuple[Any, ...]:
+    """Soonest first; a subscription and a service contract may share an id: the kind decides."""
+    if isinstance(sub, dict):
+        return (sub["renewal_date"], sub["subscription_id"], sub["kind"])
+    return (sub.renewal_date, sub.id, sub.kind)
+
+
+def open_findings(session: Session) -> dict[tuple[str, str], list[str]]:
+    """(object type, id) → the rules of its open findings."""
+    found: dict[tuple[str, str], list[str]] = {}
     for rule, object_type, object_id in session.execute(
         select(Finding.rule, Finding.object_type, Finding.object_id).where(Finding.resolved_at.is_(None))  # type: ignore[union-attr]
     ):
-        open_findings.setdefault((object_type, object_id), []).append(rule)
-    end = as_of + timedelta(days=within_days)
-    rows = []
-    for sub, company in sorted(active_renewals(portfolio, as_of, config), key=lambda pair: (pair[0].renewal_date, pair[0].id)):
-        if sub.renewal_date is None or sub.renewal_date > end:
-            continue
-        owner_id = sub.owner_id or (company.owner_id if company else None)
-        owner = portfolio.owners.get(owner_id or "")
-        contact_id = portfolio.primary_contacts.get(sub.company_id or "")
-        contact = portfolio.contacts.get(contact_id or "")
-        deadline, source = notice_deadline(sub, config)
-        change = (
-            price_change_percent(sub.current_price, sub.renewal_price)
-            if sub.current_price is not None and sub.renewal_price is not None
-            else None
-        )
-        emails_limit = sub.contact_tier * config.emails_per_tier_contact if sub.contact_tier else None
-        rows.append(
-            {
-                "subscription_id": sub.id,
-                "kind": sub.kind,
-                "company_id": sub.company_id,
-                "client": company.name if company else None,
-                "communication_owner": sub.communication_owner,
-                "products": sub.products,
-                "deadline": deadline,
-                "deadline_source": source,
-                "renewal_date": sub.renewal_date,
-                "days_left": (sub.renewal_date - as_of).days,
-                "currency": sub.currency,
-                "current_monthly_price": _decimal(sub.current_price),
-                "renewal_monthly_price": _decimal(sub.renewal_price),
-                "change_percent": None if change is None else format(change, "f"),
-                "owner": {"id": owner_id, "name": owner.name if owner else None, "active": bool(owner and owner.active)},
-                "primary_contact_email": contact.email if contact else None,
-                "open_findings": sorted(
-                    open_findings.get((sub.kind, sub.id), []) + open_findings.get(("company", sub.company_id or ""), [])
-                ),
-                # The contact tier and its usage (emails: of 10 × the tier a month), in percent.
-                "contact_tier": sub.contact_tier,
-                "contacts_used": sub.contacts_used,
-                "contacts_usage_percent": _decimal(usage_percent(sub.contacts_used, sub.contact_tier)),
-                "emails_sent": sub.emails_sent,
-                "emails_limit": emails_limit,
-                "emails_usage_percent": _decimal(usage_percent(sub.emails_sent, emails_limit)),
-                # What the partner negotiates with: a discount and its end, HubSpot's renewal
-                # manager, the link to the client's renewal options (null when not recorded).
-                "discount_percent": _decimal(sub.discount_percent),
-                "discount_end_date": sub.discount_end_date,
-                "renewal_manager": sub.renewal_manager,
-                "renewal_options_url": sub.renewal_options_url,
-                **_measured(portfolio.usage.get(sub.company_id or "", ()), sub, as_of),
-            }
-        )
-    return {"as_of": as_of, "within_days": within_days, "renewals": rows}
+        found.setdefault((object_type, object_id), []).append(rule)
+    for rules in found.values():
+        rules.sort()
+    return found
+
+
+def renewal_row(
+    sub: SubscriptionRow, company: CompanyRow | None, portfolio: Portfolio, findings: Mapping[tuple[str, str], list[str]], config: RuleConfig, as_of: date
+) -> dict[str, Any]:
+    """One renewal as the reports show it (a row of ``renewals --json``)."""
+    assert sub.renewal_date is not None
+    owner_id = sub.owner_id or (company.owner_id if company else None)
+    owner = portfolio.owners.get(owner_id or "")
+    contact_id = portfolio.primary_contacts.get(sub.company_id or "")
+    contact = portfolio.contacts.get(contact_id or "")
+    deadline, source = notice_deadline(sub, config)
+    change = (
+        price_change_percent(sub.current_price, sub.renewal_price)
+        if sub.current_price is not None and sub.renewal_price is not None
+        else None
+    )
+    emails_limit = sub.contact_tier * config.emails_per_tier_contact if sub.contact_tier else None
+    return {
+        "subscription_id": sub.id,
+        "kind": sub.kind,
+        "company_id": sub.company_id,
+        "client": company.name if company else None,
+        "communication_owner": sub.communication_owner,
+        "products": sub.products,
+        "deadline": deadline,
+        "deadline_source": source,
+        "renewal_date": sub.renewal_date,
+        "days_left": (sub.renewal_date - as_of).days,
+        "currency": sub.currency,
+        "current_monthly_price": _decimal(sub.current_price),
+        "renewal_monthly_price": _decimal(sub.renewal_price),
+        "change_percent": None if change is None else format(change, "f"),
+        "owner": {"id": owner_id, "name": owner.name if owner else None, "active": bool(owner and owner.active)},
+        "primary_contact_email": contact.email if contact else None,
+        "open_findings": _merged(findings.get((sub.kind, sub.id)), findings.get(("company", sub.company_id or ""))),
+        # The contact tier and its usage (emails: of 10 × the tier a month), in percent.
+        "contact_tier": sub.contact_tier,
+        "contacts_used": sub.contacts_used,
+        "contacts_usage_percent": _decimal(usage_percent(sub.contacts_used, sub.contact_tier)),
+        "emails_sent": sub.emails_sent,
+        "emails_limit": emails_limit,
+        "emails_usage_percent": _decimal(usage_percent(sub.emails_sent, emails_limit)),
+        # What the partner negotiates with: a discount and its end, HubSpot's renewal manager,
+        # the link to the client's renewal options (null when not recorded).
+        "discount_percent": _decimal(sub.discount_percent),
+        "discount_end_date": sub.discount_end_date,
+        "renewal_manager": sub.renewal_manager,
+        "renewal_options_url": sub.renewal_options_url,
+        **_measured(portfolio.usage.get(sub.company_id or "", ()), sub, as_of),
+    }
+
+
+def _merged(own: list[str] | None, company: list[str] | None) -> list[str]:
+    """The renewal's open findings and its company's, in order (each list comes sorted)."""
+    if own and company:
+        return sorted(own + company)
+    return list(own or company or ())
 
 
 def _measured(points: Any, sub: Any, as_of: date) -> dict[str, Any]:
@@ -253,22 +279,27 @@ def render_findings(data: dict[str, Any], language: str = "en") -> str:
     return title + "\n" + table([w[key] for key in ("rule", "record", "value", "what", "since", "state")], rows, widths={1: 40, 2: 30}, wrap={3: 60})
 
 
-def tasks_data(session: Session, *, states: Sequence[str] | None = None) -> dict[str, Any]:
-    statement = select(TaskLedger).order_by(TaskLedger.due_at, TaskLedger.key)  # type: ignore[arg-type]
+TASK_FIELDS = (
+    "key", "state", "task_id", "subject", "owner_id", "priority", "due_at", "marker", "attempts", "last_error",
+    "sent_at", "closed_at", "close_reason",
+    # New: the task as HubSpot showed it at the last read-back (a person may have reassigned or
+    # re-dated it); owner_id and due_at stay what the worker wrote.
+    "hubspot_owner_id", "hubspot_due_at", "read_back_at",
+    "company_id",
+)
+
+
+def tasks_data(session: Session, *, states: Sequence[str] | None = None, due_before: datetime | None = None) -> dict[str, Any]:
+    """The ledger, soonest due first. ``due_before``: only tasks due (as HubSpot shows them now,
+    else as written) before that moment."""
+    T = TaskLedger.__table__.c  # type: ignore[attr-defined]
+    # Plain columns, not ORM objects: the ledger holds a task per reminder (10,000 and more).
+    statement = select(*(T[name] for name in TASK_FIELDS)).order_by(T.due_at, T.key)
     if states:
-        statement = statement.where(TaskLedger.state.in_(list(states)))  # type: ignore[attr-defined]
-    items = [
-        {
-            "key": t.key, "state": t.state, "task_id": t.task_id, "subject": t.subject, "owner_id": t.owner_id, "priority": t.priority,
-            "due_at": t.due_at, "marker": t.marker, "attempts": t.attempts, "last_error": t.last_error,
-            "sent_at": t.sent_at, "closed_at": t.closed_at, "close_reason": t.close_reason,
-            # New: the task as HubSpot showed it at the last read-back (a person may have
-            # reassigned or re-dated it); owner_id and due_at stay what the worker wrote.
-            "hubspot_owner_id": t.hubspot_owner_id, "hubspot_due_at": t.hubspot_due_at, "read_back_at": t.read_back_at,
-            "company_id": t.company_id,
-        }
-        for (t,) in session.execute(statement)
-    ]
+        statement = statement.where(T.state.in_(list(states)))
+    if due_before is not None:
+        statement = statement.where(func.coalesce(T.hubspot_due_at, T.due_at) < due_before)
+    items = [dict(row._mapping) for row in session.execute(statement)]
     # New: the client and the owner (as HubSpot shows the task now) by name; null when unknown.
     clients = _names(session, Company, {item["company_id"] for item in items})
     owners = _names(session, Owner, {item["hubspot_owner_id"] or item["owner_id"] for item in items})
@@ -281,8 +312,10 @@ def tasks_data(session: Session, *, states: Sequence[str] | None = None) -> dict
 def _names(session: Session, model: Any, ids: set[str | None]) -> dict[str, str]:
     """id → name of these companies or owners (an owner's first and last name, else the email)."""
     found: dict[str, str] = {}
+    t = model.__table__.c
+    columns = (t.id, t.name) if model is Company else (t.id, t.first_name, t.last_name, t.email)
     for chunk in chunks(sorted(i for i in ids if i), 1000):
-        for (row,) in session.execute(select(model).where(model.id.in_(chunk))):
+        for row in session.execute(select(*columns).where(t.id.in_(chunk))):
             name = row.name if model is Company else " ".join(part for part in (row.first_name, row.last_name) if part) or row.email
             if name:
                 found[row.id] = name

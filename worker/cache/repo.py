@@ -165,7 +165,7 @@ def seen_active_count(session: Session, model: type[SQLModel], generation: int) 
 
 
 def mark_deleted(session: Session, model: type[SQLModel], ids: Sequence[str], now: datetime) -> None:
-    values: dict[str, Any] = {"deleted_at": now}
+    values: dict[str, Any] = {"deleted_at": now, "synced_at": now}  # stamped: the panel's live portfolio reads what changed
     values.update({"active": False} if model is Owner else {"archived": True})
     for chunk in chunks(list(ids), 500):
         session.exec(update(model).where(model.id.in_(chunk)).values(**values))  # type: ignore[attr-defined, call-overload]

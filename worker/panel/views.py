@@ -3,13 +3,12 @@ paging and the timeline's geometry are pure functions of the rows and the query.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from worker.cache.models import (
@@ -30,6 +29,9 @@ from worker.reports import renewals_data
 from worker.rules import RuleConfig
 from worker.rules.projection import latest_measured, project
 from worker.settings import Settings
+
+if TYPE_CHECKING:
+    from worker.panel.live import LiveRenewals
 
 PAGE_SIZE = 100
 SORTS = {
@@ -168,36 +170,9 @@ def timeline(rows: list[dict[str, Any]], as_of: date, *, days: int = 120, width:
 EVERY_RENEWAL_DAYS = 3650
 
 
-class RenewalsMemo:
-    """The renewals of the last page views (one list per horizon asked: the home page's, the
-    week's), kept while the cache holds the same data: a run changes it, and every run is recorded
-    in ``runs``. While a run is under way nothing is kept (its pages are still arriving)."""
-
-    def __init__(self) -> None:
-        self._key: tuple | None = None
-        self._rows: dict[int, list[dict[str, Any]]] = {}
-        self._lock = threading.Lock()
-
-    def rows(self, session: Session, settings: Settings, as_of: date, within: int) -> list[dict[str, Any]]:
-        last_run, running = session.execute(
-            select(func.max(Run.id), func.count(Run.id).filter(Run.finished_at.is_(None)))  # type: ignore[arg-type, union-attr]
-        ).one()
-        key = (last_run, as_of) if running == 0 else None
-        with self._lock:
-            if key is not None and key == self._key and within in self._rows:
-                return self._rows[within]
-        rows = renewals_data(session, settings, as_of, within)["renewals"]
-        with self._lock:
-            if key != self._key:
-                self._key, self._rows = key, {}
-            if key is not None:
-                self._rows[within] = rows
-        return rows
-
-
-def renewals_page(session: Session, settings: Settings, as_of: date, query: RenewalQuery, *, memo: RenewalsMemo | None = None) -> dict[str, Any]:
+def renewals_page(session: Session, settings: Settings, as_of: date, query: RenewalQuery, *, live: LiveRenewals | None = None) -> dict[str, Any]:
     within = max(query.within, 120)
-    horizon = memo.rows(session, settings, as_of, within) if memo else renewals_data(session, settings, as_of, within)["renewals"]
+    horizon = live.rows(session, as_of, within) if live else renewals_data(session, settings, as_of, within)["renewals"]
     within = [r for r in horizon if r["days_left"] <= query.within]
     chosen = select_renewals(within, query)
     shown, page, pages = page_of(chosen, query.page)

@@ -10,7 +10,7 @@ rows and today's date.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Sequence
 
 from sqlmodel import Session
@@ -26,7 +26,8 @@ WEEK_DAYS = 7
 # How a renewal's deadline stands on the day the page is read, for people (words) and tools
 # (``data-deadline-state``).
 PASSED, TODAY, SOON, LATER = "passed", "today", "soon", "later"
-OPEN_STATES = ("open", "pending")  # the worker's tasks nobody has closed, completed or deleted
+OPEN_STATES = ("open", "pending")
+PAGE_SIZE = 100  # rows of each list a page  # the worker's tasks nobody has closed, completed or deleted
 
 
 def deadline_state(deadline: date, as_of: date, days: int = WEEK_DAYS) -> str:
@@ -86,9 +87,12 @@ def tasks_this_week(session: Session, settings: Settings, as_of: date, days: int
     from worker.panel.views import record_url
 
     end = as_of + timedelta(days=days)
+    # Due before the office's midnight after the week's last day (a day's margin either side of
+    # the zone: the exact day is the office's, below).
+    after_the_week = datetime.combine(end + timedelta(days=2), time(), tzinfo=timezone.utc)
     account = session.get(HubSpotAccount, 1)
     tasks = []
-    for task in tasks_data(session, states=OPEN_STATES)["tasks"]:
+    for task in tasks_data(session, states=OPEN_STATES, due_before=after_the_week)["tasks"]:
         moment = task["hubspot_due_at"] or task["due_at"]
         if moment is None or (due := local_date(moment, settings.tz)) > end:
             continue
@@ -100,17 +104,28 @@ def tasks_this_week(session: Session, settings: Settings, as_of: date, days: int
     return sorted(tasks, key=lambda t: (not t.overdue, t.due, t.key))
 
 
-def week_page(rows: Sequence[dict[str, Any]], tasks: list[WeekTask], as_of: date, owner: str) -> dict[str, Any]:
-    """What the page shows: the owner's deadlines, renewals and tasks this week, and the owners
-    to choose from (everyone with something this week)."""
+def week_page(rows: Sequence[dict[str, Any]], tasks: list[WeekTask], as_of: date, owner: str, page: int = 1, size: int = PAGE_SIZE) -> dict[str, Any]:
+    """What the page shows: the owner's deadlines, renewals and tasks this week (``size`` of each
+    a page: a big portfolio's week is thousands of rows), and the owners to choose from
+    (everyone with something this week)."""
     deadlines = deadlines_this_week(rows, as_of)
     renewing = renewing_this_week(rows)
     people = {(row["owner"]["id"], row["owner"]["name"] or row["owner"]["id"]) for row in deadlines + renewing if row["owner"]["id"]}
     people |= {(task.owner_id, task.owner or task.owner_id) for task in tasks if task.owner_id}
-    return {
-        "deadlines": [dict(row, deadline_state=deadline_state(row["deadline"], as_of)) for row in for_owner(deadlines, owner)],
+    lists = {
+        "deadlines": for_owner(deadlines, owner),
         "renewing": for_owner(renewing, owner),
         "tasks": [task for task in tasks if not owner or task.owner_id == owner],
+    }
+    pages = max(1, *(-(-len(chosen) // size) for chosen in lists.values()))
+    page = min(max(page, 1), pages)
+    shown = {name: chosen[(page - 1) * size : page * size] for name, chosen in lists.items()}
+    shown["deadlines"] = [dict(row, deadline_state=deadline_state(row["deadline"], as_of)) for row in shown["deadlines"]]
+    return {
+        **shown,
+        "totals": {name: len(chosen) for name, chosen in lists.items()},
+        "page": page,
+        "pages": pages,
         "owners": sorted(people, key=lambda person: (person[1] or "").casefold()),
         "owner": owner,
         "week_end": as_of + timedelta(days=WEEK_DAYS),

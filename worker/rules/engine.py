@@ -86,12 +86,16 @@ def active_renewals(portfolio: Portfolio, as_of: date, config: RuleConfig) -> It
     deleted, not cancelled, renewal not past, company not archived. The reports use the same
     filter."""
     for sub in portfolio.subscriptions:
-        if sub.gone or sub.renewal_date is None or sub.renewal_date < as_of or renewal.is_cancelled(sub, config):
-            continue
         company = portfolio.companies.get(sub.company_id) if sub.company_id else None
-        if company is not None and company.gone:
-            continue
-        yield sub, company
+        if is_active(sub, company, as_of, config):
+            yield sub, company
+
+
+def is_active(sub: SubscriptionRow, company: CompanyRow | None, as_of: date, config: RuleConfig) -> bool:
+    """One renewal by ``active_renewals``' filter."""
+    if sub.gone or sub.renewal_date is None or sub.renewal_date < as_of or renewal.is_cancelled(sub, config):
+        return False
+    return company is None or not company.gone
 
 
 def evaluate(portfolio: Portfolio, as_of: date, config: RuleConfig) -> Plan:

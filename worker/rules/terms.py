@@ -108,11 +108,14 @@ def discount_ends(ctx: Context) -> list[Reminder]:
     return [ctx.reminder(DISCOUNT_ENDS, end, "", end - timedelta(days=DISCOUNT_NOTICE_DAYS), urgency((end - ctx.as_of).days), facts)]
 
 
+_TENTH = Decimal("0.1")
+
+
 def usage_percent(used: int | None, limit: int | None) -> Decimal | None:
     """``used`` as a percentage of ``limit``, to one decimal; None when either is unknown."""
     if used is None or not limit or limit <= 0:
         return None
-    return (Decimal(used) * 100 / Decimal(limit)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return (Decimal(used) * 100 / Decimal(limit)).quantize(_TENTH, rounding=ROUND_HALF_UP)
 
 
 def usage_level(used: int | None, limit: int, warning_ratio: float) -> str | None:
