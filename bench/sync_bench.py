@@ -150,7 +150,7 @@ def _panel_app(config: Path):
     from starlette.testclient import TestClient
 
     from worker.cache.db import Cache
-    from worker.panel.app import build_app
+    from worker.reports.panel.app import build_app
     from worker.settings import load_settings
 
     settings = load_settings(config_path=config, environ={"HUBSPOT_ACCESS_TOKEN": TOKEN})

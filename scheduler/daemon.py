@@ -229,7 +229,7 @@ class Daemon:
         ``RENEWAL_WORKER_PANEL_AUTH`` is set (it shows client names and emails). Otherwise only
         /healthz and /metrics are served, and the log says why."""
         from worker.config_sections import is_loopback
-        from worker.panel.app import build_app
+        from worker.reports.panel.app import build_app
 
         assert self.cache is not None
         host = self.settings.http.bind.rpartition(":")[0].strip("[]")

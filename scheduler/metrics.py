@@ -78,7 +78,7 @@ class HealthServer:
         from starlette.responses import Response
         from starlette.routing import Mount, Route
 
-        from worker.panel.server import InThread, asgi_server, listening_socket
+        from worker.reports.panel.server import InThread, asgi_server, listening_socket
 
         host, _, port = bind.rpartition(":")
         try:

@@ -21,8 +21,8 @@ from tests.rules_helpers import CONFIG, portfolio, sub
 from tests.test_emission import small_portal
 from worker.cache.db import Cache
 from worker.cycle import run_cycle
-from worker.panel import i18n
-from worker.panel.app import build_app
+from worker.reports.panel import i18n
+from worker.reports.panel.app import build_app
 from worker.reports import renewals_data
 from worker.rules.calendar import PublicHolidays, due_instant, local_date, working_day
 from worker.rules.engine import evaluate

@@ -4,6 +4,7 @@ A circle makes the import order matter and hides which stage depends on which.""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,3 +69,21 @@ def test_no_import_circle():
 
 def test_the_circle_finder_finds_a_circle():
     assert _circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+# HubSpot's words the edge owns (issue 23, item 2): task properties, last-modified properties, the
+# marketing-contact flag, API paths and standard object type ids. Nothing outside
+# integrations/hubspot names them (comments and docstrings included: the edge explains them).
+EDGE_WORDS = re.compile(r"hs_task_|lastmodifieddate|hs_marketable_status|/crm/|[\"']0-[0-9]+[\"']")
+
+
+def test_hubspot_words_the_edge_owns_are_named_nowhere_else():
+    found = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for folder in ("worker", "scheduler")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if "migrations" not in path.parts
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if EDGE_WORDS.search(line)
+    ]
+    assert not found, "\n".join(found)

@@ -17,7 +17,7 @@ from worker.cache.models import Company
 from worker.config_sections import ServiceProperties
 from worker.cycle import run_cycle
 from worker.demo import DEMO_SERVICE_PROPERTIES
-from worker.panel.live import LiveRenewals
+from worker.reports.panel.live import LiveRenewals
 from worker.reports import renewals_data
 
 EVERY = 3650

@@ -21,8 +21,8 @@ from worker.config_sections import ServiceProperties
 from worker.demo import DEMO_SERVICE_PROPERTIES
 from worker.cache.models import HubSpotAccount
 from worker.cycle import run_cycle
-from worker.panel import i18n, views
-from worker.panel.app import SECURITY_HEADERS, build_app
+from worker.reports.panel import i18n, views
+from worker.reports.panel.app import SECURITY_HEADERS, build_app
 from worker.reports import renewals_csv, renewals_data
 from worker.sync.passes import utcnow
 
@@ -315,7 +315,7 @@ def test_a_connection_that_never_finishes_its_request_is_dropped(synced):
     import socket
     import time
 
-    from worker.panel.server import InThread, listening_socket, server_for
+    from worker.reports.panel.server import InThread, listening_socket, server_for
 
     settings, cache, _ = synced
     panel = InThread(server_for(settings, cache, credentials=None, head_timeout_s=0.5), listening_socket("127.0.0.1", 0)).start()

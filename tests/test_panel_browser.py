@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_panel import worked_cache
-from worker.panel.server import InThread, listening_socket, server_for
+from worker.reports.panel.server import InThread, listening_socket, server_for
 
 HOSTILE = "<script>alert(1)</script> S.A."
 # As root (CI) Chromium needs --no-sandbox; the rest keep it off this machine's closed network.

@@ -208,7 +208,7 @@ def test_client_portals_are_read_each_with_its_own_token_and_failures_are_findin
             # The client page draws the readings against the tier, on the server.
             from starlette.testclient import TestClient
 
-            from worker.panel.app import build_app
+            from worker.reports.panel.app import build_app
 
             page = TestClient(build_app(settings, cache)).get(f"/clients/{companies[0]}").text
             assert 'class="usage-chart"' in page and 'role="img"' in page and "980 marketing contacts of the 1,000-contact tier (98%)" in page

@@ -15,9 +15,9 @@ from tests import clock
 from tests.conftest import make_settings
 from worker.cache.db import Cache
 from worker.cycle import run_cycle
-from worker.panel import i18n
-from worker.panel.app import build_app
-from worker.panel.week import PASSED, SOON, TODAY, LATER, deadline_state, deadlines_this_week, renewing_this_week, week_page
+from worker.reports.panel import i18n
+from worker.reports.panel.app import build_app
+from worker.reports.panel.week import PASSED, SOON, TODAY, LATER, deadline_state, deadlines_this_week, renewing_this_week, week_page
 from worker.reports import renewals_data
 
 

@@ -71,7 +71,7 @@ def check_access(gateway: HubSpotGateway, settings: Settings) -> list[AccessLine
     lines.append(_association_label(gateway, settings.primary_contact.association_label))
     for source in settings.renewal_sources:
         lines.extend(_properties(gateway, source))
-    tasks = _probe("read tasks", lambda: gateway.list_objects("tasks", ["hs_task_subject"], limit=1))
+    tasks = _probe("read tasks", gateway.read_any_task)
     lines.append(tasks)
     if tasks.status == OK:
         lines.extend(_task_properties(gateway, settings.reminders.task_properties))

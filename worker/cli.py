@@ -184,7 +184,7 @@ def _panel(settings: Settings, host: str, port: int) -> int:
 
     from worker.cache.db import Cache, CacheUnavailable
     from worker.config_sections import is_loopback
-    from worker.panel.server import serve
+    from worker.reports.panel.server import serve
 
     if not is_loopback(host) and settings.panel_auth is None:
         print(
@@ -399,7 +399,7 @@ def _demo_hint(exc: Exception, args: argparse.Namespace) -> str:
 def _report_output(settings: Settings, args: argparse.Namespace) -> tuple[str | Callable[[], str], dict[str, Any]]:
     from worker import reports
     from worker.cache.db import Cache
-    from worker.report import render_status, status_data
+    from worker.reports.status import render_status, status_data
     from worker.rules.calendar import local_date
     from worker.sync.passes import utcnow
 

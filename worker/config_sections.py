@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from integrations.hubspot.objects import is_deals
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -220,7 +222,7 @@ class ServiceSettings(_Section):
     kind: ClassVar[str] = "service"
     noun: ClassVar[str] = "service contract"
 
-    # HubSpot's services object by default ("0-162"); deals in a services pipeline need their
+    # HubSpot's services object by default; deals in a services pipeline need their
     # own object type here (the subscriptions' must differ: both would read the same records).
     object_type: str = "services"
     pipeline: str = ""  # as [subscriptions] pipeline: deals in a services pipeline, say
@@ -235,7 +237,7 @@ class ServiceSettings(_Section):
     def _deal_currency(cls, raw: Any) -> Any:
         # Deals carry their currency (deal_currency_code): service contracts kept as deals read it
         # unless the partner named another property (or "" to read none).
-        if isinstance(raw, dict) and str(raw.get("object_type", "")).strip().lower() in {"deals", "0-3"}:
+        if isinstance(raw, dict) and is_deals(str(raw.get("object_type", ""))):
             properties = raw.get("properties")
             if properties is None or (isinstance(properties, dict) and "currency" not in properties):
                 raw = {**raw, "properties": {**(properties or {}), "currency": "deal_currency_code"}}

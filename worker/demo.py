@@ -170,30 +170,9 @@ def print_demo_outcome(settings: Settings, sandbox: SandboxHubSpot) -> None:
         cache.close()
     print()
     print(reports.render_renewals(data, settings.reminders.language))
-    portal = sandbox.portal
-    with portal.lock:
-        tasks = sorted(portal.table("tasks").values(), key=lambda t: (t.properties.get("hs_timestamp") or "", t.id))
-        owners = {str(o.id): f"{o.first_name} {o.last_name}" for o in portal.owners.values()}
-        rows = [
-            [
-                str(t.id),
-                _day(t.properties.get("hs_timestamp")),
-                t.properties.get("hs_task_priority") or "",
-                owners.get(t.properties.get("hubspot_owner_id") or "", "—"),
-                t.properties.get("hs_task_subject") or "",
-            ]
-            for t in tasks
-        ]
+    rows = [list(task) for task in sandbox.portal.tasks_as_shown()]
     print()
     print(f"Tasks now in the demo HubSpot portal: {len(rows)}")
     print(reports.table(["Task", "Due", "Priority", "Owner", "Subject"], rows, wrap={4: 90}))
     print()
     print("The same renewals as a web page: .venv/bin/renewal-worker --demo panel  (then open http://127.0.0.1:8765/)")
-
-
-def _day(epoch_ms: str | None) -> str:
-    from datetime import datetime, timezone
-
-    if not epoch_ms or not epoch_ms.isdigit():
-        return ""
-    return datetime.fromtimestamp(int(epoch_ms) / 1000, tz=timezone.utc).strftime("%Y-%m-%d")

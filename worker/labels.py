@@ -1,6 +1,6 @@
 """The words people read in the reports, in English and Spanish: column names, states, kinds, the
-names of the rules behind findings, and the reports' sentences. The CLI (``worker.reports``,
-``worker.report``) and the panel (``worker.panel.i18n``, which adds its own) share them, so a
+names of the rules behind findings, and the reports' sentences. The CLI (``worker.reports``)
+and the panel (``worker.reports.panel.i18n``, which adds its own) share them, so a
 column or a state has one name in each language wherever it is shown.
 
 Counts go through ``worker.words.plural`` (CLDR plural forms): a label holding ``{n}`` is a dict

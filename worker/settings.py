@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from integrations.hubspot.objects import object_type_name
 from worker.config_sections import (
     ClientPortalSettings,
     DatabaseSettings,
@@ -201,15 +202,11 @@ def config_file_path(config_path: str | os.PathLike[str] | None, env: Mapping[st
     return Path(config_path) if config_path is not None else Path(env.get(CONFIG_ENV, DEFAULT_CONFIG_PATH))
 
 
-# HubSpot's standard object type ids, as the API accepts them in place of the names.
-_STANDARD_OBJECT_IDS = {"0-3": "deals", "0-69": "subscriptions", "0-162": "services", "0-2": "companies", "0-1": "contacts"}
-
-
 def _distinct_renewal_objects(subscriptions: SubscriptionSettings, services: ServiceSettings) -> list[ConfigProblem]:
     """Both kinds of renewal read from one object type would be read twice, each record a
     subscription and a service contract at once: refused, unless each kind names its own pipeline."""
     def canonical(object_type: str) -> str:
-        return _STANDARD_OBJECT_IDS.get(object_type, object_type.lower())
+        return object_type_name(object_type)
 
     if canonical(services.object_type) != canonical(subscriptions.object_type):
         return []

@@ -344,7 +344,6 @@ class HubSpotGateway(TaskWrites):
         self,
         object_type: str,
         *,
-        modified_property: str,
         since: datetime,
         after_id: int,
         properties: Sequence[str],
@@ -363,7 +362,7 @@ class HubSpotGateway(TaskWrites):
                 {
                     "filters": [
                         # Datetime filters take epoch milliseconds as a string.
-                        {"propertyName": modified_property, "operator": "GTE", "value": str(_epoch_ms(since))},
+                        {"propertyName": modified_property(object_type), "operator": "GTE", "value": str(_epoch_ms(since))},
                         {"propertyName": "hs_object_id", "operator": "GT", "value": str(after_id)},
                     ]
                 }
@@ -394,6 +393,11 @@ class HubSpotGateway(TaskWrites):
             ep.SEARCH_OBJECTS, {"objectType": object_type}, body=body,
             parse=lambda answer: answers.search_total(answer, ep.SEARCH_OBJECTS.name),
         )
+
+    def count_marketing_contacts(self, *, created_before: datetime | None = None) -> int:
+        """The portal's marketing contacts (what its contact tier counts): contacts whose
+        ``hs_marketable_status`` is true; those created before ``created_before``, when given."""
+        return self.count_objects("contacts", equals={"hs_marketable_status": "true"}, created_before=created_before)
 
     def batch_read(self, object_type: str, ids: Sequence[str], properties: Sequence[str]) -> list[CrmRecord]:
         """Read records by id, any number (100 per call). Ids HubSpot doesn't know are left out
@@ -481,6 +485,12 @@ class HubSpotGateway(TaskWrites):
             ep.ASSOCIATION_LABELS, {"fromObjectType": from_type, "toObjectType": to_type},
             parse=lambda answer: answers.association_specs(answer, ep.ASSOCIATION_LABELS.name),
         )
+
+
+def modified_property(object_type: str) -> str:
+    """Contacts keep their last-modified date in ``lastmodifieddate``; other objects in
+    ``hs_lastmodifieddate``."""
+    return "lastmodifieddate" if object_type in {"contacts", "0-1"} else "hs_lastmodifieddate"
 
 
 def _epoch_ms(moment: datetime) -> int:

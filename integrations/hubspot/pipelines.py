@@ -9,8 +9,8 @@ one object type are told apart by pipeline as they are read.
 
 from __future__ import annotations
 
-_DEALS = {"deals", "0-3"}
+from integrations.hubspot.objects import is_deals
 
 
 def pipeline_property(object_type: str) -> str:
-    return "pipeline" if object_type.strip().lower() in _DEALS else "hs_pipeline"
+    return "pipeline" if is_deals(object_type) else "hs_pipeline"

@@ -174,6 +174,10 @@ class TaskWrites:
         records = self.batch_read("tasks", list(dict.fromkeys(task_ids)), TASK_READ_PROPERTIES)
         return {record.id: task_state(record) for record in records}
 
+    def read_any_task(self) -> None:
+        """One task (or none): a call that shows whether the token may read tasks."""
+        self.list_objects("tasks", ["hs_task_subject"], limit=1)
+
     def search_tasks_modified_since(self, since: datetime, *, keep: Collection[str]) -> dict[str, TaskState]:
         """Tasks modified at or after ``since``, of those in ``keep`` (the worker's open tasks;
         other apps' and people's own tasks are passed over as they come)."""
@@ -181,7 +185,7 @@ class TaskWrites:
         after_id = 0
         while True:
             page = self.search_modified_since(
-                "tasks", modified_property="hs_lastmodifieddate", since=since, after_id=after_id, properties=TASK_READ_PROPERTIES,
+                "tasks", since=since, after_id=after_id, properties=TASK_READ_PROPERTIES,
             )
             found.update({r.id: task_state(r) for r in page.records if r.id in keep})
             if not page.next_after:

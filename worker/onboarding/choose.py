@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
+from integrations.hubspot.objects import object_type_name
 from integrations.hubspot.types import AssociationLabel
 from worker.config_sections import ServiceProperties, SubscriptionProperties
 from worker.onboarding.discover import Discovery, ObjectFindings
@@ -23,7 +24,7 @@ SERVICE_ROLES = tuple(role for role in ROLES if role.key in ServiceProperties.mo
 # How much each role says that an object carries renewals (the renewal date above all).
 _WEIGHTS = {"renewal_date": 3.0, "current_price": 1.0, "renewal_price": 1.0, "products": 1.0, "deadline": 1.0,
             "communication_owner": 1.0, "contact_tier": 1.0}
-_SERVICE_TYPES = {"services", "partner_services", "0-162"}
+_SERVICE_TYPES = {"services", "partner_services"}
 PRIMARY_WORDS = ("primary", "principal", "main", "primario")
 
 
@@ -47,7 +48,7 @@ class InitPlan:
 
 
 def is_about_services(found: ObjectFindings) -> bool:
-    return found.object_type in _SERVICE_TYPES or " servic" in words_of(found.label)
+    return object_type_name(found.object_type) in _SERVICE_TYPES or " servic" in words_of(found.label)
 
 
 def source_plan(found: ObjectFindings, section: str) -> SourcePlan:

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from worker.rules.calendar import PublicHolidays
 
-# Priorities as HubSpot's hs_task_priority values.
+# Priorities as HubSpot's task priority values.
 LOW, MEDIUM, HIGH = "LOW", "MEDIUM", "HIGH"
 
 # The two kinds of renewal (DOMAIN.md): a client's HubSpot subscription, and the partner's own

@@ -65,12 +65,6 @@ class SyncReport:
     counts: Counter = field(default_factory=Counter)
 
 
-def modified_property(object_type: str) -> str:
-    """Contacts keep their last-modified date in ``lastmodifieddate``; other objects in
-    ``hs_lastmodifieddate``."""
-    return "lastmodifieddate" if object_type in {"contacts", "0-1"} else "hs_lastmodifieddate"
-
-
 @dataclass(frozen=True)
 class Stream:
     """One kind of record to sync: what to list or search, the network work a page needs before
@@ -329,7 +323,6 @@ class Syncer:
         while True:
             page: RecordPage = self.gateway.search_modified_since(
                 stream.object_type,
-                modified_property=modified_property(stream.object_type),
                 since=since,
                 after_id=after_id,
                 properties=stream.properties,

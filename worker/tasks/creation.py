@@ -250,10 +250,10 @@ class TaskCreation:
             linked = self.gateway.batch_associations(from_type, "tasks", sorted(ids))
             task_ids.extend(a.to_id for items in linked.values() for a in items)
         by_marker: dict[str, str] = {}
-        for record in self.gateway.batch_read("tasks", sorted(set(task_ids)), ["hs_task_body"]):
-            found = find_marker(record.properties.get("hs_task_body"))
+        for task_id, task in sorted(self.gateway.read_tasks(sorted(set(task_ids))).items()):
+            found = find_marker(task.body)
             if found:
-                by_marker.setdefault(found, record.id)
+                by_marker.setdefault(found, task_id)
         return {e.key: by_marker[e.marker] for e in entries if e.marker in by_marker}
 
     def _anchor(self, entry: LedgerEntry) -> tuple[str, str]:

@@ -38,7 +38,6 @@ FINDING_PREFIX = "usage."
 TOKEN_REVOKED, MISSING_SCOPE, WRONG_PORTAL = "usage.token_revoked", "usage.missing_scope", "usage.wrong_portal"
 UNREADABLE, TOKEN_FILE, BAD_PORTAL_ID = "usage.unreadable", "usage.token_file", "usage.bad_portal_id"
 BACKFILL_DAYS = (60, 30)
-MARKETABLE = {"hs_marketable_status": "true"}
 _PORTAL_ID = re.compile(r"[1-9][0-9]{0,11}")
 
 
@@ -116,7 +115,7 @@ def read_portal(gateway: HubSpotGateway, client: Client, now: datetime, tz: Zone
         raise WrongPortal(answered)
     today = now.astimezone(tz).date()
     contacts = gateway.count_objects("contacts")
-    marketing = gateway.count_objects("contacts", equals=MARKETABLE)
+    marketing = gateway.count_marketing_contacts()
     month_start = datetime.combine(today.replace(day=1), time.min, tzinfo=tz)
     emails = gateway.marketing_emails_sent(month_start, now)
     points = [UsagePoint(today, marketing, contacts, emails, "measured")]
@@ -124,7 +123,7 @@ def read_portal(gateway: HubSpotGateway, client: Client, now: datetime, tz: Zone
         for days in BACKFILL_DAYS:
             day = today - timedelta(days=days)
             before = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
-            points.append(UsagePoint(day, gateway.count_objects("contacts", equals=MARKETABLE, created_before=before), source="estimated"))
+            points.append(UsagePoint(day, gateway.count_marketing_contacts(created_before=before), source="estimated"))
     return tuple(sorted(points, key=lambda point: point.measured_on))
 
 

@@ -268,6 +268,20 @@ class SandboxPortal:
         else:
             raise ValueError(f"unknown action {action!r}; one of {self.PERSON_ACTIONS}")
 
+    def tasks_as_shown(self) -> list[tuple[str, str, str, str, str]]:
+        """Every task as HubSpot's task list shows it, soonest due first: (id, due day, priority,
+        owner's name, subject). What ``make demo`` prints."""
+        with self.lock:
+            owners = {str(o.id): f"{o.first_name} {o.last_name}" for o in self.owners.values()}
+            tasks = sorted(self.table("tasks").values(), key=lambda t: (int(t.properties.get("hs_timestamp") or 0), t.id))
+            return [
+                (
+                    str(t.id), _day(t.properties.get("hs_timestamp")), t.properties.get("hs_task_priority") or "",
+                    owners.get(t.properties.get("hubspot_owner_id") or "", "—"), t.properties.get("hs_task_subject") or "",
+                )
+                for t in tasks
+            ]
+
     # -- associations
 
     def label_type(self, from_type: str, to_type: str, label: str | None, *, primary: bool = False) -> AssocType:
@@ -339,3 +353,9 @@ class SandboxPortal:
             owner = SandboxOwner(owner_id, email, first_name, last_name, user_id=owner_id + 7_000_000, archived=archived, created_at=at, updated_at=at)
             self.owners[owner_id] = owner
             return owner
+
+
+def _day(epoch_ms: str | None) -> str:
+    if not epoch_ms or not epoch_ms.isdigit():
+        return ""
+    return datetime.fromtimestamp(int(epoch_ms) / 1000, tz=timezone.utc).strftime("%Y-%m-%d")

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Sequence
 
+from sqlalchemy import func, select
 from sqlmodel import Session
 
-from worker.cache.models import HubSpotAccount
-from worker.reports import tasks_data
+from worker.cache.models import Company, Owner, TaskLedger
 from worker.rules.calendar import local_date
 from worker.settings import Settings
-from worker.panel.i18n import day
+from worker.reports.panel.i18n import day
 from worker.words import when
 
 WEEK_DAYS = 7
@@ -77,31 +77,35 @@ class WeekTask:
     due: date
     overdue: bool
     state: str
-    url: str | None
+    task_id: str | None
 
 
 def tasks_this_week(session: Session, settings: Settings, as_of: date, days: int = WEEK_DAYS) -> list[WeekTask]:
     """The worker's open tasks due (on the office's calendar) by the end of the week, overdue
     first, each with the owner HubSpot shows now (a person may have reassigned it), else the one
-    the worker wrote: the ledger as ``tasks --json`` reads it (client and owner by name)."""
-    from worker.panel.views import record_url
-
+    the worker wrote, and the client and the owner by name (as ``tasks --json`` shows them). One
+    query: a week of a big portfolio is thousands of tasks."""
     end = as_of + timedelta(days=days)
     # Due before the office's midnight after the week's last day (a day's margin either side of
     # the zone: the exact day is the office's, below).
     after_the_week = datetime.combine(end + timedelta(days=2), time(), tzinfo=timezone.utc)
-    account = session.get(HubSpotAccount, 1)
+    t = TaskLedger.__table__.c  # type: ignore[attr-defined]
+    c = Company.__table__.c  # type: ignore[attr-defined]
+    o = Owner.__table__.c  # type: ignore[attr-defined]
+    shown_owner = func.coalesce(func.nullif(t.hubspot_owner_id, ""), t.owner_id)
+    shown_due = func.coalesce(t.hubspot_due_at, t.due_at)
+    query = (
+        select(t.key, t.subject, t.company_id, shown_owner, t.priority, t.state, t.task_id, shown_due, c.name, o.first_name, o.last_name, o.email)
+        .select_from(TaskLedger.__table__.outerjoin(Company.__table__, c.id == t.company_id).outerjoin(Owner.__table__, o.id == shown_owner))  # type: ignore[attr-defined]
+        .where(t.state.in_(OPEN_STATES), shown_due < after_the_week)
+    )
     tasks = []
-    for task in tasks_data(session, states=OPEN_STATES, due_before=after_the_week)["tasks"]:
-        moment = task["hubspot_due_at"] or task["due_at"]
+    for key, subject, company_id, owner_id, priority, state, task_id, moment, client, first, last, email in session.execute(query).all():
         if moment is None or (due := local_date(moment, settings.tz)) > end:
             continue
-        tasks.append(WeekTask(
-            key=task["key"], subject=task["subject"], client=task["client"], company_id=task["company_id"],
-            owner_id=task["hubspot_owner_id"] or task["owner_id"], owner=task["owner"], priority=task["priority"],
-            due=due, overdue=due < as_of, state=task["state"], url=record_url(account, "tasks", task["task_id"]),
-        ))
-    return sorted(tasks, key=lambda t: (not t.overdue, t.due, t.key))
+        owner = " ".join(part for part in (first, last) if part) or email or None
+        tasks.append(WeekTask(key, subject, client or None, company_id, owner_id, owner, priority, due, due < as_of, state, task_id))
+    return sorted(tasks, key=lambda task: (not task.overdue, task.due, task.key))
 
 
 def week_page(rows: Sequence[dict[str, Any]], tasks: list[WeekTask], as_of: date, owner: str, page: int = 1, size: int = PAGE_SIZE) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from worker.panel.week import deadline_state
+from worker.reports.panel.week import deadline_state
 from worker.rules import RuleConfig
 from worker.rules.model import UsagePoint
 from worker.rules.projection import usage_judged

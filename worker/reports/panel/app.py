@@ -30,11 +30,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from worker import words
 from worker.cache.db import Cache
-from worker.panel import i18n, views
+from worker.cache.models import HubSpotAccount
+from worker.reports.panel import i18n, views
 from worker.labels import rule_name
-from worker.panel import findings, tasks
-from worker.panel import week as weeks
-from worker.panel.live import LiveRenewals
+from worker.reports.panel import findings, tasks
+from worker.reports.panel import week as weeks
+from worker.reports.panel.live import LiveRenewals
 from worker.reports import renewals_csv, renewals_data
 from worker.rules import RuleConfig
 from worker.rules.calendar import local_date
@@ -213,12 +214,14 @@ def build_app(settings: Settings, cache: Cache, *, credentials: str | None = Non
         with cache.transaction() as session:
             rows = live.rows(session, as_of, views.EVERY_RENEWAL_DAYS)
             tasks = week_tasks(session, as_of)
+            account = session.get(HubSpotAccount, 1)
         page = views.whole_number(request.query_params.get("page", "1"), 1, 1, 1_000_000)
         return render(
             request, "week.html", as_of=as_of, **weeks.week_page(rows, tasks, as_of, owner, page),
             deadline_words=lambda deadline, state: weeks.deadline_words(deadline, state, as_of, lang, i18n.WORDS[lang]),
             deadline_state=lambda deadline: weeks.deadline_state(deadline, as_of) if deadline else "",
             relative=lambda days, on: words.when(days, lang, on),
+            task_url=lambda task_id: views.record_url(account, "tasks", task_id),
         )
 
     def task_list(request: Request) -> Response:

@@ -21,17 +21,18 @@ from worker.cache.models import (
     Run,
     TaskLedger,
 )
+from integrations.hubspot.objects import record_url as hubspot_record_url
 from worker.cache import usage
 from worker.cache.repo import RENEWAL_TABLES
-from worker.panel.standing import standing
-from worker.panel.usage_chart import usage_chart
+from worker.reports.panel.standing import standing
+from worker.reports.panel.usage_chart import usage_chart
 from worker.reports import renewals_data
 from worker.rules import RuleConfig
 from worker.rules.projection import latest_measured, project
 from worker.settings import Settings
 
 if TYPE_CHECKING:
-    from worker.panel.live import LiveRenewals
+    from worker.reports.panel.live import LiveRenewals
 
 PAGE_SIZE = 100
 SORTS = {
@@ -272,17 +273,12 @@ def _usage(session: Session, company_id: str, subscriptions: list[Any], as_of: d
     }
 
 
-# HubSpot's object type ids, as record URLs spell them (a custom object's is its own 2-…).
-OBJECT_TYPE_IDS = {"contacts": "0-1", "companies": "0-2", "deals": "0-3", "tasks": "0-27", "subscriptions": "0-69", "services": "0-162"}
-
-
 def record_url(account: HubSpotAccount | None, object_type: str, record_id: str | None) -> str | None:
-    """The record in HubSpot's app (``https://{uiDomain}/contacts/{portalId}/record/{type}/{id}``);
-    None without the portal's details or for a type whose id isn't known."""
-    type_id = OBJECT_TYPE_IDS.get(object_type, object_type if object_type[:2] in {"0-", "2-"} else None)
-    if account is None or type_id is None or not record_id:
+    """The record in HubSpot's app; None without the portal's details or for a type whose id
+    isn't known."""
+    if account is None or not record_id:
         return None
-    return f"https://{account.ui_domain}/contacts/{account.portal_id}/record/{type_id}/{record_id}"
+    return hubspot_record_url(account.ui_domain, account.portal_id, object_type, record_id)
 
 
 def person_name(person: Owner | Contact | None) -> str | None:

@@ -14,7 +14,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from worker.cache.db import Cache
-from worker.panel.app import build_app
+from worker.reports.panel.app import build_app
 from worker.settings import Settings
 
 log = structlog.get_logger(__name__)

@@ -21,7 +21,7 @@ STATE_GROUPS = {
 
 
 def tasks_page(session: Session, state: str = "", owner: str = "", page: int = 1, size: int = PAGE_SIZE) -> dict[str, Any]:
-    from worker.panel.views import page_of, record_url
+    from worker.reports.panel.views import page_of, record_url
 
     state = state if state in STATE_GROUPS else ""
     every = tasks_data(session, states=STATE_GROUPS[state] if state else None)["tasks"]
