@@ -11,6 +11,8 @@ from typing import Any, Callable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Summary, disable_created_metrics, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from worker.errors import FixTheConfig
+
 # The *_created series double every counter's lines and nobody graphs them.
 disable_created_metrics()
 
@@ -54,7 +56,7 @@ CONNECTION_TIMEOUT_S = 10.0
 TASK_ACTIONS = ("created", "recovered", "updated", "closed", "completed_by_people", "dismissed_by_people")
 
 
-class HealthServerError(Exception):
+class HealthServerError(FixTheConfig):
     """The /healthz listener could not start (the port is taken, the address is not ours)."""
 
 

@@ -108,3 +108,24 @@ def test_a_row_changed_without_its_stamp_is_read_at_the_next_whole_load(portal_a
     assert run_cycle(settings).ok
     assert _kept(live, cache, today)[0]["client"] == "Quietly Renamed"
     assert _kept(live, cache, today) == _whole(settings, cache, today)
+
+
+def test_an_update_cut_short_is_not_left_half_done(portal_and_settings, monkeypatch):
+    """A database error half-way through bringing the rows up to date: the next look reads
+    everything again instead of trusting what the failed one had read."""
+    import worker.reports.panel.live as live_module
+
+    portal, settings, cache = portal_and_settings
+    today = clock.local_today(settings.tz)
+    live = LiveRenewals(settings)
+    first = _kept(live, cache, today)
+    company = int(first[0]["company_id"])
+    portal.update("companies", company, {"name": "Renamed While Failing"})
+    assert run_cycle(settings).ok
+    real = live_module.open_findings
+    monkeypatch.setattr(live_module, "open_findings", lambda session: (_ for _ in ()).throw(RuntimeError("database went away")))
+    with pytest.raises(RuntimeError):
+        _kept(live, cache, today)  # the portfolio read the new name; the rows were not rebuilt
+    monkeypatch.setattr(live_module, "open_findings", real)
+    assert _kept(live, cache, today) == _whole(settings, cache, today)
+    assert any(r["client"] == "Renamed While Failing" for r in _kept(live, cache, today))

@@ -140,9 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _one_line_on_failure(command: Callable[[], int], settings: Settings) -> int:
     """What no command may end in: a traceback."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from worker.cache.db import CacheUnavailable
+    from worker.cache.db import DATABASE_ERRORS, CacheUnavailable
     from worker.cycle import explain
 
     try:
@@ -155,7 +153,7 @@ def _one_line_on_failure(command: Callable[[], int], settings: Settings) -> int:
         # left for Python to fail flushing at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
-    except (SQLAlchemyError, CacheUnavailable) as exc:
+    except (*DATABASE_ERRORS, CacheUnavailable) as exc:
         print(f"renewal-worker: {for_terminal(explain(exc, settings))}", file=sys.stderr)
         return EXIT_FAILED
 
@@ -306,16 +304,14 @@ def _init(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _check(settings: Settings) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
     from scheduler.check import check
-    from worker.cache.db import CacheUnavailable
+    from worker.cache.db import DATABASE_ERRORS, CacheUnavailable
     from worker.cycle import explain
     from worker.sync.passes import utcnow
 
     try:
         ok, message = check(settings, utcnow())
-    except (SQLAlchemyError, CacheUnavailable) as exc:
+    except (*DATABASE_ERRORS, CacheUnavailable) as exc:
         ok, message = False, explain(exc, settings)
     print(message, file=sys.stdout if ok else sys.stderr)
     return EXIT_OK if ok else EXIT_FAILED
@@ -362,16 +358,14 @@ def _notify(settings: Settings, result: Any, *, dry_run: bool) -> None:
 
 
 def _report(settings: Settings, args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
     if args.command == "check":
         return _check(settings)
-    from worker.cache.db import CacheUnavailable
+    from worker.cache.db import DATABASE_ERRORS, CacheUnavailable
     from worker.cycle import explain
 
     try:
         text, data = _report_output(settings, args)
-    except (SQLAlchemyError, CacheUnavailable) as exc:
+    except (*DATABASE_ERRORS, CacheUnavailable) as exc:
         print(f"renewal-worker: {explain(exc, settings)}{_demo_hint(exc, args)}", file=sys.stderr)
         return EXIT_FAILED
     if getattr(args, "json", False):

@@ -34,7 +34,7 @@ from integrations.hubspot.errors import (
 from integrations.hubspot.gateway import HubSpotGateway, RetryPolicy, Timeouts
 from integrations.hubspot.limiter import RequestLimiter
 from worker.cache import repo
-from worker.cache.db import Cache, CacheUnavailable
+from worker.cache.db import DATABASE_ERRORS, Cache, CacheUnavailable, translate_database_error
 from worker.cache.locks import LockTimeout
 from worker.cache.models import Run
 from worker.cache.portfolio import load_portfolio
@@ -46,11 +46,12 @@ from worker.settings import Settings
 from worker.sync.guard import ImplausibleAnswer, ReconcileRefused
 from worker.sync.passes import Progress, Syncer, utcnow
 from worker.usage.step import measure_step
+from worker.errors import Stop, WorkerError, what_to_do
 
 ALL_STEPS = ("sync", "rules", "emit")
 
 
-class StopRequested(Exception):
+class StopRequested(Stop):
     """The daemon is shutting down: the cycle stops at its next safe point (a committed page)."""
 
 log = structlog.get_logger(__name__)
@@ -68,6 +69,9 @@ class CycleResult:
     emission: EmissionReport | None = None
     job: str = "sync"
     stopped: bool = False  # stopped for a shutdown at a safe point: neither ok nor a failure
+    # What to do about the error (worker.errors): "retry later", "fix the config", "fix the
+    # data", "stop" or "report a bug"; None when there was none.
+    error_kind: str | None = None
 
     @property
     def outcome(self) -> str:
@@ -124,8 +128,9 @@ def explain(error: BaseException, settings: Settings) -> str:
     if isinstance(error, LockTimeout):
         return f"{error}: is another renewal-worker emitting tasks on this database? Nothing was sent; run again later"
     if isinstance(error, SQLAlchemyError):
-        first = str(error).splitlines()[0][:300] if str(error) else type(error).__name__
-        return f"database error: {type(error).__name__}: {first}"
+        return str(translate_database_error(error))
+    if isinstance(error, WorkerError):
+        return str(error)
     return f"unexpected error: {type(error).__name__}: {error}"
 
 
@@ -174,12 +179,12 @@ def run_cycle(
         result.ok = True
         if "rules" in steps and not (should_stop and should_stop()):
             _rules_and_emission(settings, cache, gateway, clock, result, emit="emit" in steps, dry_run=dry_run)
-    except (HubSpotError, SQLAlchemyError, LockTimeout, ImplausibleAnswer, CacheUnavailable) as exc:
-        result.ok = False
-        result.error = explain(exc, settings)
     except StopRequested:
         result.ok, result.stopped = False, True
         result.error = "stopped for shutdown after a committed page; the next run resumes there"
+    except (HubSpotError, *DATABASE_ERRORS, WorkerError) as exc:
+        result.ok = False
+        result.error, result.error_kind = explain(exc, settings), what_to_do(exc)
     except KeyboardInterrupt:
         # Ctrl-C at a terminal: recorded as stopped, with its reason; the caller says it in one line.
         result.ok, result.stopped = False, True
@@ -188,6 +193,7 @@ def run_cycle(
     except Exception as exc:  # noqa: BLE001 - a bug of ours: recorded, logged with its traceback, one line out
         result.ok = False
         result.error = f"unexpected error (a bug in renewal-worker; the log has the traceback): {type(exc).__name__}: {str(exc)[:200]}"
+        result.error_kind = what_to_do(exc)
         log.exception("cycle.crashed", error_type=type(exc).__name__)
     finally:
         result.duration_s = round(time.monotonic() - started, 3)
@@ -204,6 +210,7 @@ def run_cycle(
             api_calls=result.api.get("total_calls", 0),
             rate_limited=result.api.get("rate_limited", 0),
             error=result.error,
+            error_kind=result.error_kind,
         )
         structlog.contextvars.unbind_contextvars("cycle_id", "run_id")
         if own_gateway and gateway is not None:
@@ -275,5 +282,5 @@ def _finish_run(cache: Cache | None, run_id: int | None, result: CycleResult, cl
             run.api_calls = int(result.api.get("total_calls", 0))
             run.rate_limited = int(result.api.get("rate_limited", 0))
             session.add(run)
-    except SQLAlchemyError as exc:  # the database itself is what failed: the log line still says so
+    except DATABASE_ERRORS as exc:  # the database itself is what failed: the log line still says so
         log.error("cycle.run_record_failed", error=type(exc).__name__)

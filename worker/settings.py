@@ -37,6 +37,7 @@ from worker.config_sections import (
     _FileSettings,
     is_loopback,
 )
+from worker.errors import FixTheConfig
 
 ENV_PREFIX = "RENEWAL_WORKER__"
 CONFIG_ENV = "RENEWAL_WORKER_CONFIG"
@@ -115,7 +116,7 @@ class ConfigProblem:
         return f"{self.key}: {self.reason}{shown}"
 
 
-class ConfigError(Exception):
+class ConfigError(FixTheConfig):
     """Raised with every problem found, so that all of them can be shown at once."""
 
     def __init__(self, problems: list[ConfigProblem]):

@@ -14,9 +14,11 @@ from alembic.config import Config
 from sqlalchemy import event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, create_engine
 
 from worker.cache.locks import exclusive
+from worker.errors import FixTheConfig, RetryLater, WorkerError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -68,9 +70,52 @@ def schema_is_current(engine: Engine) -> bool:
         return MigrationContext.configure(connection).get_current_revision() == head
 
 
-class CacheUnavailable(Exception):
+class CacheUnavailable(FixTheConfig):
     """The cache cannot be opened as asked: none exists where a reader looks, or a writer cannot
     create one there. The message is the one line a person needs."""
+
+
+class DatabaseError(WorkerError):
+    """A database error, translated (``translate_database_error``); each is also one of the four kinds."""
+
+
+class DatabaseBusy(DatabaseError, RetryLater):
+    """The database is locked by another writer or cannot be reached right now."""
+
+
+class DatabaseUnusable(DatabaseError, FixTheConfig):
+    """The database refuses what it must allow: read-only, full, no permission, an older schema."""
+
+
+class DatabaseFailed(DatabaseError, RetryLater):
+    """Any other database error: reported as the database said it."""
+
+
+# What a caller catches for "the database failed": translated, or raw (outside a transaction:
+# the engine's own connections, the locks, the migrations).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, DatabaseError)
+
+
+# Words of SQLite's and PostgreSQL's own messages (sqlite3 and psycopg raise one class for many
+# causes: the message is what tells them apart).
+_BUSY = ("database is locked", "database table is locked", "could not obtain lock", "lock timeout", "deadlock detected",
+         "connection refused", "could not connect", "server closed the connection", "connection timed out", "terminating connection")
+_UNUSABLE = ("readonly database", "read-only", "disk is full", "database or disk is full", "no space left", "permission denied",
+             "unable to open database file", "no such table", "no such column", "does not exist")
+
+
+def translate_database_error(error: BaseException) -> DatabaseError:
+    """A SQLAlchemy error as one of ours, by what the caller does: like the gateway does with
+    HubSpot's. The message keeps the database's first line (never a parameter: none is secret, but
+    client data stays out of logs)."""
+    first = str(getattr(error, "orig", None) or error).splitlines()[0][:300] if str(error) else ""
+    said = first.lower()
+    message = f"database error: {type(error).__name__}: {first}" if first else f"database error: {type(error).__name__}"
+    if any(words in said for words in _BUSY):
+        return DatabaseBusy(message + "; the next run tries again")
+    if any(words in said for words in _UNUSABLE):
+        return DatabaseUnusable(message + "; check [database] url, the file's permissions and free space (a cache of an older renewal-worker: run `renewal-worker --sync-now` once)")
+    return DatabaseFailed(message)
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -160,10 +205,15 @@ class Cache:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        with self._one_writer or nullcontext():
-            with Session(self.engine, expire_on_commit=False) as session:
-                with session.begin():
-                    yield session
+        """One transaction, committed when the block ends; a database error comes out translated
+        (``translate_database_error``)."""
+        try:
+            with self._one_writer or nullcontext():
+                with Session(self.engine, expire_on_commit=False) as session:
+                    with session.begin():
+                        yield session
+        except SQLAlchemyError as exc:
+            raise translate_database_error(exc) from exc
 
     def close(self) -> None:
         self.engine.dispose()

@@ -21,6 +21,7 @@ from typing import IO, Any, Iterator, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from worker.errors import RetryLater
 
 
 class Database(Protocol):
@@ -35,7 +36,7 @@ _process_locks: dict[str, threading.Lock] = {}
 _registry_guard = threading.Lock()
 
 
-class LockTimeout(Exception):
+class LockTimeout(RetryLater):
     def __init__(self, name: str, waited_s: float):
         super().__init__(f"another worker held the {name!r} lock for more than {waited_s:.0f}s")
         self.name = name

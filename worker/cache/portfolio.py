@@ -173,6 +173,10 @@ class LivePortfolio:
         self._usage_since: date | None = None
         self.portfolio = Portfolio([], {}, {}, {}, {}, {})
 
+    def forget(self) -> None:
+        """Read everything at the next refresh."""
+        self._loaded_at = None
+
     def _tables(self) -> list[_Table]:
         return [*self._renewals.values(), self._companies, self._primary, self._contacts, self._owners]
 

@@ -20,6 +20,7 @@ from integrations.hubspot.gateway import HubSpotGateway
 from worker.onboarding.choose import plan
 from worker.onboarding.config_file import updated_config
 from worker.onboarding.discover import Discovery, discover
+from worker.errors import FixTheConfig
 from worker.onboarding.interview import Ask, Say, settle
 from worker.safe_text import for_terminal
 from worker.settings import ConfigError, Settings, load_settings
@@ -43,7 +44,7 @@ class InitRun:
     next_command: str
 
 
-class InitFailed(Exception):
+class InitFailed(FixTheConfig):
     """Nothing was written; the message says why, in one line."""
 
 

@@ -7,8 +7,10 @@ two questions before it removes anything.
 
 from __future__ import annotations
 
+from worker.errors import FixTheData
 
-class ImplausibleAnswer(Exception):
+
+class ImplausibleAnswer(FixTheData):
     """A well-formed answer that would take work away from people (owners, records, links), and
     that its cross-check does not bear out: nothing was changed, the run fails (exit 1) with one
     line saying what was refused, and the next run asks again."""

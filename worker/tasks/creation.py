@@ -25,6 +25,7 @@ from worker.rules import Reminder, RuleConfig
 from worker.rules.engine import OWNER_DEACTIVATED
 from worker.rules.model import SERVICE, RuleFinding
 from worker.settings import Settings
+from worker.errors import FixTheData
 from worker.tasks.outcome import Change, EmissionReport
 from worker.tasks.planner import OPEN, PENDING, Desired
 from worker.tasks.texts import find_marker, marker
@@ -32,7 +33,7 @@ from worker.tasks.texts import find_marker, marker
 log = structlog.get_logger(__name__)
 
 
-class PortalRuleRefusal(HubSpotError):
+class PortalRuleRefusal(HubSpotError, FixTheData):
     """HubSpot refused a batch of new tasks for a rule of the portal that no task can pass as the
     worker writes it (a property the portal requires on tasks): emission stops at once, the tasks
     stay pending, and the one line names the property and the setting that fixes it."""

@@ -31,6 +31,7 @@ from worker import logs
 from worker.config_sections import ClientPortalSettings
 from worker.rules.model import RuleFinding, UsagePoint
 from worker.settings import one_printable_line
+from worker.errors import FixTheConfig
 
 log = structlog.get_logger(__name__)
 
@@ -65,7 +66,7 @@ class UsageReport:
         return sum(1 for reading in self.readings if reading.points)
 
 
-class WrongPortal(Exception):
+class WrongPortal(FixTheConfig):
     def __init__(self, answered: int):
         self.answered = answered
 

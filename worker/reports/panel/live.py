@@ -81,9 +81,22 @@ class LiveRenewals:
         end = as_of + timedelta(days=within_days)
         with self._lock:
             if (last_run, as_of) != (self._run, self._as_of):
-                self._update(session, as_of)
-                self._run = last_run
+                try:
+                    self._update(session, as_of)
+                except BaseException:
+                    self._forget()  # half brought up to date: the next look reads everything
+                    raise
+                # A run that started while the rows were read (PostgreSQL reads each statement
+                # afresh) may commit pages stamped before the newest row read: read everything
+                # at the next look.
+                self._run = last_run if _run_state(session) == (last_run, 0) else None
+                if self._run is None:
+                    self._forget()
             return [row for row in self._ordered if row["renewal_date"] <= end]
+
+    def _forget(self) -> None:
+        self.portfolio.forget()
+        self._run = self._as_of = None
 
     def _update(self, session: Session, as_of: date) -> None:
         changes = self.portfolio.refresh(session, usage_since=as_of - timedelta(days=USAGE_WINDOW_DAYS))
