@@ -34,7 +34,7 @@ def _renewals(session: Session, model: type[RenewalRecord], kind: str, since: da
     # Positional construction from plain tuples: a third faster than attribute access per row.
     return {
         row[0]: SubscriptionRow(*row[:18], gone=bool(row[18] or row[19] is not None), kind=kind)
-        for row in session.execute(_since(select(*columns, s.archived, s.deleted_at), s.synced_at, since)).all()
+        for row in session.execute(_since(select(*columns, s.archived, s.deleted_at), s.synced_at, since))
     }
 
 
@@ -42,13 +42,13 @@ def _companies(session: Session, since: datetime | None = None) -> dict[str, Com
     c = Company.__table__.c  # type: ignore[attr-defined]
     return {
         row.id: CompanyRow(row.id, row.name, row.owner_id, bool(row.archived or row.deleted_at is not None))
-        for row in session.execute(_since(select(c.id, c.name, c.owner_id, c.archived, c.deleted_at), c.synced_at, since)).all()
+        for row in session.execute(_since(select(c.id, c.name, c.owner_id, c.archived, c.deleted_at), c.synced_at, since))
     }
 
 
 def _primary_contacts(session: Session, since: datetime | None = None) -> dict[str, str | None]:
     p = PrimaryContact.__table__.c  # type: ignore[attr-defined]
-    return {row.company_id: row.contact_id for row in session.execute(_since(select(p.company_id, p.contact_id), p.checked_at, since)).all()}
+    return {row.company_id: row.contact_id for row in session.execute(_since(select(p.company_id, p.contact_id), p.checked_at, since))}
 
 
 def _contacts(session: Session, since: datetime | None = None, wanted: set[str] | None = None) -> dict[str, ContactRow]:
@@ -59,7 +59,7 @@ def _contacts(session: Session, since: datetime | None = None, wanted: set[str] 
             row.id, row.email, row.email_problem, row.first_name, row.last_name, row.bounce_reason, row.opted_out,
             bool(row.archived or row.deleted_at is not None),
         )
-        for row in session.execute(_since(statement, k.synced_at, since)).all()
+        for row in session.execute(_since(statement, k.synced_at, since))
         if wanted is None or row.id in wanted
     }
 
@@ -68,7 +68,7 @@ def _owners(session: Session, since: datetime | None = None) -> dict[str, OwnerR
     o = Owner.__table__.c  # type: ignore[attr-defined]
     return {
         row.id: OwnerRow(row.id, " ".join(part for part in (row.first_name, row.last_name) if part) or row.email or row.id, row.email, bool(row.active))
-        for row in session.execute(_since(select(o.id, o.first_name, o.last_name, o.email, o.active), o.synced_at, since)).all()
+        for row in session.execute(_since(select(o.id, o.first_name, o.last_name, o.email, o.active), o.synced_at, since))
     }
 
 
