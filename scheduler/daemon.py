@@ -237,7 +237,11 @@ class Daemon:
         if credentials is None and not is_loopback(host):
             log.warning("daemon.panel_not_served", bind=self.settings.http.bind, reason="not loopback and RENEWAL_WORKER_PANEL_AUTH is not set")
             return None
-        return build_app(self.settings, self.cache, credentials=credentials)
+        app = build_app(self.settings, self.cache, credentials=credentials)
+        # Mounted under the health server, the panel's own start-up does not run: its renewals
+        # are read here instead, in the background, before anyone opens it.
+        threading.Thread(target=app.state.warm_up, name="panel-warm-up", daemon=True).start()
+        return app
 
     def _digest_job(self) -> None:
         from integrations.hubspot.errors import HubSpotError

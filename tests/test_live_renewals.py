@@ -18,6 +18,7 @@ from worker.config_sections import ServiceProperties
 from worker.cycle import run_cycle
 from worker.demo import DEMO_SERVICE_PROPERTIES
 from worker.reports.panel.live import LiveRenewals
+from worker.rules import RuleConfig
 from worker.reports import renewals_data
 
 EVERY = 3650
@@ -51,7 +52,7 @@ def _some(portal, object_type):
 def test_after_each_kind_of_change_the_kept_rows_are_the_rows_read_whole(portal_and_settings):
     portal, settings, cache = portal_and_settings
     today = clock.local_today(settings.tz)
-    live = LiveRenewals(settings)
+    live = LiveRenewals(settings, RuleConfig.from_settings(settings))
     first = _kept(live, cache, today)
     assert first == _whole(settings, cache, today) and len(first) > 10
     assert live.rebuilt == len(first)  # the first look reads everything
@@ -96,7 +97,7 @@ def test_a_row_changed_without_its_stamp_is_read_at_the_next_whole_load(portal_a
     portal, settings, cache = portal_and_settings
     today = clock.local_today(settings.tz)
     ticks = [0.0]
-    live = LiveRenewals(settings)
+    live = LiveRenewals(settings, RuleConfig.from_settings(settings))
     live.portfolio.reload_every_s, live.portfolio._monotonic = 3600.0, lambda: ticks[0]
     rows = _kept(live, cache, today)
     company_id = rows[0]["company_id"]
@@ -117,7 +118,7 @@ def test_an_update_cut_short_is_not_left_half_done(portal_and_settings, monkeypa
 
     portal, settings, cache = portal_and_settings
     today = clock.local_today(settings.tz)
-    live = LiveRenewals(settings)
+    live = LiveRenewals(settings, RuleConfig.from_settings(settings))
     first = _kept(live, cache, today)
     company = int(first[0]["company_id"])
     portal.update("companies", company, {"name": "Renamed While Failing"})

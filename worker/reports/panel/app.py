@@ -9,10 +9,10 @@ script and nothing from another origin; the Content-Security-Policy says so to t
 from __future__ import annotations
 
 import base64
-import contextlib
-import threading
 import binascii
+import contextlib
 import hmac
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
@@ -170,8 +170,8 @@ def build_app(settings: Settings, cache: Cache, *, credentials: str | None = Non
     def today() -> Any:
         return local_date(now(), settings.tz)
 
-    live = LiveRenewals(settings)
     rule_config = RuleConfig.from_settings(settings)
+    live = LiveRenewals(settings, rule_config)
     # The pages are plain functions: Starlette runs them in its thread pool, so a page reading the
     # cache never holds up the event loop (nor the daemon's /healthz beside it).
 
@@ -264,4 +264,5 @@ def build_app(settings: Settings, cache: Cache, *, credentials: str | None = Non
 
     app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders), Middleware(BasicAuth, credentials=credentials)], lifespan=lifespan)
     app.state.warm = threading.Event()  # set once the warm-up is over (the bench waits on it)
+    app.state.warm_up = warm  # for a host that mounts the panel (its lifespan does not run there)
     return app

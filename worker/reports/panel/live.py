@@ -59,9 +59,9 @@ class LiveRenewals:
     """Every active renewal's row, kept up to date run by run; thread-safe (the panel's pages run
     in Starlette's thread pool)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, config: RuleConfig):
         self.settings = settings
-        self.config = RuleConfig.from_settings(settings)
+        self.config = config
         self.portfolio = LivePortfolio(services=settings.services is not None, with_usage=settings.client_portals is not None)
         self._lock = threading.Lock()
         self._run: Any = None
