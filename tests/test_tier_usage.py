@@ -25,7 +25,7 @@ from worker.cycle import run_cycle
 from worker.rules import evaluate
 from worker.rules.model import UsagePoint
 from worker.rules.projection import TIER_PROJECTION, project
-from worker.rules.terms import CONTACT_TIER
+from worker.rules.tier import CONTACT_TIER
 from worker.tasks.texts import render
 
 TODAY = date(2026, 12, 2)

@@ -1,6 +1,6 @@
 """The renewal rules about dates and who speaks (DOMAIN.md): milestones, the partner's meeting, a
 missing communication owner and the notice deadline; with ``worker.rules.terms`` (the price
-change, a discount that ends, the contact tier) they are ``RULES``.
+change, a discount that ends) and ``worker.rules.tier`` (the contact tier) they are ``RULES``.
 
 Each rule is a pure function of one renewal record (and its company) and the as-of date. A rule
 returns every reminder that is valid today; only the latest milestone reached is marked for
@@ -16,8 +16,6 @@ from worker.rules.context import Context, is_cancelled, milestones, notice_deadl
 from worker.rules.model import HIGH, SERVICE, Reminder, Rule
 from worker.rules.terms import (
     AT_HAND_WORDS,
-    CONTACT_TIER,
-    CONTACT_TIER_RULE,
     DISCOUNT_ENDS,
     DISCOUNT_ENDS_RULE,
     PRICE_CHANGE,
@@ -26,9 +24,9 @@ from worker.rules.terms import (
     price_change_percent,
     stage_context,
     stage_words,
-    usage_percent,
     with_what_is_at_hand,
 )
+from worker.rules.tier import CONTACT_TIER, CONTACT_TIER_RULE, usage_percent
 from worker.rules.projection import TIER_PROJECTION_RULE
 from worker.words import day, plural, when
 

@@ -39,7 +39,7 @@ from worker.reports.panel.live import LiveRenewals
 from worker.reports import renewals_csv, renewals_data
 from worker.rules import RuleConfig
 from worker.rules.calendar import local_date
-from worker.rules.terms import usage_percent
+from worker.rules.tier import usage_percent
 from worker.safe_text import for_terminal
 from worker.settings import Settings
 

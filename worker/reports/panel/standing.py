@@ -14,7 +14,7 @@ from worker.rules import RuleConfig
 from worker.rules.model import UsagePoint
 from worker.rules.projection import usage_judged
 from worker.rules.renewal import notice_deadline
-from worker.rules.terms import usage_level
+from worker.rules.tier import usage_level
 
 
 @dataclass(frozen=True)
