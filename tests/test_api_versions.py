@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from integrations.hubspot.gateway import HubSpotGateway, RetryPolicy
+from integrations.hubspot.gateway import HubSpotGateway
+from integrations.hubspot.transport import RetryPolicy
 from integrations.hubspot.limiter import RequestLimiter
 from integrations.hubspot.sandbox import DEMO_TOKEN, PortalSpec, SandboxHubSpot, generate_portal
 from tests.conftest import make_settings

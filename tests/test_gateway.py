@@ -20,7 +20,8 @@ from integrations.hubspot.errors import (
     RateLimited,
     Unavailable,
 )
-from integrations.hubspot.gateway import HubSpotGateway, RetryPolicy
+from integrations.hubspot.gateway import HubSpotGateway
+from integrations.hubspot.transport import RetryPolicy
 from integrations.hubspot.limiter import RequestLimiter
 from integrations.hubspot.sandbox import DEMO_TOKEN, Fault
 

@@ -31,7 +31,8 @@ from integrations.hubspot.errors import (
     RateLimited,
     Unavailable,
 )
-from integrations.hubspot.gateway import HubSpotGateway, RetryPolicy, Timeouts
+from integrations.hubspot.gateway import HubSpotGateway
+from integrations.hubspot.transport import RetryPolicy, Timeouts
 from integrations.hubspot.limiter import RequestLimiter
 from worker.cache import repo
 from worker.cache.db import DATABASE_ERRORS, Cache, CacheUnavailable, translate_database_error

@@ -5,13 +5,11 @@ answer checked (``answers``) and returned as our own frozen types; the task writ
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from integrations.hubspot import answers
 from integrations.hubspot import endpoints as ep
-from integrations.hubspot.limiter import RequestLimiter
 from integrations.hubspot.limits import MAX_ASSOCIATION_BATCH, MAX_BATCH, batches
 from integrations.hubspot.types import (
     AccountDetails,
@@ -23,7 +21,7 @@ from integrations.hubspot.types import (
     PropertyDefinition,
     RecordPage,
 )
-from integrations.hubspot.transport import RetryPolicy, Timeouts, Transport
+from integrations.hubspot.transport import Transport
 from integrations.hubspot.writes import TaskWrites
 
 
@@ -31,23 +29,9 @@ class HubSpotGateway(Transport, TaskWrites):
     """Reads from a HubSpot portal and writes the worker's tasks. Returns our frozen types;
     raises our errors."""
 
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        access_token: str,
-        limiter: RequestLimiter,
-        retry: RetryPolicy = RetryPolicy(),
-        timeouts: Timeouts = Timeouts(),
-        sleep: Callable[[float], None] = time.sleep,
-        api_version: str = ep.API_VERSIONS[0],
-        requests_in_flight: int = 1,
-        task_defaults: Mapping[str, str] | None = None,
-    ):
-        super().__init__(
-            base_url=base_url, access_token=access_token, limiter=limiter, retry=retry, timeouts=timeouts, sleep=sleep,
-            api_version=api_version, requests_in_flight=requests_in_flight,
-        )
+    def __init__(self, *, task_defaults: Mapping[str, str] | None = None, **transport: Any):
+        """``transport``: the ``Transport``'s keywords (base URL, token, limiter, retry policy …)."""
+        super().__init__(**transport)
         self._association_types: dict[tuple[str, str], tuple[str, int]] = {}
         # Properties a portal requires on every task, set on each one the worker creates.
         self.task_defaults = dict(task_defaults or {})

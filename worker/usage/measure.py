@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from integrations.hubspot.errors import AuthFailed, Forbidden, HubSpotError
-from integrations.hubspot.gateway import HubSpotGateway, RetryPolicy
+from integrations.hubspot.gateway import HubSpotGateway
+from integrations.hubspot.transport import RetryPolicy
 from integrations.hubspot.limiter import RequestLimiter
 from worker import logs
 from worker.config_sections import ClientPortalSettings
