@@ -39,6 +39,7 @@ from worker.cache.db import DATABASE_ERRORS, Cache, CacheUnavailable, translate_
 from worker.cache.locks import LockTimeout
 from worker.cache.models import Run
 from worker.cache.portfolio import load_portfolio
+from worker.errors import Stop, WorkerError, what_to_do
 from worker.tasks.emission import EmissionReport, Emitter
 from worker.rules import RULE_FINDING_PREFIXES, RuleConfig, evaluate
 from worker.rules.calendar import local_date
@@ -47,7 +48,6 @@ from worker.settings import Settings
 from worker.sync.guard import ImplausibleAnswer, ReconcileRefused
 from worker.sync.passes import Progress, Syncer, utcnow
 from worker.usage.step import measure_step
-from worker.errors import Stop, WorkerError, what_to_do
 
 ALL_STEPS = ("sync", "rules", "emit")
 

@@ -47,8 +47,9 @@ class Stop(WorkerError):
 
 KINDS: tuple[type[WorkerError], ...] = (RetryLater, FixTheConfig, FixTheData, Stop)
 
-# HubSpot's errors, most specific first (a MalformedAnswer is an Unavailable: retried, then later).
-_HUBSPOT: tuple[tuple[type[Exception], type[WorkerError]], ...] = (
+# The integrations' errors (HubSpot's, the webhook's), most specific first (a MalformedAnswer is an
+# Unavailable: retried, then later).
+_INTEGRATIONS: tuple[tuple[type[Exception], type[WorkerError]], ...] = (
     (DailyLimitReached, Stop),
     (RateLimited, RetryLater),
     (Unavailable, RetryLater),
@@ -67,7 +68,7 @@ def kind_of(error: BaseException | type[BaseException]) -> type[WorkerError] | N
     for kind in KINDS:
         if issubclass(cls, kind):
             return kind
-    for known, kind in _HUBSPOT:
+    for known, kind in _INTEGRATIONS:
         if issubclass(cls, known):
             return kind
     from sqlalchemy.exc import SQLAlchemyError

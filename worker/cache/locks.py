@@ -21,6 +21,7 @@ from typing import IO, Any, Iterator, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+
 from worker.errors import RetryLater
 
 

@@ -170,7 +170,6 @@ class LivePortfolio:
         self._contacts = _Table(_contacts, Contact, "synced_at")
         self._owners = _Table(_owners, Owner, "synced_at")
         self._usage: dict[str, Any] = {}
-        self._usage_since: date | None = None
         self.portfolio = Portfolio([], {}, {}, {}, {}, {})
 
     def forget(self) -> None:
@@ -191,7 +190,7 @@ class LivePortfolio:
             self._loaded_at = self._monotonic()
         changes = Changes(everything=whole)
         for kind, table in self._renewals.items():
-            changes.renewals = {(kind, record_id) for record_id in table.load(session, whole)} | changes.renewals
+            changes.renewals |= {(kind, record_id) for record_id in table.load(session, whole)}
         changes.companies = self._companies.load(session, whole)
         changes.primary_contacts = self._primary.load(session, whole)
         changes.contacts = self._contacts.load(session, whole)

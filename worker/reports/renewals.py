@@ -49,19 +49,20 @@ def renewals_data(session: Session, settings: Settings, as_of: date, within_days
     )
     findings = open_findings(session)
     end = as_of + timedelta(days=within_days)
-    rows = [
-        renewal_row(sub, company, portfolio, findings, config, as_of)
-        for sub, company in sorted(active_renewals(portfolio, as_of, config), key=lambda pair: renewal_order(pair[0]))
-        if sub.renewal_date is not None and sub.renewal_date <= end
-    ]
+    rows = sorted(
+        (
+            renewal_row(sub, company, portfolio, findings, config, as_of)
+            for sub, company in active_renewals(portfolio, as_of, config)
+            if sub.renewal_date is not None and sub.renewal_date <= end
+        ),
+        key=renewal_order,
+    )
     return {"as_of": as_of, "within_days": within_days, "renewals": rows}
 
 
-def renewal_order(sub: SubscriptionRow | dict[str, Any]) -> tuple[Any, ...]:
+def renewal_order(row: dict[str, Any]) -> tuple[Any, ...]:
     """Soonest first; a subscription and a service contract may share an id: the kind decides."""
-    if isinstance(sub, dict):
-        return (sub["renewal_date"], sub["subscription_id"], sub["kind"])
-    return (sub.renewal_date, sub.id, sub.kind)
+    return (row["renewal_date"], row["subscription_id"], row["kind"])
 
 
 def open_findings(session: Session) -> dict[tuple[str, str], list[str]]:

@@ -27,6 +27,7 @@ from worker.cache.repo import RENEWAL_TABLES
 from worker.reports.panel.standing import standing
 from worker.reports.panel.usage_chart import usage_chart
 from worker.reports import renewals_data
+from worker.reports.names import full_name
 from worker.rules import RuleConfig
 from worker.rules.projection import latest_measured, project
 from worker.settings import Settings
@@ -283,10 +284,7 @@ def record_url(account: HubSpotAccount | None, object_type: str, record_id: str 
 
 def person_name(person: Owner | Contact | None) -> str | None:
     """First and last name, else the email: how a person is shown."""
-    if person is None:
-        return None
-    name = " ".join(part for part in (person.first_name, person.last_name) if part)
-    return name or person.email
+    return full_name(person.first_name, person.last_name, person.email) if person is not None else None
 
 
 def usage_share(used: int | None, limit: int | None) -> float | None:

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from worker.cache.models import Company, Owner, TaskLedger
+from worker.reports.names import full_name
 from worker.rules.calendar import local_date
 from worker.settings import Settings
 from worker.reports.panel.i18n import day
@@ -103,7 +104,7 @@ def tasks_this_week(session: Session, settings: Settings, as_of: date, days: int
     for key, subject, company_id, owner_id, priority, state, task_id, moment, client, first, last, email in session.execute(query).all():
         if moment is None or (due := local_date(moment, settings.tz)) > end:
             continue
-        owner = " ".join(part for part in (first, last) if part) or email or None
+        owner = full_name(first, last, email)
         tasks.append(WeekTask(key, subject, client or None, company_id, owner_id, owner, priority, due, due < as_of, state, task_id))
     return sorted(tasks, key=lambda task: (not task.overdue, task.due, task.key))
 
